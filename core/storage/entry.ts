@@ -1,0 +1,67 @@
+// The unit every layer of the storage engine stores: one version of one key.
+//
+// Entries are ordered by user key ascending (bytewise), then by sequence
+// number descending, so the newest version of a key is met first (LevelDB's
+// internal key order). Sequence numbers are assigned by the engine, one per
+// write, strictly increasing, and never reused after a crash.
+
+import { assert } from '../../io/assert.ts';
+
+/** On-disk entry kinds. Never change these numbers: they are in every file. */
+export const EntryKind = Object.freeze({
+  Delete: 0,
+  Put: 1,
+} as const);
+export type EntryKind = (typeof EntryKind)[keyof typeof EntryKind];
+
+export interface Entry {
+  key: Uint8Array;
+  /** Engine-assigned write sequence number, 1 <= seq < 2^53. */
+  seq: number;
+  kind: EntryKind;
+  /** Empty for Delete. */
+  value: Uint8Array;
+  /**
+   * Wall-clock milliseconds whose meaning depends on the kind:
+   * Put: expiry time (TTL), 0 = never expires;
+   * Delete: when the delete happened, so compaction can purge the tombstone
+   * once the grace period has passed.
+   */
+  timeMs: number;
+}
+
+export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+
+/** Bytewise comparison of two user keys. */
+export function compareKeys(a: Uint8Array, b: Uint8Array): number {
+  const n = a.length < b.length ? a.length : b.length;
+  for (let i = 0; i < n; i++) {
+    const d = a[i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/** Internal order: key ascending, then sequence descending (newest first). */
+export function compareEntries(a: Pick<Entry, 'key' | 'seq'>, b: Pick<Entry, 'key' | 'seq'>): number {
+  const c = compareKeys(a.key, b.key);
+  if (c !== 0) return c;
+  return b.seq - a.seq;
+}
+
+/** True when a Put has passed its expiry time at `nowMs`. */
+export function isExpired(entry: Entry, nowMs: number): boolean {
+  return entry.kind === EntryKind.Put && entry.timeMs !== 0 && entry.timeMs <= nowMs;
+}
+
+/** Whether the entry hides the key from readers (a tombstone or an expired value). */
+export function isDeletion(entry: Entry, nowMs: number): boolean {
+  return entry.kind === EntryKind.Delete || isExpired(entry, nowMs);
+}
+
+export function checkEntry(entry: Entry): void {
+  assert(entry.seq >= 1 && entry.seq <= MAX_SEQ && Number.isInteger(entry.seq), `entry seq out of range: ${entry.seq}`);
+  assert(entry.kind === EntryKind.Put || entry.kind === EntryKind.Delete, `entry kind unknown: ${entry.kind}`);
+  assert(entry.kind === EntryKind.Put || entry.value.length === 0, 'a delete carries no value');
+  assert(Number.isInteger(entry.timeMs) && entry.timeMs >= 0, `entry timeMs invalid: ${entry.timeMs}`);
+}

@@ -1,0 +1,41 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { crc32c, crc32cUpdate, maskCrc, unmaskCrc } from './crc32c.ts';
+
+const ascii = (s: string) => new TextEncoder().encode(s);
+
+describe('crc32c', () => {
+  it('matches the published check values', () => {
+    // RFC 3720 appendix B.4 and the standard "123456789" check value.
+    expect(crc32c(ascii('123456789'))).toBe(0xe3069283);
+    expect(crc32c(new Uint8Array(32))).toBe(0x8a9136aa);
+    expect(crc32c(new Uint8Array(32).fill(0xff))).toBe(0x62a8ab43);
+    expect(crc32c(new Uint8Array(0))).toBe(0);
+  });
+
+  it('is the same computed in pieces as in one go', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(200), (data, cut) => {
+        const at = Math.min(cut, data.length);
+        expect(crc32cUpdate(crc32c(data, 0, at), data, at)).toBe(crc32c(data));
+      }),
+    );
+  });
+
+  it('detects every single-bit flip', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 100 }), fc.nat(), (data, bit) => {
+        const flipped = data.slice();
+        const at = bit % (data.length * 8);
+        flipped[at >> 3]! ^= 1 << (at & 7);
+        expect(crc32c(flipped)).not.toBe(crc32c(data));
+      }),
+    );
+  });
+
+  it('masks reversibly', () => {
+    fc.assert(fc.property(fc.nat({ max: 0xffffffff }), (c) => {
+      expect(unmaskCrc(maskCrc(c))).toBe(c);
+    }));
+  });
+});

@@ -1,0 +1,30 @@
+// `ringkv bench <name>`: every benchmark measures its comparator in the same
+// run and reports ratios, because these machines are shared and noisy.
+
+import { type Command, UsageError } from './command.ts';
+
+type Bench = { name: string; summary: string; run: (args: string[]) => Promise<number> };
+
+// One line per benchmark; each lives in real/bench/.
+const BENCHES: Bench[] = [];
+
+export const command: Command = {
+  name: 'bench',
+  summary: 'run a benchmark beside its comparator',
+  get help() {
+    return [
+      'usage: ringkv bench <name> [--json]',
+      '',
+      'benchmarks:',
+      ...BENCHES.map((b) => `  ${b.name.padEnd(8)}  ${b.summary}`),
+      '',
+      '--json prints one JSON object with every figure instead of tables.',
+    ].join('\n');
+  },
+  async run(args) {
+    const [name, ...rest] = args;
+    const bench = BENCHES.find((b) => b.name === name);
+    if (!bench) throw new UsageError(name ? `unknown benchmark '${name}'` : 'which benchmark?');
+    return bench.run(rest);
+  },
+};

@@ -1,0 +1,51 @@
+// `ringkv` command-line entry: dispatches to one module per subcommand.
+
+import { type Command, UsageError } from './command.ts';
+
+type CommandEntry = { name: string; summary: string; load: () => Promise<{ command: Command }> };
+
+// One line per subcommand; the module is imported only when it runs.
+const COMMANDS: CommandEntry[] = [
+  { name: 'bench', summary: 'run a benchmark beside its comparator (engine, checker, sim, cluster)', load: () => import('./bench_command.ts') },
+];
+
+function topHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'ringkv: a Dynamo-style key-value store whose every failure replays from a seed',
+    '',
+    'usage: ringkv <command> [options]',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `ringkv <command> --help` for the options of one command.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(topHelp());
+    return name === undefined ? 2 : 0;
+  }
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
+    console.error(`ringkv: unknown command '${name}'\n\n${topHelp()}`);
+    return 2;
+  }
+  const { command } = await entry.load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(command.help);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`ringkv ${name}: ${err.message}\n\n${command.help}`);
+      return 2;
+    }
+    throw err;
+  }
+}
