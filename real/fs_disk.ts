@@ -1,0 +1,366 @@
+// io/disk.ts's Disk over a real directory.
+//
+// One open file is one `Inode`: a cached file descriptor (opened read-write
+// and O_APPEND, so `pread` is one syscall and appends always land at the end)
+// plus a small user-space write buffer, as LevelDB's PosixWritableFile has.
+// Appends of a few bytes (a WAL record, a table block) would otherwise cost a
+// write(2) each; buffered bytes are still "in the page cache" in the sense of
+// the Disk model: readable at once by every handle of the file, durable only
+// after `sync`. Every handle opened on the same name shares the inode, so a
+// reader opened while a writer still holds buffered bytes sees them.
+//
+// Errors map to the model: ENOSPC -> DiskFullError (the failed append leaves
+// nothing behind: a partial write(2) is truncated away), EIO on read ->
+// DiskReadError, ENOENT -> FileNotFoundError.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { assert } from '../io/assert.ts';
+import {
+  type Disk,
+  DiskError,
+  DiskFullError,
+  DiskReadError,
+  type File,
+  FileNotFoundError,
+  type SyncCallback,
+} from '../io/disk.ts';
+
+/** Appends smaller than this are gathered in memory before one write(2). */
+const WRITE_BUFFER_BYTES = 64 * 1024;
+
+const { O_RDWR, O_APPEND, O_CREAT, O_TRUNC } = fs.constants;
+
+function errnoCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+/** Translates a Node fs error into the Disk model's errors. */
+function toDiskError(err: unknown, what: string, reading = false): DiskError {
+  const code = errnoCode(err);
+  const detail = err instanceof Error ? err.message : String(err);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new DiskFullError(`${what}: ${detail}`);
+  if (code === 'ENOENT') return new FileNotFoundError(`${what}: ${detail}`);
+  if (reading && code === 'EIO') return new DiskReadError(`${what}: ${detail}`);
+  return new DiskError(`${what}: ${detail}`);
+}
+
+/** The state one file's open handles share. */
+class Inode {
+  /** Bytes handed to the kernel with write(2). */
+  private written: number;
+  private buffer: Uint8Array | null = null;
+  private buffered = 0;
+  /** Open handles; the fd closes when the last one closes and no sync is pending. */
+  handles = 0;
+  private pendingSyncs = 0;
+  private fdClosed = false;
+
+  constructor(
+    public name: string,
+    private readonly fd: number,
+  ) {
+    this.written = fs.fstatSync(fd).size;
+  }
+
+  size(): number {
+    return this.written + this.buffered;
+  }
+
+  append(data: Uint8Array): void {
+    assert(!this.fdClosed, `append to closed file ${this.name}`);
+    if (data.length === 0) return;
+    if (this.buffered + data.length <= WRITE_BUFFER_BYTES) {
+      this.buffer ??= new Uint8Array(WRITE_BUFFER_BYTES);
+      this.buffer.set(data, this.buffered);
+      this.buffered += data.length;
+      return;
+    }
+    // Flushing first keeps file order; if it fails the buffered bytes stay
+    // readable and this append is refused whole.
+    this.flush();
+    if (data.length >= WRITE_BUFFER_BYTES) {
+      this.writeAll(data);
+    } else {
+      this.buffer ??= new Uint8Array(WRITE_BUFFER_BYTES);
+      this.buffer.set(data, 0);
+      this.buffered = data.length;
+    }
+  }
+
+  /** Hands the buffered bytes to the kernel. Throws DiskFullError, keeping them buffered. */
+  flush(): void {
+    if (this.buffered === 0) return;
+    this.writeAll(this.buffer!.subarray(0, this.buffered));
+    this.buffered = 0;
+  }
+
+  private writeAll(data: Uint8Array): void {
+    const before = this.written;
+    let done = 0;
+    try {
+      while (done < data.length) {
+        const n = fs.writeSync(this.fd, data, done, data.length - done);
+        assert(n > 0, `write(2) of ${this.name} made no progress`);
+        done += n;
+      }
+    } catch (err) {
+      // All or nothing: cut a partial write back off so the file ends where it did.
+      if (done > 0) {
+        try {
+          fs.ftruncateSync(this.fd, before);
+        } catch {
+          // The original error is the one worth reporting.
+        }
+      }
+      throw toDiskError(err, `append to ${this.name}`);
+    }
+    this.written += data.length;
+  }
+
+  pread(offset: number, length: number): Uint8Array {
+    assert(!this.fdClosed, `pread of closed file ${this.name}`);
+    assert(Number.isSafeInteger(offset) && offset >= 0, `pread offset ${offset}`);
+    assert(Number.isSafeInteger(length) && length >= 0, `pread length ${length}`);
+    const end = Math.min(offset + length, this.size());
+    if (end <= offset) return new Uint8Array(0);
+    const out = new Uint8Array(end - offset);
+    // The part the kernel has, then the part still in the write buffer.
+    const kernelEnd = Math.min(end, this.written);
+    let got = 0;
+    if (offset < kernelEnd) {
+      try {
+        while (offset + got < kernelEnd) {
+          const n = fs.readSync(this.fd, out, got, kernelEnd - offset - got, offset + got);
+          if (n === 0) break; // shorter than we wrote: truncated behind our back
+          got += n;
+        }
+      } catch (err) {
+        throw toDiskError(err, `read of ${this.name} at ${offset}`, true);
+      }
+      if (offset + got < kernelEnd) return out.subarray(0, got);
+    }
+    if (end > this.written) {
+      const from = Math.max(offset, this.written);
+      out.set(this.buffer!.subarray(from - this.written, end - this.written), from - offset);
+    }
+    return out;
+  }
+
+  sync(callback: SyncCallback): void {
+    assert(!this.fdClosed, `sync of closed file ${this.name}`);
+    try {
+      this.flush();
+    } catch (err) {
+      const diskErr = err instanceof DiskError ? err : toDiskError(err, `sync of ${this.name}`);
+      queueMicrotask(() => callback(diskErr));
+      return;
+    }
+    this.pendingSyncs++;
+    // fdatasync: an append-only file's size is metadata fdatasync must write,
+    // so it is as durable as fsync here, without the mtime update.
+    fs.fdatasync(this.fd, (err) => {
+      this.pendingSyncs--;
+      this.maybeCloseFd();
+      callback(err ? toDiskError(err, `sync of ${this.name}`) : null);
+    });
+  }
+
+  truncateToEmpty(): void {
+    this.buffered = 0;
+    try {
+      fs.ftruncateSync(this.fd, 0);
+    } catch (err) {
+      throw toDiskError(err, `truncate of ${this.name}`);
+    }
+    this.written = 0;
+  }
+
+  release(): void {
+    assert(this.handles > 0, `release of ${this.name} with no open handle`);
+    this.handles--;
+    if (this.handles > 0) return;
+    try {
+      this.flush();
+    } finally {
+      this.maybeCloseFd();
+    }
+  }
+
+  private maybeCloseFd(): void {
+    if (this.handles > 0 || this.pendingSyncs > 0 || this.fdClosed) return;
+    this.fdClosed = true;
+    this.buffer = null;
+    fs.closeSync(this.fd);
+  }
+}
+
+/** One handle on an inode; closing it twice is an error. */
+class FsFile implements File {
+  private closed = false;
+
+  constructor(private readonly inode: Inode) {
+    inode.handles++;
+  }
+
+  get name(): string {
+    return this.inode.name;
+  }
+
+  size(): number {
+    assert(!this.closed, `size of closed file ${this.name}`);
+    return this.inode.size();
+  }
+
+  append(data: Uint8Array): void {
+    assert(!this.closed, `append to closed file ${this.name}`);
+    this.inode.append(data);
+  }
+
+  pread(offset: number, length: number): Uint8Array {
+    assert(!this.closed, `pread of closed file ${this.name}`);
+    return this.inode.pread(offset, length);
+  }
+
+  sync(callback: SyncCallback): void {
+    assert(!this.closed, `sync of closed file ${this.name}`);
+    this.inode.sync(callback);
+  }
+
+  close(): void {
+    assert(!this.closed, `file ${this.name} closed twice`);
+    this.closed = true;
+    this.inode.release();
+  }
+}
+
+export class FsDisk implements Disk {
+  /** Inodes with at least one open handle, by current name. */
+  private readonly inodes = new Map<string, Inode>();
+  private dirFd: number | null = null;
+  private pendingDirSyncs = 0;
+  private closeWhenSynced = false;
+
+  /** `dir` is created if missing. */
+  constructor(readonly dir: string) {
+    fs.mkdirSync(dir, { recursive: true });
+  }
+
+  private pathOf(name: string): string {
+    assert(name.length > 0 && name !== '.' && name !== '..', `bad file name '${name}'`);
+    assert(!name.includes('/') && !name.includes('\0'), `file name '${name}' is not flat`);
+    return path.join(this.dir, name);
+  }
+
+  private live(name: string): Inode | undefined {
+    const inode = this.inodes.get(name);
+    if (inode && inode.handles === 0) {
+      this.inodes.delete(name);
+      return undefined;
+    }
+    return inode;
+  }
+
+  create(name: string): File {
+    const existing = this.live(name);
+    if (existing) {
+      existing.truncateToEmpty();
+      return new FsFile(existing);
+    }
+    let fd: number;
+    try {
+      fd = fs.openSync(this.pathOf(name), O_RDWR | O_APPEND | O_CREAT | O_TRUNC, 0o644);
+    } catch (err) {
+      throw toDiskError(err, `create ${name}`);
+    }
+    const inode = new Inode(name, fd);
+    this.inodes.set(name, inode);
+    return new FsFile(inode);
+  }
+
+  open(name: string): File {
+    const existing = this.live(name);
+    if (existing) return new FsFile(existing);
+    let fd: number;
+    try {
+      fd = fs.openSync(this.pathOf(name), O_RDWR | O_APPEND);
+    } catch (err) {
+      throw toDiskError(err, `open ${name}`);
+    }
+    const inode = new Inode(name, fd);
+    this.inodes.set(name, inode);
+    return new FsFile(inode);
+  }
+
+  exists(name: string): boolean {
+    if (this.live(name)) return true;
+    return fs.existsSync(this.pathOf(name));
+  }
+
+  list(): string[] {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(this.dir, { withFileTypes: true });
+    } catch (err) {
+      throw toDiskError(err, `list ${this.dir}`);
+    }
+    return entries
+      .filter((e) => e.isFile())
+      .map((e) => e.name)
+      .sort();
+  }
+
+  remove(name: string): void {
+    try {
+      fs.unlinkSync(this.pathOf(name));
+    } catch (err) {
+      throw toDiskError(err, `remove ${name}`);
+    }
+    // Open handles keep reading the unlinked file, as on POSIX.
+    this.inodes.delete(name);
+  }
+
+  rename(from: string, to: string): void {
+    try {
+      fs.renameSync(this.pathOf(from), this.pathOf(to));
+    } catch (err) {
+      throw toDiskError(err, `rename ${from} -> ${to}`);
+    }
+    const moved = this.live(from);
+    this.inodes.delete(from);
+    this.inodes.delete(to);
+    if (moved) {
+      moved.name = to;
+      this.inodes.set(to, moved);
+    }
+  }
+
+  syncDir(callback: SyncCallback): void {
+    try {
+      this.dirFd ??= fs.openSync(this.dir, 'r');
+    } catch (err) {
+      const diskErr = toDiskError(err, `open directory ${this.dir}`);
+      queueMicrotask(() => callback(diskErr));
+      return;
+    }
+    this.pendingDirSyncs++;
+    fs.fsync(this.dirFd, (err) => {
+      this.pendingDirSyncs--;
+      if (this.closeWhenSynced) this.close();
+      callback(err ? toDiskError(err, `sync of directory ${this.dir}`) : null);
+    });
+  }
+
+  /** Releases the directory handle (after pending syncDir calls). Open files keep their own descriptors. */
+  close(): void {
+    if (this.pendingDirSyncs > 0) {
+      this.closeWhenSynced = true;
+      return;
+    }
+    this.closeWhenSynced = false;
+    if (this.dirFd !== null) {
+      fs.closeSync(this.dirFd);
+      this.dirFd = null;
+    }
+  }
+}
