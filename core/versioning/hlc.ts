@@ -1,0 +1,235 @@
+// Hybrid logical clocks (Kulkarni, Demirbas, Madeppa, Avva, Leone: "Logical
+// Physical Clocks", 2014). A timestamp is (wallMs, logical, nodeId): wallMs
+// tracks the largest physical time this node has heard of, logical orders
+// events within one millisecond, and nodeId breaks the remaining ties so that
+// compareHlc is a total order. If event e happened before f (same node, or
+// through a message that was accepted), then compareHlc(hlc(e), hlc(f)) < 0.
+// LWW conflict resolution orders versions by this order.
+//
+// Encoding (big-endian, so the bytewise order of encodings is compareHlc's):
+//
+//   hlc := wallMs:u64be logical:u32be nodeId:utf8[rest, 1..255 bytes]
+
+import { assert } from '../../io/assert.ts';
+import type { Clock } from '../../io/clock.ts';
+import type { NodeId } from '../../io/network.ts';
+import { VersionFormatError } from './errors.ts';
+
+export interface Hlc {
+  /** Milliseconds since the Unix epoch: the largest wall time this node has heard of. */
+  readonly wallMs: number;
+  /** Orders events that share a wallMs. */
+  readonly logical: number;
+  /** The node that issued the timestamp; the last tie-breaker. */
+  readonly nodeId: NodeId;
+}
+
+export const MAX_WALL_MS = Number.MAX_SAFE_INTEGER;
+export const MAX_LOGICAL = 0xffff_ffff;
+export const MAX_NODE_ID_BYTES = 255;
+/** CockroachDB's default maximum clock offset; keyspaces and tests may choose another bound. */
+export const DEFAULT_MAX_SKEW_MS = 500;
+export const HLC_FIXED_BYTES = 12;
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Node ids in Unicode code point order, which is also the bytewise order of
+ * their UTF-8 encodings (plain `<` on JS strings compares UTF-16 code units,
+ * which disagrees for characters above U+FFFF).
+ */
+export function compareNodeIds(a: NodeId, b: NodeId): number {
+  const n = a.length < b.length ? a.length : b.length;
+  for (let i = 0; i < n; i++) {
+    const ca = a.charCodeAt(i);
+    const cb = b.charCodeAt(i);
+    if (ca !== cb) return codePointRank(ca) - codePointRank(cb);
+  }
+  return a.length - b.length;
+}
+
+// Surrogates encode code points above U+FFFF, so they rank above U+E000..U+FFFF.
+function codePointRank(unit: number): number {
+  if (unit >= 0xe000) return unit - 0x800;
+  if (unit >= 0xd800) return unit + 0x2000;
+  return unit;
+}
+
+/** Total order: wall time, then logical counter, then node id. */
+export function compareHlc(a: Hlc, b: Hlc): number {
+  if (a.wallMs !== b.wallMs) return a.wallMs < b.wallMs ? -1 : 1;
+  if (a.logical !== b.logical) return a.logical < b.logical ? -1 : 1;
+  return compareNodeIds(a.nodeId, b.nodeId);
+}
+
+/** Order of (wallMs, logical) alone: what causality guarantees, whatever the node ids. */
+function compareTime(a: Hlc, b: Hlc): number {
+  if (a.wallMs !== b.wallMs) return a.wallMs < b.wallMs ? -1 : 1;
+  return a.logical - b.logical;
+}
+
+export function formatHlc(ts: Hlc): string {
+  return `${ts.wallMs}.${ts.logical}@${ts.nodeId}`;
+}
+
+/** Why a node id is unusable, or null when it is fine. */
+export function nodeIdProblem(nodeId: unknown): string | null {
+  if (typeof nodeId !== 'string') return 'node id is not a string';
+  if (nodeId.length === 0) return 'node id is empty';
+  const bytes = utf8Encoder.encode(nodeId);
+  if (bytes.length > MAX_NODE_ID_BYTES) return `node id is ${bytes.length} UTF-8 bytes, more than ${MAX_NODE_ID_BYTES}`;
+  // A lone surrogate would encode as U+FFFD and come back as a different id.
+  if (utf8Decoder.decode(bytes) !== nodeId) return 'node id is not well-formed Unicode';
+  return null;
+}
+
+/** Why `ts` is not a valid timestamp, or null when it is. */
+export function hlcProblem(ts: Hlc): string | null {
+  if (!Number.isInteger(ts.wallMs) || ts.wallMs < 0 || ts.wallMs > MAX_WALL_MS) return `hlc wallMs out of range: ${ts.wallMs}`;
+  if (!Number.isInteger(ts.logical) || ts.logical < 0 || ts.logical > MAX_LOGICAL) return `hlc logical out of range: ${ts.logical}`;
+  return nodeIdProblem(ts.nodeId);
+}
+
+export function encodeHlc(ts: Hlc): Uint8Array {
+  const problem = hlcProblem(ts);
+  assert(problem === null, `encodeHlc: ${problem}`);
+  const node = utf8Encoder.encode(ts.nodeId);
+  const out = new Uint8Array(HLC_FIXED_BYTES + node.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, Math.floor(ts.wallMs / 0x1_0000_0000), false);
+  view.setUint32(4, ts.wallMs >>> 0, false);
+  view.setUint32(8, ts.logical, false);
+  out.set(node, HLC_FIXED_BYTES);
+  return out;
+}
+
+export function decodeHlc(bytes: Uint8Array): Hlc {
+  if (bytes.length < HLC_FIXED_BYTES + 1) throw new VersionFormatError(`hlc needs at least ${HLC_FIXED_BYTES + 1} bytes, got ${bytes.length}`);
+  if (bytes.length > HLC_FIXED_BYTES + MAX_NODE_ID_BYTES) throw new VersionFormatError(`hlc of ${bytes.length} bytes is too long`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const high = view.getUint32(0, false);
+  if (high > 0x1f_ffff) throw new VersionFormatError('hlc wallMs exceeds 2^53 - 1');
+  const wallMs = high * 0x1_0000_0000 + view.getUint32(4, false);
+  const logical = view.getUint32(8, false);
+  let nodeId: string;
+  try {
+    nodeId = utf8Decoder.decode(bytes.subarray(HLC_FIXED_BYTES));
+  } catch {
+    throw new VersionFormatError('hlc node id is not valid UTF-8');
+  }
+  return { wallMs, logical, nodeId };
+}
+
+export type HlcReceiveResult =
+  | { readonly accepted: true; readonly timestamp: Hlc }
+  /** The remote clock is too far ahead; this clock did not move. */
+  | { readonly accepted: false; readonly aheadByMs: number };
+
+export interface HlcOptions {
+  /** How far a remote timestamp may be ahead of the local wall clock and still be accepted. */
+  maxSkewMs?: number;
+  /** A timestamp this clock must stay above: the last one persisted before a restart. */
+  after?: Hlc;
+}
+
+/** One node's hybrid logical clock. */
+export class HybridLogicalClock {
+  readonly maxSkewMs: number;
+  private wallMs = 0;
+  private logical = 0;
+  private rejectedCount = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    readonly nodeId: NodeId,
+    options: HlcOptions = {},
+  ) {
+    const problem = nodeIdProblem(nodeId);
+    assert(problem === null, `HybridLogicalClock: ${problem}`);
+    this.maxSkewMs = options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
+    assert(Number.isInteger(this.maxSkewMs) && this.maxSkewMs >= 0, `maxSkewMs invalid: ${this.maxSkewMs}`);
+    if (options.after) {
+      const afterProblem = hlcProblem(options.after);
+      assert(afterProblem === null, `HybridLogicalClock after: ${afterProblem}`);
+      this.wallMs = options.after.wallMs;
+      this.logical = options.after.logical;
+    }
+  }
+
+  /** The latest timestamp issued or received (the state, not a new event). */
+  last(): Hlc {
+    return { wallMs: this.wallMs, logical: this.logical, nodeId: this.nodeId };
+  }
+
+  /** How many remote timestamps were refused for being too far ahead. */
+  get rejected(): number {
+    return this.rejectedCount;
+  }
+
+  /** A timestamp for a local event or a message about to be sent. */
+  now(): Hlc {
+    const before = this.last();
+    const pt = this.physicalMs();
+    if (pt > this.wallMs) {
+      this.wallMs = pt;
+      this.logical = 0;
+    } else {
+      this.advance(this.wallMs, this.logical + 1);
+    }
+    const ts = this.last();
+    assert(compareTime(before, ts) < 0, `hlc went backwards: ${formatHlc(before)} then ${formatHlc(ts)}`);
+    return ts;
+  }
+
+  /**
+   * Folds in the timestamp of a received message and returns the receive
+   * event's timestamp, which is above both the remote one and every earlier
+   * local one.
+   *
+   * A remote timestamp more than maxSkewMs ahead of the local wall clock is
+   * refused and the clock does not move. Without the bound, one node whose
+   * clock runs a day fast would drag every clock it talks to a day ahead; the
+   * HLC never comes back down, so every write stamped anywhere in the cluster
+   * would outrank writes made later by correctly-clocked nodes, and under LWW
+   * those later writes would be lost for as long as the cluster runs.
+   */
+  update(remote: Hlc): HlcReceiveResult {
+    const problem = hlcProblem(remote);
+    assert(problem === null, `hlc update: ${problem}`);
+    const pt = this.physicalMs();
+    if (remote.wallMs > pt + this.maxSkewMs) {
+      this.rejectedCount++;
+      return { accepted: false, aheadByMs: remote.wallMs - pt };
+    }
+    const before = this.last();
+    const l = Math.max(this.wallMs, remote.wallMs, pt);
+    if (l === this.wallMs && l === remote.wallMs) this.advance(l, Math.max(this.logical, remote.logical) + 1);
+    else if (l === this.wallMs) this.advance(l, this.logical + 1);
+    else if (l === remote.wallMs) this.advance(l, remote.logical + 1);
+    else this.advance(l, 0);
+    const ts = this.last();
+    assert(compareTime(before, ts) < 0, `hlc went backwards on receive: ${formatHlc(before)} then ${formatHlc(ts)}`);
+    assert(compareTime(remote, ts) < 0, `hlc receive not after send: ${formatHlc(remote)} then ${formatHlc(ts)}`);
+    return { accepted: true, timestamp: ts };
+  }
+
+  // A logical counter past its encodable range rolls into the next
+  // millisecond: still above everything before it, and only ever 1 ms ahead.
+  private advance(wallMs: number, logical: number): void {
+    if (logical > MAX_LOGICAL) {
+      assert(wallMs < MAX_WALL_MS, 'hlc wallMs exhausted');
+      this.wallMs = wallMs + 1;
+      this.logical = 0;
+    } else {
+      this.wallMs = wallMs;
+      this.logical = logical;
+    }
+  }
+
+  private physicalMs(): number {
+    const pt = Math.floor(this.clock.wallMs());
+    assert(Number.isSafeInteger(pt) && pt >= 0, `wall clock reading out of range: ${pt}`);
+    return pt;
+  }
+}

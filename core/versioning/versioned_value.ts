@@ -1,0 +1,216 @@
+// What a replica stores for one key: the value bytes the storage engine holds.
+//
+// In `lww` mode a key holds one write, and of two writes the one with the
+// higher HLC wins. In `siblings` mode it holds a dotted version vector set of
+// writes. Either way a write is a value or a tombstone, stamped with the
+// coordinator's HLC (which also orders siblings when they are collapsed and
+// dates tombstones for purging).
+//
+//   versioned := mode:u8 body
+//     mode 1 (lww):      body = write
+//     mode 2 (siblings): body = dvv (see dvv_codec.ts) whose sibling values are writes
+//   write     := kind:u8 expiresAtMs:u64be hlcLength:u16be hlc[hlcLength] bytes[rest]
+//     kind 0 = tombstone (expiresAtMs 0, no bytes), kind 1 = value
+//     expiresAtMs: 0 = never expires (TTL)
+
+import { assert, unreachable } from '../../io/assert.ts';
+import type { NodeId } from '../../io/network.ts';
+import {
+  type CausalContext,
+  type DvvSet,
+  collapseLww,
+  emptyDvv,
+  join,
+  siblingCount,
+  sync,
+  update,
+  values,
+} from './dotted_version_vector.ts';
+import { decodeDvv, encodeDvv } from './dvv_codec.ts';
+import { ConflictModeMismatchError, VersionFormatError } from './errors.ts';
+import { type Hlc, compareHlc, decodeHlc, encodeHlc, hlcProblem } from './hlc.ts';
+
+/** Mode tags, the first byte of every stored value. Never change these numbers: they are in every file. */
+export const ModeTag = Object.freeze({ Lww: 1, Siblings: 2 } as const);
+/** Write kinds inside a stored value. Never change these numbers: they are in every file. */
+const KindTag = Object.freeze({ Tombstone: 0, Value: 1 } as const);
+
+export type ConflictMode = 'lww' | 'siblings';
+
+export type Write =
+  | { readonly kind: 'value'; readonly hlc: Hlc; readonly bytes: Uint8Array; readonly expiresAtMs: number }
+  | { readonly kind: 'tombstone'; readonly hlc: Hlc };
+
+export type VersionedValue =
+  | { readonly mode: 'lww'; readonly write: Write }
+  | { readonly mode: 'siblings'; readonly dvv: DvvSet<Write> };
+
+export function valueWrite(hlc: Hlc, bytes: Uint8Array, expiresAtMs = 0): Write {
+  return { kind: 'value', hlc, bytes, expiresAtMs };
+}
+
+export function tombstoneWrite(hlc: Hlc): Write {
+  return { kind: 'tombstone', hlc };
+}
+
+/** Whether a write shows as data at `nowMs` (not a tombstone, not expired). */
+export function isLive(write: Write, nowMs: number): boolean {
+  return write.kind === 'value' && (write.expiresAtMs === 0 || write.expiresAtMs > nowMs);
+}
+
+/**
+ * Total order on writes: HLC (ties by node id inside it); on an equal HLC,
+ * which only a clock reused after a crash produces, a tombstone beats a value
+ * (Cassandra's rule), then the later expiry, then the larger bytes, so that
+ * merging stays commutative even then.
+ */
+export function compareWrites(a: Write, b: Write): number {
+  const c = compareHlc(a.hlc, b.hlc);
+  if (c !== 0) return c;
+  if (a.kind !== b.kind) return a.kind === 'tombstone' ? 1 : -1;
+  if (a.kind === 'tombstone' || b.kind === 'tombstone') return 0;
+  if (a.expiresAtMs !== b.expiresAtMs) return a.expiresAtMs < b.expiresAtMs ? -1 : 1;
+  return compareBytes(a.bytes, b.bytes);
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = a.length < b.length ? a.length : b.length;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+/** LWW merge: the write with the higher HLC. Commutative, associative, idempotent. */
+export function mergeLww(a: Write, b: Write): Write {
+  return compareWrites(a, b) >= 0 ? a : b;
+}
+
+/** Merges two replicas' versions of one key; both must be in the same mode. */
+export function mergeVersionedValues(a: VersionedValue, b: VersionedValue): VersionedValue {
+  if (a.mode === 'lww' && b.mode === 'lww') {
+    const w = mergeLww(a.write, b.write);
+    return w === a.write ? a : b;
+  }
+  if (a.mode === 'siblings' && b.mode === 'siblings') return { mode: 'siblings', dvv: sync(a.dvv, b.dvv, mergeLww) };
+  throw new ConflictModeMismatchError(`cannot merge a ${a.mode} version with a ${b.mode} version`);
+}
+
+/**
+ * A coordinator's write in siblings mode: `write` replaces what `context`
+ * saw of `current` (null when the key is absent here) and gets a dot of
+ * `coordinatorId`.
+ */
+export function writeSiblings(current: VersionedValue | null, context: CausalContext, write: Write, coordinatorId: NodeId): VersionedValue {
+  if (current !== null && current.mode !== 'siblings') throw new ConflictModeMismatchError('siblings write onto an lww version');
+  return { mode: 'siblings', dvv: update(current?.dvv ?? emptyDvv<Write>(), context, write, coordinatorId) };
+}
+
+/** Collapses a siblings-mode version to its highest-HLC sibling (an lww version is returned as is). */
+export function collapseSiblings(v: VersionedValue): VersionedValue {
+  return v.mode === 'siblings' ? { mode: 'siblings', dvv: collapseLww(v.dvv, compareWrites) } : v;
+}
+
+export interface VersionedRead {
+  /** Live values; empty when the key reads as missing (tombstones only, expired, or nothing). */
+  readonly values: Uint8Array[];
+  /** Siblings mode: the causal context to hand the client, also when nothing is live. */
+  readonly context: CausalContext | null;
+  /** Siblings held, tombstones and expired ones included: what sibling limits count. */
+  readonly siblingCount: number;
+}
+
+export function readVersionedValue(v: VersionedValue, nowMs: number): VersionedRead {
+  if (v.mode === 'lww') {
+    const w = v.write;
+    return { values: w.kind === 'value' && isLive(w, nowMs) ? [w.bytes] : [], context: null, siblingCount: 1 };
+  }
+  const live: Uint8Array[] = [];
+  for (const w of values(v.dvv)) if (w.kind === 'value' && isLive(w, nowMs)) live.push(w.bytes);
+  return { values: live, context: join(v.dvv), siblingCount: siblingCount(v.dvv) };
+}
+
+/**
+ * When the key became deleted (the latest tombstone's wall time or expiry)
+ * if nothing in it is live at `nowMs`, else null. Compaction may drop the
+ * version once this is older than the tombstone grace period.
+ */
+export function deletionTimeMs(v: VersionedValue, nowMs: number): number | null {
+  const writes = v.mode === 'lww' ? [v.write] : values(v.dvv);
+  let latest = 0;
+  for (const w of writes) {
+    if (isLive(w, nowMs)) return null;
+    const at = w.kind === 'tombstone' ? w.hlc.wallMs : w.expiresAtMs;
+    if (at > latest) latest = at;
+  }
+  return latest;
+}
+
+export function encodeVersionedValue(v: VersionedValue): Uint8Array {
+  if (v.mode === 'lww') {
+    const body = encodeWrite(v.write);
+    const out = new Uint8Array(1 + body.length);
+    out[0] = ModeTag.Lww;
+    out.set(body, 1);
+    return out;
+  }
+  if (v.mode === 'siblings') {
+    const body = encodeDvv(v.dvv, encodeWrite);
+    const out = new Uint8Array(1 + body.length);
+    out[0] = ModeTag.Siblings;
+    out.set(body, 1);
+    return out;
+  }
+  return unreachable('versioned value mode');
+}
+
+/** Parses stored bytes; anything malformed is a VersionFormatError. Value bytes are views into `bytes`. */
+export function decodeVersionedValue(bytes: Uint8Array): VersionedValue {
+  if (bytes.length === 0) throw new VersionFormatError('versioned value is empty');
+  const body = bytes.subarray(1);
+  switch (bytes[0]) {
+    case ModeTag.Lww:
+      return { mode: 'lww', write: decodeWrite(body) };
+    case ModeTag.Siblings:
+      return { mode: 'siblings', dvv: decodeDvv(body, decodeWrite) };
+    default:
+      throw new VersionFormatError(`versioned value mode tag ${bytes[0]} unknown`);
+  }
+}
+
+const WRITE_FIXED_BYTES = 1 + 8 + 2;
+
+export function encodeWrite(w: Write): Uint8Array {
+  const problem = hlcProblem(w.hlc);
+  assert(problem === null, `write hlc: ${problem}`);
+  const hlc = encodeHlc(w.hlc);
+  const bytes = w.kind === 'value' ? w.bytes : new Uint8Array(0);
+  const expiresAtMs = w.kind === 'value' ? w.expiresAtMs : 0;
+  assert(Number.isSafeInteger(expiresAtMs) && expiresAtMs >= 0, `write expiresAtMs invalid: ${expiresAtMs}`);
+  const out = new Uint8Array(WRITE_FIXED_BYTES + hlc.length + bytes.length);
+  const view = new DataView(out.buffer);
+  out[0] = w.kind === 'value' ? KindTag.Value : KindTag.Tombstone;
+  view.setUint32(1, Math.floor(expiresAtMs / 0x1_0000_0000), false);
+  view.setUint32(5, expiresAtMs >>> 0, false);
+  view.setUint16(9, hlc.length, false);
+  out.set(hlc, WRITE_FIXED_BYTES);
+  out.set(bytes, WRITE_FIXED_BYTES + hlc.length);
+  return out;
+}
+
+export function decodeWrite(bytes: Uint8Array): Write {
+  if (bytes.length < WRITE_FIXED_BYTES) throw new VersionFormatError(`write of ${bytes.length} bytes is truncated`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const kind = bytes[0];
+  const high = view.getUint32(1, false);
+  if (high > 0x1f_ffff) throw new VersionFormatError('write expiresAtMs exceeds 2^53 - 1');
+  const expiresAtMs = high * 0x1_0000_0000 + view.getUint32(5, false);
+  const hlcLength = view.getUint16(9, false);
+  if (WRITE_FIXED_BYTES + hlcLength > bytes.length) throw new VersionFormatError('write hlc runs past the end');
+  const hlc = decodeHlc(bytes.subarray(WRITE_FIXED_BYTES, WRITE_FIXED_BYTES + hlcLength));
+  const rest = bytes.subarray(WRITE_FIXED_BYTES + hlcLength);
+  if (kind === KindTag.Value) return { kind: 'value', hlc, bytes: rest, expiresAtMs };
+  if (kind === KindTag.Tombstone) {
+    if (expiresAtMs !== 0 || rest.length !== 0) throw new VersionFormatError('tombstone carries an expiry or bytes');
+    return { kind: 'tombstone', hlc };
+  }
+  throw new VersionFormatError(`write kind ${kind} unknown`);
+}
