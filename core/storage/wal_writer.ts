@@ -1,0 +1,212 @@
+// Appends records to a write-ahead log (format: log_format.ts) with group
+// commit: a durable append joins the next fsync, one fsync is in flight at a
+// time, and every durable append queued while it runs is acknowledged by the
+// single fsync that follows.
+//
+// Callback timing. A non-durable append calls back synchronously, before
+// append() returns (the writer has no Timers; the bytes are in the page cache
+// when it does). A durable append calls back only from the completion of a
+// sync that began after its bytes were appended. An append the disk refuses
+// (DiskFullError) calls back synchronously with that error.
+//
+// Failure model:
+// - A full disk writes nothing of the failed append (io/disk.ts), and each
+//   record goes to the file in one append() call, so the log stays a valid
+//   sequence of whole records and the writer stays usable: later appends may
+//   succeed once space is freed.
+// - A failed fsync leaves the writer failed for good. After a failed fsync
+//   the kernel may have dropped the dirty pages and cleared the error, so a
+//   later fsync can "succeed" without the earlier bytes on disk (the
+//   PostgreSQL "fsyncgate" lesson). Nothing appended before the failure can
+//   be acknowledged any more: the callbacks covered by the failed sync, and
+//   those waiting for the next one, all get the sync's error, and so does
+//   every later append or flush. The engine must stop, reopen and recover
+//   from what the disk actually holds.
+
+import { assert } from '../../io/assert.ts';
+import { DiskFullError, type DiskError, type File } from '../../io/disk.ts';
+import { EngineClosedError } from './errors.ts';
+import { BLOCK_BYTES, checkBlockBytes, encodeRecord } from './log_format.ts';
+
+export type WalCallback = (err: Error | null) => void;
+
+export interface WalWriterOptions {
+  /** Block size of the log; readers must use the same. */
+  blockBytes: number;
+}
+
+export interface WalWriterStats {
+  records: number;
+  syncs: number;
+  /** Durable appends acknowledged, so durableAcks / syncs is the mean group size. */
+  durableAcks: number;
+}
+
+export class WalWriter {
+  private readonly blockBytes: number;
+  /** Log length: the file's size when opened plus bytes appended since. */
+  private length: number;
+  private blockOffset: number;
+  /** Bytes known durable: covered by a completed sync. */
+  private syncedLength: number;
+  /** Durable callbacks whose bytes are appended and that wait for a sync to start. */
+  private waiting: WalCallback[] = [];
+  /** The sync in flight, if any: the log length when it began and whom it acknowledges. */
+  private inFlight: { coversLength: number; callbacks: WalCallback[] } | null = null;
+  private failure: Error | null = null;
+  private closed = false;
+  private fileClosed = false;
+  readonly stats: WalWriterStats = { records: 0, syncs: 0, durableAcks: 0 };
+
+  constructor(
+    private readonly file: File,
+    options?: Partial<WalWriterOptions>,
+  ) {
+    this.blockBytes = options?.blockBytes ?? BLOCK_BYTES;
+    checkBlockBytes(this.blockBytes);
+    // Appending to an existing log continues its block structure. Only do this
+    // to a log whose tail readWal() found clean ('eof'): records after a torn
+    // tail would be unreachable.
+    this.length = file.size();
+    this.blockOffset = this.length % this.blockBytes;
+    this.syncedLength = this.length;
+  }
+
+  /**
+   * Appends one record (fragmenting across blocks). With durable=true, cb runs
+   * once a sync that began after this append completes; with durable=false,
+   * cb runs synchronously before append returns.
+   */
+  append(record: Uint8Array, durable: boolean, cb: WalCallback): void {
+    const refusal = this.refusal();
+    if (refusal !== null) {
+      cb(refusal);
+      return;
+    }
+    const encoded = encodeRecord(record, this.blockOffset, this.blockBytes);
+    try {
+      this.file.append(encoded.bytes);
+    } catch (err) {
+      if (!(err instanceof DiskFullError)) {
+        // Unknown state of the file: it may hold part of the record.
+        this.failure = err instanceof Error ? err : new Error(String(err));
+        this.failWaiting(this.failure);
+      }
+      cb(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    this.length += encoded.bytes.length;
+    this.blockOffset = encoded.blockOffset;
+    this.stats.records++;
+    assert(this.file.size() === this.length, `log ${this.file.name}: file size ${this.file.size()} != log length ${this.length}`);
+    if (!durable) {
+      cb(null);
+      return;
+    }
+    this.waiting.push(cb);
+    if (this.inFlight === null) this.startSync();
+  }
+
+  /** Log length in bytes: the file's size when opened plus everything appended since. */
+  bytesWritten(): number {
+    return this.length;
+  }
+
+  /** Bytes covered by a completed sync. */
+  durableBytes(): number {
+    return this.syncedLength;
+  }
+
+  /** The error that failed the writer, if a sync or an append has. */
+  failed(): Error | null {
+    return this.failure;
+  }
+
+  /** Makes every byte appended so far durable, then cb (at once when it already is). */
+  flush(cb: WalCallback): void {
+    const refusal = this.refusal();
+    if (refusal !== null) {
+      cb(refusal);
+      return;
+    }
+    if (this.inFlight === null && this.syncedLength === this.length) {
+      cb(null);
+      return;
+    }
+    if (this.inFlight !== null && this.inFlight.coversLength === this.length && this.waiting.length === 0) {
+      this.inFlight.callbacks.push(cb);
+      return;
+    }
+    this.waiting.push(cb);
+    if (this.inFlight === null) this.startSync();
+  }
+
+  /**
+   * Closes the log without syncing. Callbacks still waiting for a sync to start
+   * get EngineClosedError; a sync already in flight still reports to its
+   * callbacks, and the file is closed once it has.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.failWaiting(new EngineClosedError(`log ${this.file.name} closed`));
+    if (this.inFlight === null) this.closeFile();
+  }
+
+  private closeFile(): void {
+    if (this.fileClosed) return;
+    this.fileClosed = true;
+    this.file.close();
+  }
+
+  private refusal(): Error | null {
+    if (this.closed) return new EngineClosedError(`log ${this.file.name} is closed`);
+    return this.failure;
+  }
+
+  private startSync(): void {
+    assert(this.inFlight === null, 'one sync in flight at a time');
+    assert(this.waiting.length > 0, 'a sync starts only for waiting callbacks');
+    const sync = { coversLength: this.length, callbacks: this.waiting };
+    this.waiting = [];
+    this.inFlight = sync;
+    this.stats.syncs++;
+    let completed = false;
+    const done = (err: DiskError | Error | null) => {
+      assert(!completed, `log ${this.file.name}: sync completed twice`);
+      completed = true;
+      this.onSyncDone(sync, err);
+    };
+    try {
+      this.file.sync(done);
+    } catch (err) {
+      done(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private onSyncDone(sync: { coversLength: number; callbacks: WalCallback[] }, err: Error | null): void {
+    assert(this.inFlight === sync, 'sync completion for the sync in flight');
+    this.inFlight = null;
+    if (err !== null) {
+      this.failure ??= err;
+      for (const cb of sync.callbacks) cb(err);
+      this.failWaiting(err);
+    } else {
+      assert(sync.coversLength >= this.syncedLength, 'durable length only grows');
+      this.syncedLength = sync.coversLength;
+      this.stats.durableAcks += sync.callbacks.length;
+      for (const cb of sync.callbacks) cb(null);
+    }
+    // Callbacks may have appended, closed or failed the writer.
+    if (this.inFlight === null) {
+      if (this.closed) this.closeFile();
+      else if (this.waiting.length > 0 && this.failure === null) this.startSync();
+    }
+  }
+
+  private failWaiting(err: Error): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const cb of waiting) cb(err);
+  }
+}
