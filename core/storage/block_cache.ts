@@ -58,13 +58,13 @@ export class BlockCache {
   insert(fileId: number, offset: number, block: Block): void {
     const charge = block.byteLength() + ENTRY_OVERHEAD_BYTES;
     if (charge > this.capacityBytes) return;
+    const existing = this.files.get(fileId)?.get(offset);
+    if (existing !== undefined) this.remove(existing);
     let perFile = this.files.get(fileId);
     if (perFile === undefined) {
       perFile = new Map();
       this.files.set(fileId, perFile);
     }
-    const existing = perFile.get(offset);
-    if (existing !== undefined) this.remove(existing);
     const node: CacheNode = { fileId, offset, block, charge, newer: undefined, older: undefined };
     perFile.set(offset, node);
     this.linkNewest(node);
