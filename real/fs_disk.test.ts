@@ -75,14 +75,19 @@ describe('FsDisk', () => {
     expect(() => g.pread(0, 1)).toThrow(/closed/);
   });
 
-  it('truncates on create of an existing file', () => {
+  it('replaces an existing file on create; handles on the old one keep its bytes', () => {
     const disk = new FsDisk(tempDir());
     const f = disk.create('x');
     f.append(bytes(1, 2, 3));
     f.close();
     const g = disk.create('x');
     expect(g.size()).toBe(0);
+    g.append(bytes(4));
+    const h = disk.create('x');
+    expect(h.size()).toBe(0);
+    expect([...g.pread(0, 5)]).toEqual([4]);
     g.close();
+    h.close();
     expect(disk.open('x').size()).toBe(0);
   });
 

@@ -166,16 +166,6 @@ class Inode {
     });
   }
 
-  truncateToEmpty(): void {
-    this.buffered = 0;
-    try {
-      fs.ftruncateSync(this.fd, 0);
-    } catch (err) {
-      throw toDiskError(err, `truncate of ${this.name}`);
-    }
-    this.written = 0;
-  }
-
   release(): void {
     assert(this.handles > 0, `release of ${this.name} with no open handle`);
     this.handles--;
@@ -262,14 +252,20 @@ export class FsDisk implements Disk {
   }
 
   create(name: string): File {
-    const existing = this.live(name);
-    if (existing) {
-      existing.truncateToEmpty();
-      return new FsFile(existing);
+    const file = this.pathOf(name);
+    // A new inode replaces the old one, as the simulated disk does: handles
+    // still open on the old file keep reading what it held.
+    if (this.live(name)) {
+      try {
+        fs.unlinkSync(file);
+      } catch (err) {
+        throw toDiskError(err, `create ${name}`);
+      }
+      this.inodes.delete(name);
     }
     let fd: number;
     try {
-      fd = fs.openSync(this.pathOf(name), O_RDWR | O_APPEND | O_CREAT | O_TRUNC, 0o644);
+      fd = fs.openSync(file, O_RDWR | O_APPEND | O_CREAT | O_TRUNC, 0o644);
     } catch (err) {
       throw toDiskError(err, `create ${name}`);
     }
