@@ -154,6 +154,12 @@ export class SstableReader {
     return this.blockOffsets.length;
   }
 
+  /** Where data block i is stored (trailer excluded). */
+  dataBlockHandle(i: number): BlockHandle {
+    assert(i >= 0 && i < this.blockOffsets.length, `data block ${i} out of range`);
+    return { offset: this.blockOffsets[i]!, size: this.blockSizes[i]! };
+  }
+
   /** False only when no version of the key is in the table. */
   mayContain(key: Uint8Array): boolean {
     return this.filter.mayContain(key);
