@@ -45,7 +45,9 @@ function rowArb(maxValue: number) {
   });
 }
 
-function toEntries(rows: fc.RecordValue<ReturnType<typeof rowArb>>[]): Entry[] {
+type Row = ReturnType<typeof rowArb> extends fc.Arbitrary<infer R> ? R : never;
+
+function toEntries(rows: Row[]): Entry[] {
   const entries: Entry[] = rows.map((r, i) => ({
     key: r.key,
     seq: r.seq,
