@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { describeDiskConformance } from '../io/disk_conformance.ts';
 import { DiskFullError, FileNotFoundError } from '../io/disk.ts';
 import { FsDisk } from './fs_disk.ts';
 
@@ -14,6 +15,18 @@ function tempDir(): string {
 }
 afterEach(() => {
   while (dirs.length) fs.rmSync(dirs.pop()!, { recursive: true, force: true });
+});
+
+describeDiskConformance('FsDisk', () => {
+  const dir = tempDir();
+  const disk = new FsDisk(dir);
+  return {
+    disk,
+    cleanup: () => disk.close(),
+    runUntilIdle: async () => {
+      while (disk.pendingSyncCount() > 0) await new Promise((r) => setTimeout(r, 1));
+    },
+  };
 });
 
 const bytes = (...xs: number[]) => new Uint8Array(xs);
@@ -133,11 +146,18 @@ describe('FsDisk', () => {
     expect(() => disk.create('..')).toThrow(/bad file name/);
   });
 
-  it('syncs the directory', async () => {
+  it('syncs the directory, and counts syncs until their callbacks run', async () => {
     const disk = new FsDisk(tempDir());
-    disk.create('f').close();
-    const err = await new Promise<Error | null>((resolve) => disk.syncDir(resolve));
-    expect(err).toBeNull();
+    const f = disk.create('f');
+    f.append(bytes(1));
+    const both = Promise.all([
+      new Promise<Error | null>((resolve) => disk.syncDir(resolve)),
+      new Promise<Error | null>((resolve) => f.sync(resolve)),
+    ]);
+    expect(disk.pendingSyncCount()).toBe(2);
+    expect(await both).toEqual([null, null]);
+    expect(disk.pendingSyncCount()).toBe(0);
+    f.close();
     disk.close();
   });
 

@@ -45,6 +45,18 @@ function toDiskError(err: unknown, what: string, reading = false): DiskError {
   return new DiskError(`${what}: ${detail}`);
 }
 
+/** Counts sync and syncDir calls whose callbacks have not run yet. */
+class SyncTracker {
+  inFlight = 0;
+  wrap(callback: SyncCallback): SyncCallback {
+    this.inFlight++;
+    return (err) => {
+      this.inFlight--;
+      callback(err);
+    };
+  }
+}
+
 /** The state one file's open handles share. */
 class Inode {
   /** Bytes handed to the kernel with write(2). */
@@ -189,7 +201,10 @@ class Inode {
 class FsFile implements File {
   private closed = false;
 
-  constructor(private readonly inode: Inode) {
+  constructor(
+    private readonly inode: Inode,
+    private readonly syncs: SyncTracker,
+  ) {
     inode.handles++;
   }
 
@@ -214,7 +229,7 @@ class FsFile implements File {
 
   sync(callback: SyncCallback): void {
     assert(!this.closed, `sync of closed file ${this.name}`);
-    this.inode.sync(callback);
+    this.inode.sync(this.syncs.wrap(callback));
   }
 
   close(): void {
@@ -229,6 +244,7 @@ export class FsDisk implements Disk {
   private readonly inodes = new Map<string, Inode>();
   private dirFd: number | null = null;
   private pendingDirSyncs = 0;
+  private readonly syncs = new SyncTracker();
   private closeWhenSynced = false;
 
   /** `dir` is created if missing. */
@@ -271,12 +287,12 @@ export class FsDisk implements Disk {
     }
     const inode = new Inode(name, fd);
     this.inodes.set(name, inode);
-    return new FsFile(inode);
+    return new FsFile(inode, this.syncs);
   }
 
   open(name: string): File {
     const existing = this.live(name);
-    if (existing) return new FsFile(existing);
+    if (existing) return new FsFile(existing, this.syncs);
     let fd: number;
     try {
       fd = fs.openSync(this.pathOf(name), O_RDWR | O_APPEND);
@@ -285,7 +301,7 @@ export class FsDisk implements Disk {
     }
     const inode = new Inode(name, fd);
     this.inodes.set(name, inode);
-    return new FsFile(inode);
+    return new FsFile(inode, this.syncs);
   }
 
   exists(name: string): boolean {
@@ -331,7 +347,8 @@ export class FsDisk implements Disk {
     }
   }
 
-  syncDir(callback: SyncCallback): void {
+  syncDir(done: SyncCallback): void {
+    const callback = this.syncs.wrap(done);
     try {
       this.dirFd ??= fs.openSync(this.dir, 'r');
     } catch (err) {
@@ -345,6 +362,11 @@ export class FsDisk implements Disk {
       if (this.closeWhenSynced) this.close();
       callback(err ? toDiskError(err, `sync of directory ${this.dir}`) : null);
     });
+  }
+
+  /** sync and syncDir calls whose callbacks have not run yet. */
+  pendingSyncCount(): number {
+    return this.syncs.inFlight;
   }
 
   /** Releases the directory handle (after pending syncDir calls). Open files keep their own descriptors. */
