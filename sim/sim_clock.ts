@@ -89,7 +89,7 @@ export class SimClock implements Clock {
     // Float rounding may leave the timer a hair early; a timeout must never be observed short.
     for (let i = 0; monoAt(now + delay) - start < monoDelayMs; i++) {
       assert(i < 64, 'SimClock.trueDelayFor: cannot reach the delay');
-      delay += Math.max(delay, 1) * 2 ** -40 * 2 ** i;
+      delay += Math.max((now + delay) * 2 ** -52, Number.MIN_VALUE) * 2 ** i;
     }
     return delay;
   }

@@ -11,6 +11,7 @@ export interface SmallWorldResult {
   hash: string;
   events: number;
   simulatedMs: number;
+  crashes: number;
 }
 
 /** The workload one incarnation of a node runs until it crashes. */
@@ -46,15 +47,17 @@ export function runSmallWorld(seed: Seed, untilMs = 3_000): SmallWorldResult {
     startWriter(sim, node);
   }
   const faults = sim.rng.fork('faults');
+  let crashes = 0;
   const injectFault = (): void => {
     const id = faults.pick(ids);
     if (sim.isUp(id)) {
       sim.crash(id);
+      crashes++;
       sim.schedule(faults.exponential(100), `restart ${id}`, () => startWriter(sim, sim.restart(id)));
     }
     sim.schedule(faults.exponential(300), 'fault', injectFault);
   };
   sim.schedule(faults.exponential(300), 'fault', injectFault);
   sim.run({ untilMs });
-  return { hash: sim.traceHash(), events: sim.eventsProcessed, simulatedMs: sim.nowMs() };
+  return { hash: sim.traceHash(), events: sim.eventsProcessed, simulatedMs: sim.nowMs(), crashes };
 }
