@@ -7,6 +7,7 @@ type CommandEntry = { name: string; summary: string; load: () => Promise<{ comma
 // One line per subcommand; the module is imported only when it runs.
 const COMMANDS: CommandEntry[] = [
   { name: 'bench', summary: 'run a benchmark beside its comparator (engine, checker, sim, cluster)', load: () => import('./bench_command.ts') },
+  { name: 'check', summary: 'check a recorded history for linearizability (jepsen etcd logs or ringkv histories)', load: () => import('./check_command.ts') },
 ];
 
 function topHelp(): string {
