@@ -73,15 +73,30 @@ export function formatHlc(ts: Hlc): string {
   return `${ts.wallMs}.${ts.logical}@${ts.nodeId}`;
 }
 
+// A cluster has few node ids and every stored version names some: their
+// checked UTF-8 encodings are kept instead of being redone per timestamp.
+const validNodeIds = new Map<string, Uint8Array>();
+const VALID_NODE_IDS_KEPT = 4096;
+
 /** Why a node id is unusable, or null when it is fine. */
 export function nodeIdProblem(nodeId: unknown): string | null {
   if (typeof nodeId !== 'string') return 'node id is not a string';
+  if (validNodeIds.has(nodeId)) return null;
   if (nodeId.length === 0) return 'node id is empty';
   const bytes = utf8Encoder.encode(nodeId);
   if (bytes.length > MAX_NODE_ID_BYTES) return `node id is ${bytes.length} UTF-8 bytes, more than ${MAX_NODE_ID_BYTES}`;
   // A lone surrogate would encode as U+FFFD and come back as a different id.
   if (utf8Decoder.decode(bytes) !== nodeId) return 'node id is not well-formed Unicode';
+  if (validNodeIds.size >= VALID_NODE_IDS_KEPT) validNodeIds.clear();
+  validNodeIds.set(nodeId, bytes);
   return null;
+}
+
+/** The UTF-8 bytes of a valid node id (shared: callers copy, never write). */
+function nodeIdBytes(nodeId: NodeId): Uint8Array {
+  const problem = nodeIdProblem(nodeId);
+  assert(problem === null, `node id: ${problem}`);
+  return validNodeIds.get(nodeId) ?? utf8Encoder.encode(nodeId);
 }
 
 /** Why `ts` is not a valid timestamp, or null when it is. */
@@ -92,16 +107,28 @@ export function hlcProblem(ts: Hlc): string | null {
 }
 
 export function encodeHlc(ts: Hlc): Uint8Array {
-  const problem = hlcProblem(ts);
-  assert(problem === null, `encodeHlc: ${problem}`);
-  const node = utf8Encoder.encode(ts.nodeId);
-  const out = new Uint8Array(HLC_FIXED_BYTES + node.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, Math.floor(ts.wallMs / 0x1_0000_0000), false);
-  view.setUint32(4, ts.wallMs >>> 0, false);
-  view.setUint32(8, ts.logical, false);
-  out.set(node, HLC_FIXED_BYTES);
+  const out = new Uint8Array(encodedHlcLength(ts));
+  writeHlc(out, 0, ts);
   return out;
+}
+
+/** Bytes encodeHlc(ts) takes. */
+export function encodedHlcLength(ts: Hlc): number {
+  return HLC_FIXED_BYTES + nodeIdBytes(ts.nodeId).length;
+}
+
+/** Writes encodeHlc(ts) into `out` at `offset`; returns the offset after it. */
+export function writeHlc(out: Uint8Array, offset: number, ts: Hlc): number {
+  assert(Number.isSafeInteger(ts.wallMs) && ts.wallMs >= 0, `encodeHlc: wallMs out of range: ${ts.wallMs}`);
+  assert(Number.isInteger(ts.logical) && ts.logical >= 0 && ts.logical <= MAX_LOGICAL, `encodeHlc: logical out of range: ${ts.logical}`);
+  const node = nodeIdBytes(ts.nodeId);
+  assert(offset + HLC_FIXED_BYTES + node.length <= out.length, 'writeHlc: no room');
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  view.setUint32(offset, Math.floor(ts.wallMs / 0x1_0000_0000), false);
+  view.setUint32(offset + 4, ts.wallMs >>> 0, false);
+  view.setUint32(offset + 8, ts.logical, false);
+  out.set(node, offset + HLC_FIXED_BYTES);
+  return offset + HLC_FIXED_BYTES + node.length;
 }
 
 export function decodeHlc(bytes: Uint8Array): Hlc {

@@ -28,7 +28,7 @@ import {
 } from './dotted_version_vector.ts';
 import { decodeDvv, encodeDvv } from './dvv_codec.ts';
 import { ConflictModeMismatchError, VersionFormatError } from './errors.ts';
-import { type Hlc, compareHlc, decodeHlc, encodeHlc, hlcProblem } from './hlc.ts';
+import { type Hlc, compareHlc, decodeHlc, encodedHlcLength, writeHlc } from './hlc.ts';
 
 /** Mode tags, the first byte of every stored value. Never change these numbers: they are in every file. */
 export const ModeTag = Object.freeze({ Lww: 1, Siblings: 2 } as const);
@@ -145,13 +145,7 @@ export function deletionTimeMs(v: VersionedValue, nowMs: number): number | null 
 }
 
 export function encodeVersionedValue(v: VersionedValue): Uint8Array {
-  if (v.mode === 'lww') {
-    const body = encodeWrite(v.write);
-    const out = new Uint8Array(1 + body.length);
-    out[0] = ModeTag.Lww;
-    out.set(body, 1);
-    return out;
-  }
+  if (v.mode === 'lww') return encodeWriteAfter(v.write, ModeTag.Lww);
   if (v.mode === 'siblings') {
     const body = encodeDvv(v.dvv, encodeWrite);
     const out = new Uint8Array(1 + body.length);
@@ -177,22 +171,28 @@ export function decodeVersionedValue(bytes: Uint8Array): VersionedValue {
 }
 
 const WRITE_FIXED_BYTES = 1 + 8 + 2;
+const EMPTY_BYTES = new Uint8Array(0);
 
 export function encodeWrite(w: Write): Uint8Array {
-  const problem = hlcProblem(w.hlc);
-  assert(problem === null, `write hlc: ${problem}`);
-  const hlc = encodeHlc(w.hlc);
-  const bytes = w.kind === 'value' ? w.bytes : new Uint8Array(0);
+  return encodeWriteAfter(w, null);
+}
+
+// One allocation for the stored value: the mode tag, when given, then the write.
+function encodeWriteAfter(w: Write, tag: number | null): Uint8Array {
+  const bytes = w.kind === 'value' ? w.bytes : EMPTY_BYTES;
   const expiresAtMs = w.kind === 'value' ? w.expiresAtMs : 0;
   assert(Number.isSafeInteger(expiresAtMs) && expiresAtMs >= 0, `write expiresAtMs invalid: ${expiresAtMs}`);
-  const out = new Uint8Array(WRITE_FIXED_BYTES + hlc.length + bytes.length);
+  const start = tag === null ? 0 : 1;
+  const hlcLength = encodedHlcLength(w.hlc);
+  const out = new Uint8Array(start + WRITE_FIXED_BYTES + hlcLength + bytes.length);
   const view = new DataView(out.buffer);
-  out[0] = w.kind === 'value' ? KindTag.Value : KindTag.Tombstone;
-  view.setUint32(1, Math.floor(expiresAtMs / 0x1_0000_0000), false);
-  view.setUint32(5, expiresAtMs >>> 0, false);
-  view.setUint16(9, hlc.length, false);
-  out.set(hlc, WRITE_FIXED_BYTES);
-  out.set(bytes, WRITE_FIXED_BYTES + hlc.length);
+  if (tag !== null) out[0] = tag;
+  out[start] = w.kind === 'value' ? KindTag.Value : KindTag.Tombstone;
+  view.setUint32(start + 1, Math.floor(expiresAtMs / 0x1_0000_0000), false);
+  view.setUint32(start + 5, expiresAtMs >>> 0, false);
+  view.setUint16(start + 9, hlcLength, false);
+  const at = writeHlc(out, start + WRITE_FIXED_BYTES, w.hlc);
+  out.set(bytes, at);
   return out;
 }
 
