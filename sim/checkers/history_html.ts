@@ -8,7 +8,7 @@
 // scrolls the failing operation into view.
 
 import { describeOp, effectiveReturn, type History } from '../history.ts';
-import { formatOp, keyEvents, type Violation } from './linearizability_explanation.ts';
+import { formatOp, keyEvents, runningAtPrefixEnd, type Violation } from './linearizability_explanation.ts';
 
 export interface HistorySection {
   key: string;
@@ -56,6 +56,7 @@ function sectionSvg(page: HistoryPage, s: HistorySection): { labels: string; bod
   const order = new Map(s.linearization.map((op, n) => [op, n + 1]));
   const unplaced = new Map((v?.unplaced ?? []).map((u) => [u.op, u.reason]));
   const prefixEnd = v ? v.events[v.prefixEvents - 1]!.time : null;
+  const running = v ? runningAtPrefixEnd(history, v) : new Set<number>();
   const width = LEFT + (end + 1) * COLUMN + 20;
   const height = TOP + processes.length * LANE + 24;
   const x = (col: number) => LEFT + col * COLUMN + COLUMN / 2;
@@ -102,6 +103,7 @@ function sectionSvg(page: HistoryPage, s: HistorySection): { labels: string; bod
       n !== undefined ? `linearized as operation ${n}` : 'not in the linearization',
       style === 'failing' ? 'THE OPERATION THAT COULD NOT BE PLACED' : '',
       unplaced.get(i) ?? '',
+      running.has(i) ? 'still running when the failing prefix ends: its outcome is taken as unknown there' : '',
     ]
       .filter((t) => t !== '')
       .join('\n');

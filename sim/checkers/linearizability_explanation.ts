@@ -126,6 +126,18 @@ export function explainViolation(history: History, key: string, options: CheckOp
   return { key, events, prefixEvents: hi, failingOp: last.op, longest, stateAfterLongest: result.stateAfterLongest, unplaced };
 }
 
+/** Operations of the prefix with a known outcome that had not returned by its end (their outcome is taken as unknown there). */
+export function runningAtPrefixEnd(history: History, v: Violation): Set<number> {
+  const called = new Set<number>();
+  for (let e = 0; e < v.prefixEvents; e++) {
+    const ev = v.events[e]!;
+    if (ev.type === 'call') called.add(ev.op);
+    else called.delete(ev.op);
+  }
+  for (const i of called) if (history[i]!.outcome === 'info') called.delete(i);
+  return called;
+}
+
 const showValue = (v: string | null) => (v === null ? 'nil' : v);
 
 /** `#12 p3 read -> 4 [call 40, return 57]`: the operation's number is its 1-based place in the history. */
@@ -138,12 +150,14 @@ export function formatOp(history: History, i: number): string {
 /** The violation as readable text, one fact a line. */
 export function formatViolation(history: History, v: Violation): string {
   const keyOps = new Set(v.events.map((e) => e.op));
+  const running = runningAtPrefixEnd(history, v);
+  const note = (i: number) => (running.has(i) ? '  (still running when the prefix ends: taken as unknown)' : '');
   const lines = [
     `not linearizable: key ${JSON.stringify(v.key)} (${keyOps.size} operations, ${v.events.length} events)`,
     `shortest prefix that cannot be linearized: the first ${v.prefixEvents} of ${v.events.length} events, ending when this operation returned:`,
     `  ${formatOp(history, v.failingOp)}`,
     `longest linearization found for that prefix (${v.longest.length} operations), leaving the register at ${showValue(v.stateAfterLongest)}:`,
-    ...v.longest.map((i, n) => `  ${String(n + 1).padStart(3)}. ${formatOp(history, i)}`),
+    ...v.longest.map((i, n) => `  ${String(n + 1).padStart(3)}. ${formatOp(history, i)}${note(i)}`),
     `completed operations it could not place after that:`,
     ...v.unplaced.map((u) => `  ${formatOp(history, u.op)}: ${u.reason}`),
   ];
