@@ -190,7 +190,12 @@ describe('dotted version vector sets: replayed multi-client histories', () => {
     fc.assert(
       fc.property(historyArb, (ops) => {
         const h = replay(ops);
-        for (let round = 0; round < 2; round++) for (let r = 1; r < 3; r++) h.syncInto(r, 0), h.syncInto(0, r);
+        for (let round = 0; round < 2; round++) {
+          for (let r = 1; r < 3; r++) {
+            h.syncInto(r, 0);
+            h.syncInto(0, r);
+          }
+        }
         const seenByAnyone = new Set<number>();
         for (const s of h.seen.values()) for (const w of s) seenByAnyone.add(w);
         const unseen = [];

@@ -4,7 +4,7 @@ import { crc32c } from '../../io/crc32c.ts';
 import { encodeMessage } from '../../io/frame_codec.ts';
 import { encodeBase64Url } from './base64url.ts';
 import { type CausalContext, type DvvSet, EMPTY_CONTEXT, checkDvv, emptyDvv, join, sync, update } from './dotted_version_vector.ts';
-import { MAX_CONTEXT_CHARS, decodeContext, decodeDvv, encodeContext, encodeDvv } from './dvv_codec.ts';
+import { MAX_CONTEXT_CHARS, MAX_CONTEXT_COUNTER, decodeContext, decodeDvv, encodeContext, encodeDvv } from './dvv_codec.ts';
 import { InvalidContextError, VersionFormatError } from './errors.ts';
 import { compareNodeIds, nodeIdProblem } from './hlc.ts';
 
@@ -12,7 +12,7 @@ const nodeIdArb = fc.oneof(
   fc.constantFrom('r0', 'r1', 'r2', 'node-é', '\u{1f600}'),
   fc.string({ unit: 'binary', minLength: 1, maxLength: 10 }).filter((s) => nodeIdProblem(s) === null),
 );
-const counterArb = fc.oneof(fc.integer({ min: 1, max: 10 }), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }));
+const counterArb = fc.oneof(fc.integer({ min: 1, max: 10 }), fc.integer({ min: 1, max: MAX_CONTEXT_COUNTER }));
 const contextArb: fc.Arbitrary<CausalContext> = fc
   .uniqueArray(fc.record({ node: nodeIdArb, counter: counterArb }), { selector: (d) => d.node, maxLength: 8 })
   .map((ds) => [...ds].sort((a, b) => compareNodeIds(a.node, b.node)));
@@ -79,6 +79,8 @@ describe('causal context codec', () => {
     expectInvalidContext(envelope([['r0', -1]]));
     expectInvalidContext(envelope([['r0', 1.5]]));
     expectInvalidContext(envelope([['r0', 2 ** 60]]));
+    expectInvalidContext(envelope([['r0', MAX_CONTEXT_COUNTER + 1]]));
+    expect(decodeContext(envelope([['r0', MAX_CONTEXT_COUNTER]]))).toEqual([{ node: 'r0', counter: MAX_CONTEXT_COUNTER }]);
     expectInvalidContext(envelope([['r0', '3']]));
     expectInvalidContext(envelope([['', 3]]));
     expectInvalidContext(envelope([[7, 3]]));

@@ -5,7 +5,7 @@
 //   sibling := [ counter: uint, value: bin ]       counters strictly descending, in 1..entry counter
 //
 //   context := base64url( version:u8 (= 1)  payload  crc32c(payload):u32le )
-//   payload := msgpack [ [ node: str, counter: uint ]* ]   nodes ascending, counters >= 1
+//   payload := msgpack [ [ node: str, counter: uint ]* ]   nodes ascending, counters in 1..2^48
 //
 // A context comes from a client and goes back to one, so it is validated
 // fully and checksummed: a truncated or mangled context is refused, not read
@@ -25,6 +25,12 @@ const CONTEXT_VERSION = 1;
 export const MAX_CONTEXT_CHARS = 64 * 1024;
 /** Most nodes a context may name. */
 export const MAX_CONTEXT_ENTRIES = 1024;
+/**
+ * Highest counter a client context may carry: far above any real count of
+ * writes to one key, and far enough below 2^53 that a forged context cannot
+ * push a key's counters to where minting the next dot would fail.
+ */
+export const MAX_CONTEXT_COUNTER = 2 ** 48;
 
 export function encodeContext(context: CausalContext): string {
   const payload = encodeMessage(context.map((d) => [d.node, d.counter]));
@@ -69,6 +75,7 @@ function parseContext(raw: unknown, problem: { message: string }): CausalContext
     const nodeProblem = nodeIdProblem(node);
     if (nodeProblem !== null) return fail(problem, nodeProblem);
     if (!isCounter(counter)) return fail(problem, `counter ${String(counter)} is not a positive integer`);
+    if (counter > MAX_CONTEXT_COUNTER) return fail(problem, `counter ${counter} exceeds ${MAX_CONTEXT_COUNTER}`);
     const previous = out[out.length - 1];
     if (previous && compareNodeIds(previous.node, node as string) >= 0) return fail(problem, 'entries not in ascending node order');
     out.push({ node: node as string, counter });

@@ -9,7 +9,7 @@
 //   versioned := mode:u8 body
 //     mode 1 (lww):      body = write
 //     mode 2 (siblings): body = dvv (see dvv_codec.ts) whose sibling values are writes
-//   write     := kind:u8 expiresAtMs:u64be hlcLength:u16be hlc[hlcLength] bytes[rest]
+//   write     := kind:u8 expiresAtMs:u64be hlcLength:u16be hlc[hlcLength] (see hlc.ts) bytes[rest]
 //     kind 0 = tombstone (expiresAtMs 0, no bytes), kind 1 = value
 //     expiresAtMs: 0 = never expires (TTL)
 
