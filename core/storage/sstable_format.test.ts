@@ -104,6 +104,7 @@ describe('sstable format', () => {
     expect(() => decodeProperties(encodeProperties({ ...props, tombstoneCount: 11 }))).toThrow(CorruptionError);
     expect(() => decodeProperties(encodeProperties({ ...props, smallestSeq: 2 ** 51 }))).toThrow(CorruptionError);
     expect(() => decodeProperties(encodeProperties({ ...props, dataBlockCount: 0 }))).toThrow(CorruptionError);
+    expect(() => decodeProperties(encodeProperties({ ...props, smallestKey: Uint8Array.of(9, 9, 9) }))).toThrow(CorruptionError);
     const bytes = encodeProperties(props);
     expect(() => decodeProperties(bytes.subarray(0, bytes.length - 1))).toThrow(CorruptionError);
   });

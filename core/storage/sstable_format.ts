@@ -58,6 +58,7 @@
 import { assert } from '../../io/assert.ts';
 import { crc32cUpdate, maskCrc } from '../../io/crc32c.ts';
 import { BLOCK_LZ4, compressBlock, decompressBlock } from '../../io/lz4_block.ts';
+import { compareKeys } from './entry.ts';
 import { CorruptionError } from './errors.ts';
 import { ByteReader, ByteWriter, putVarint } from './varint.ts';
 
@@ -213,6 +214,7 @@ export function decodeProperties(bytes: Uint8Array): TableProperties {
   if (p.tombstoneCount > p.entryCount) throw new CorruptionError('properties: more tombstones than entries');
   if (p.smallestSeq > p.largestSeq) throw new CorruptionError('properties: smallest seq above largest');
   if ((p.entryCount === 0) !== (p.dataBlockCount === 0)) throw new CorruptionError('properties: entry and block counts disagree');
+  if (p.entryCount > 0 && compareKeys(p.smallestKey, p.largestKey) > 0) throw new CorruptionError('properties: smallest key above largest');
   return p;
 }
 

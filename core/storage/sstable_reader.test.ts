@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { AssertionError } from '../../io/assert.ts';
 import { DiskReadError } from '../../io/disk.ts';
 import { BlockCache } from './block_cache.ts';
 import { compareEntries, compareKeys, type Entry, EntryKind, MAX_SEQ } from './entry.ts';
@@ -312,6 +313,36 @@ describe('sstable reader', () => {
     // Seeking past the bad block works.
     it.seek(model[model.length - 1]!.key);
     expectSameEntry(it.entry(), model[model.length - 1]);
+  });
+
+  it('estimates offsets of keys, growing with the key', () => {
+    const enc = new TextEncoder();
+    const model: Entry[] = [];
+    for (let i = 0; i < 4000; i++) model.push({ key: enc.encode(`k${String(i).padStart(5, '0')}`), seq: 1, kind: EntryKind.Put, value: valueBytes(50, i, true), timeMs: 0 });
+    const file = writeTable(model, {});
+    const reader = SstableReader.open(file);
+    const dataEnd = reader.approximateOffsetOf(enc.encode('zzz'));
+    expect(reader.approximateOffsetOf(enc.encode('a'))).toBe(0);
+    expect(dataEnd).toBeGreaterThan(file.size() * 0.8);
+    expect(dataEnd).toBeLessThan(file.size());
+    let last = 0;
+    for (let i = 0; i < model.length; i += 97) {
+      const at = reader.approximateOffsetOf(model[i]!.key);
+      expect(at).toBeGreaterThanOrEqual(last);
+      // Entries are about the same size, so the offset tracks the position.
+      expect(Math.abs(at / dataEnd - i / model.length)).toBeLessThan(0.05);
+      last = at;
+    }
+  });
+
+  it('treats use after close as a bug, not as corruption', () => {
+    const enc = new TextEncoder();
+    const file = writeTable([{ key: enc.encode('a'), seq: 1, kind: EntryKind.Put, value: enc.encode('x'), timeMs: 0 }], {});
+    const reader = SstableReader.open(file);
+    const it = reader.iterator();
+    reader.close();
+    expect(() => reader.get(enc.encode('a'))).toThrow(AssertionError);
+    expect(() => it.seekToFirst()).toThrow(AssertionError);
   });
 
   it('passes disk read errors through unchanged', () => {

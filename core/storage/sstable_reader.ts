@@ -7,7 +7,7 @@
 // Every decoding failure surfaces as CorruptionError naming the file; disk
 // read errors (DiskError) pass through unchanged, as they are not corruption.
 
-import { assert } from '../../io/assert.ts';
+import { AssertionError, assert } from '../../io/assert.ts';
 import { DiskError, type File } from '../../io/disk.ts';
 import { Block, BlockIterator } from './block_reader.ts';
 import type { BlockCache } from './block_cache.ts';
@@ -52,9 +52,13 @@ export interface SstableIteratorOptions {
   fillCache?: boolean;
 }
 
-/** Converts anything thrown while decoding into CorruptionError naming the file. */
+/**
+ * Converts anything thrown while decoding into CorruptionError naming the
+ * file. Disk errors are not corruption, and a failed assertion is a bug in
+ * this code (or a misuse, like reading a closed table): both pass unchanged.
+ */
 function asCorruption(e: unknown, fileName: string): Error {
-  if (e instanceof DiskError) return e;
+  if (e instanceof DiskError || e instanceof AssertionError) return e;
   if (e instanceof CorruptionError) return e.file !== undefined ? e : new CorruptionError(e.message, fileName);
   const err = e instanceof Error ? e : new Error(String(e));
   return new CorruptionError(`${err.name}: ${err.message}`, fileName);
@@ -152,6 +156,18 @@ export class SstableReader {
 
   dataBlockCount(): number {
     return this.blockOffsets.length;
+  }
+
+  /**
+   * Byte offset in the file where entries for `key` would be (the start of the
+   * data block that covers it; the end of the data when past the last key), to
+   * estimate how much of a table lies in a key range.
+   */
+  approximateOffsetOf(key: Uint8Array): number {
+    const i = this.findBlock(key, MAX_SEQ);
+    if (i < this.blockOffsets.length) return this.blockOffsets[i]!;
+    const n = this.blockOffsets.length;
+    return n === 0 ? 0 : this.blockOffsets[n - 1]! + this.blockSizes[n - 1]! + TRAILER_BYTES;
   }
 
   /** Where data block i is stored (trailer excluded). */
