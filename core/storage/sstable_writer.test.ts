@@ -105,6 +105,23 @@ describe('sstable writer', () => {
     expect(it.valid()).toBe(false);
   });
 
+  it('does not care about key length, down to the empty key', () => {
+    const file = new MemoryFile();
+    const w = new SstableWriter(file);
+    const entries = [put('', 3), put('', 2), del('a', 9), put('a'.repeat(5000), 1)];
+    for (const e of entries) w.add(e);
+    w.finish();
+    const r = SstableReader.open(file);
+    expect(r.get(new Uint8Array(0))?.seq).toBe(3);
+    expect(r.get(new Uint8Array(0), 2)?.seq).toBe(2);
+    expect(r.get(enc.encode('a'.repeat(5000)))?.value).toEqual(enc.encode('v1'));
+    const it = r.iterator();
+    it.seekToFirst();
+    const seqs: number[] = [];
+    for (; it.valid(); it.next()) seqs.push(it.entry().seq);
+    expect(seqs).toEqual([3, 2, 9, 1]);
+  });
+
   it('counts tombstones and the sequence range over any input', () => {
     fc.assert(
       fc.property(
