@@ -28,8 +28,15 @@ const constantRng = (value: number): Rng => ({ next: () => value, int: (n) => Ma
 const key = (s: string) => new TextEncoder().encode(s);
 const show = (e: Entry | undefined) => (e === undefined ? undefined : `${Buffer.from(e.key).toString('hex')}@${e.seq}`);
 
-/** Keys from a small alphabet so that many versions of a key and shared prefixes occur. */
-const arbKey = fc.uint8Array({ maxLength: 3 }).map((b) => b.map((x) => x % 4));
+/**
+ * Keys from small alphabets so that many versions of a key and shared prefixes
+ * occur: short ones (zero bytes against the zero padding of the 8-byte prefix),
+ * and long ones that agree on their first 8 bytes and differ after.
+ */
+const arbKey = fc.oneof(
+  fc.uint8Array({ maxLength: 3 }).map((b) => b.map((x) => x % 4)),
+  fc.uint8Array({ minLength: 6, maxLength: 11 }).map((b) => b.map((x) => (x % 7 === 0 ? 1 : 0))),
+);
 
 type Op =
   | { op: 'add'; key: Uint8Array; kind: EntryKind; value: Uint8Array }

@@ -3,10 +3,18 @@
 // the newest visible version of key.
 //
 // Layout: nodes are indices into flat arrays rather than objects, so a search
-// follows Int32Array links and allocates nothing. Node i's entry is
-// entries[i]; its forward link at level l is links[linkBase[i] + l]; it has
-// heights[i] levels. Node 0 is the head (all MAX_HEIGHT levels); index 0 as a
-// link target means "none", since nothing links to the head.
+// follows Int32Array links and allocates nothing. Node i has heights[i]
+// levels; its forward link at level l is links[linkBase[i] + l]. Node 0 is the
+// head (all MAX_HEIGHT levels); 0 as a link target means "none", since nothing
+// links to the head.
+//
+// Comparisons never touch the Entry objects, which lie scattered in the heap:
+// each node's key is copied into one byte arena (keyStart/keyLength), its seq
+// into seqs, and the first 8 key bytes (zero-padded, big-endian) into two u32s
+// (prefixHi/prefixLo). Keys whose padded prefixes differ compare as their
+// prefixes do (a key that ends early pads with 0, below any byte the other key
+// has there), so most steps of a search read two numbers; the rest compare
+// arena bytes from the 9th on. entries[i] is only read to return it.
 //
 // Heights are drawn from the injected Rng (P(height > h) = 1/4^h, as in
 // LevelDB), so one seed builds one structure. Nodes are never removed: a
@@ -21,18 +29,27 @@ const MAX_HEIGHT = 12;
 const BRANCHING = 4;
 const HEAD = 0;
 const NONE = 0;
+const INITIAL_NODES = 1024;
 /**
- * Bytes charged per entry beyond its key and value: the Entry object, its slot
- * in `entries`, height and link base; links are charged 4 bytes per level.
+ * Bytes charged per entry beyond its key (held twice: the entry's and the
+ * arena copy) and value: the Entry object, its slot in `entries`, the per-node
+ * typed-array fields; links are charged 4 bytes per level.
  */
-const ENTRY_OVERHEAD_BYTES = 64;
+const ENTRY_OVERHEAD_BYTES = 80;
 
 export class Memtable {
   private entries: Entry[] = [];
-  private heights = new Uint8Array(1024);
-  private linkBase = new Int32Array(1024);
-  private links = new Int32Array(4096);
+  private heights = new Uint8Array(INITIAL_NODES);
+  private linkBase = new Int32Array(INITIAL_NODES);
+  private prefixHi = new Uint32Array(INITIAL_NODES);
+  private prefixLo = new Uint32Array(INITIAL_NODES);
+  private keyStart = new Int32Array(INITIAL_NODES);
+  private keyLength = new Int32Array(INITIAL_NODES);
+  private seqs = new Float64Array(INITIAL_NODES);
+  private links = new Int32Array(INITIAL_NODES * 2);
   private linkCount = MAX_HEIGHT;
+  private arena = new Uint8Array(INITIAL_NODES * 16);
+  private arenaUsed = 0;
   /** Levels in use: the tallest node's height. */
   private height = 1;
   private bytes = 0;
@@ -60,10 +77,11 @@ export class Memtable {
   add(entry: Entry): void {
     assert(!this.isFrozen, 'add to a frozen memtable');
     checkEntry(entry);
-    const found = this.findGreaterOrEqual(entry.key, entry.seq, true);
+    const { key, seq } = entry;
+    const found = this.findGreaterOrEqual(key, seq, true);
     assert(
-      found === NONE || this.entries[found]!.seq !== entry.seq || compareKeys(this.entries[found]!.key, entry.key) !== 0,
-      `memtable already holds seq ${entry.seq} of this key`,
+      found === NONE || this.seqs[found] !== seq || compareKeys(this.entries[found]!.key, key) !== 0,
+      `memtable already holds seq ${seq} of this key`,
     );
     const h = this.randomHeight();
     if (h > this.height) {
@@ -71,8 +89,15 @@ export class Memtable {
       this.height = h;
     }
     const node = this.entries.length;
-    this.reserve(node + 1, this.linkCount + h);
+    this.reserve(node + 1, this.linkCount + h, this.arenaUsed + key.length);
     this.entries.push(entry);
+    this.arena.set(key, this.arenaUsed);
+    this.keyStart[node] = this.arenaUsed;
+    this.keyLength[node] = key.length;
+    this.arenaUsed += key.length;
+    this.prefixHi[node] = prefixWord(key, 0);
+    this.prefixLo[node] = prefixWord(key, 4);
+    this.seqs[node] = seq;
     this.heights[node] = h;
     const base = this.linkCount;
     this.linkBase[node] = base;
@@ -82,15 +107,15 @@ export class Memtable {
       this.links[base + l] = this.links[p]!;
       this.links[p] = node;
     }
-    this.bytes += entry.key.length + entry.value.length + ENTRY_OVERHEAD_BYTES + 4 * h;
-    if (entry.seq < this.minSeq) this.minSeq = entry.seq;
-    if (entry.seq > this.maxSeq) this.maxSeq = entry.seq;
+    this.bytes += 2 * key.length + entry.value.length + ENTRY_OVERHEAD_BYTES + 4 * h;
+    if (seq < this.minSeq) this.minSeq = seq;
+    if (seq > this.maxSeq) this.maxSeq = seq;
   }
 
   /** Newest entry for key with seq <= maxSeq, or undefined. */
   get(key: Uint8Array, maxSeq: number = MAX_SEQ): Entry | undefined {
     const node = this.findGreaterOrEqual(key, maxSeq, false);
-    if (node === NONE) return undefined;
+    if (node === NONE || this.keyLength[node] !== key.length) return undefined;
     const entry = this.entries[node]!;
     return compareKeys(entry.key, key) === 0 ? entry : undefined;
   }
@@ -126,14 +151,21 @@ export class Memtable {
 
   /** @internal The first node at or after (key, seq) in internal order, or NONE. */
   findGreaterOrEqual(key: Uint8Array, seq: number, recordPrev: boolean): number {
-    const { entries, links, linkBase } = this;
+    const { links, linkBase, prefixHi, prefixLo } = this;
+    const hi = prefixWord(key, 0);
+    const lo = prefixWord(key, 4);
     let x = HEAD;
     let level = this.height - 1;
     for (;;) {
       const next = links[linkBase[x]! + level]!;
-      if (next !== NONE && nodeBefore(entries[next]!, key, seq)) {
-        x = next;
-        continue;
+      if (next !== NONE) {
+        const nextHi = prefixHi[next]!;
+        const nextLo = prefixLo[next]!;
+        const before = nextHi !== hi ? nextHi < hi : nextLo !== lo ? nextLo < lo : this.nodeBefore(next, key, seq);
+        if (before) {
+          x = next;
+          continue;
+        }
       }
       if (recordPrev) this.prev[level] = x;
       if (level === 0) return next;
@@ -152,6 +184,21 @@ export class Memtable {
     return this.entries[node]!;
   }
 
+  /** Whether `node` sorts strictly before (key, seq), given their padded 8-byte prefixes are equal. */
+  private nodeBefore(node: number, key: Uint8Array, seq: number): boolean {
+    const arena = this.arena;
+    const start = this.keyStart[node]!;
+    const length = this.keyLength[node]!;
+    const n = length < key.length ? length : key.length;
+    // Equal padded prefixes mean the first min(8, n) bytes are equal.
+    for (let i = n < 8 ? n : 8; i < n; i++) {
+      const d = arena[start + i]! - key[i]!;
+      if (d !== 0) return d < 0;
+    }
+    if (length !== key.length) return length < key.length;
+    return this.seqs[node]! > seq;
+  }
+
   private randomHeight(): number {
     // One draw per node: given r < 1/4, r * 4 is again uniform in [0, 1).
     let r = this.rng.next();
@@ -163,28 +210,37 @@ export class Memtable {
     return h;
   }
 
-  private reserve(nodes: number, links: number): void {
+  private reserve(nodes: number, links: number, arenaBytes: number): void {
     if (nodes > this.heights.length) {
       const capacity = Math.max(nodes, this.heights.length * 2);
-      const heights = new Uint8Array(capacity);
-      heights.set(this.heights);
-      this.heights = heights;
-      const linkBase = new Int32Array(capacity);
-      linkBase.set(this.linkBase);
-      this.linkBase = linkBase;
+      this.heights = grow(this.heights, new Uint8Array(capacity));
+      this.linkBase = grow(this.linkBase, new Int32Array(capacity));
+      this.prefixHi = grow(this.prefixHi, new Uint32Array(capacity));
+      this.prefixLo = grow(this.prefixLo, new Uint32Array(capacity));
+      this.keyStart = grow(this.keyStart, new Int32Array(capacity));
+      this.keyLength = grow(this.keyLength, new Int32Array(capacity));
+      this.seqs = grow(this.seqs, new Float64Array(capacity));
     }
-    if (links > this.links.length) {
-      const grown = new Int32Array(Math.max(links, this.links.length * 2));
-      grown.set(this.links);
-      this.links = grown;
+    if (links > this.links.length) this.links = grow(this.links, new Int32Array(Math.max(links, this.links.length * 2)));
+    if (arenaBytes > this.arena.length) {
+      assert(arenaBytes < 2 ** 31, 'memtable key arena over 2 GiB');
+      this.arena = grow(this.arena, new Uint8Array(Math.min(2 ** 31 - 1, Math.max(arenaBytes, this.arena.length * 2))));
     }
   }
 }
 
-/** Whether `entry` sorts strictly before (key, seq) in internal order. */
-function nodeBefore(entry: Entry, key: Uint8Array, seq: number): boolean {
-  const c = compareKeys(entry.key, key);
-  return c < 0 || (c === 0 && entry.seq > seq);
+function grow<T extends Uint8Array | Int32Array | Uint32Array | Float64Array>(from: T, to: T): T {
+  to.set(from as never);
+  return to;
+}
+
+/** Bytes [at, at + 4) of key as a big-endian u32, zero-padded past the key's end. */
+function prefixWord(key: Uint8Array, at: number): number {
+  const n = key.length;
+  if (n >= at + 4) return ((key[at]! << 24) | (key[at + 1]! << 16) | (key[at + 2]! << 8) | key[at + 3]!) >>> 0;
+  let word = 0;
+  for (let i = 0; i < 4; i++) word = word * 256 + (at + i < n ? key[at + i]! : 0);
+  return word;
 }
 
 /** Starts unpositioned (not valid) until seekToFirst or seek. */
