@@ -13,40 +13,20 @@
 // was written by a buggy or foreign writer is still never applied.
 
 import { assert } from '../../io/assert.ts';
-import { checkEntry, EntryKind, MAX_SEQ, type Entry } from './entry.ts';
+import { checkEntry, EntryKind, type Entry } from './entry.ts';
 import { CorruptionError } from './errors.ts';
+import { ByteReader, putVarint, varintLength } from './varint.ts';
 
 /** Smallest possible encoded entry: five one-byte varints/bytes plus empty key and value. */
 const MIN_ENTRY_BYTES = 5;
-const TWO_POW_7 = 0x80;
-
-function varintBytes(value: number): number {
-  let n = 1;
-  while (value >= TWO_POW_7) {
-    value = Math.floor(value / TWO_POW_7);
-    n++;
-  }
-  return n;
-}
-
-/** Writes `value` (an integer in [0, 2^53)) at `at`; returns the offset after it. */
-function putVarint(out: Uint8Array, at: number, value: number): number {
-  // Division instead of shifts: JS bitwise operators truncate to 32 bits.
-  while (value >= TWO_POW_7) {
-    out[at++] = (value % TWO_POW_7) | TWO_POW_7;
-    value = Math.floor(value / TWO_POW_7);
-  }
-  out[at++] = value;
-  return at;
-}
 
 /** Bytes `encodeWriteBatch(entries)` will produce. */
 export function writeBatchBytes(entries: readonly Entry[]): number {
-  let total = varintBytes(entries.length);
+  let total = varintLength(entries.length);
   for (const e of entries) {
     total +=
-      varintBytes(e.seq) + 1 + varintBytes(e.timeMs) +
-      varintBytes(e.key.length) + e.key.length + varintBytes(e.value.length) + e.value.length;
+      varintLength(e.seq) + 1 + varintLength(e.timeMs) +
+      varintLength(e.key.length) + e.key.length + varintLength(e.value.length) + e.value.length;
   }
   return total;
 }
@@ -72,66 +52,47 @@ export function encodeWriteBatch(entries: readonly Entry[]): Uint8Array {
 
 /** Reads the batch back. Keys and values are views into `payload`, not copies. */
 export function decodeWriteBatch(payload: Uint8Array): Entry[] {
-  const reader = new BatchReader(payload);
-  const count = reader.varint('entry count');
-  if (count * MIN_ENTRY_BYTES > payload.length - reader.at) {
-    throw new CorruptionError(`write batch claims ${count} entries in ${payload.length} bytes`);
+  try {
+    return decode(new ByteReader(payload));
+  } catch (err) {
+    if (err instanceof CorruptionError && !err.message.startsWith('write batch')) {
+      throw new CorruptionError(`write batch: ${err.message}`);
+    }
+    throw err;
+  }
+}
+
+function decode(reader: ByteReader): Entry[] {
+  const count = canonicalVarint(reader, 'entry count');
+  if (count * MIN_ENTRY_BYTES > reader.remaining()) {
+    throw new CorruptionError(`write batch claims ${count} entries in ${reader.end} bytes`);
   }
   const entries: Entry[] = new Array(count);
   for (let i = 0; i < count; i++) {
-    const seq = reader.varint('seq');
+    const seq = canonicalVarint(reader, 'seq');
     if (seq < 1) throw new CorruptionError(`write batch entry ${i}: seq ${seq} < 1`);
-    const kind = reader.byte('kind');
+    const kind = reader.u8();
     if (kind !== EntryKind.Put && kind !== EntryKind.Delete) {
       throw new CorruptionError(`write batch entry ${i}: unknown kind ${kind}`);
     }
-    const timeMs = reader.varint('timeMs');
-    const key = reader.bytes(reader.varint('key length'), 'key');
-    const value = reader.bytes(reader.varint('value length'), 'value');
+    const timeMs = canonicalVarint(reader, 'timeMs');
+    const key = reader.bytes(canonicalVarint(reader, 'key length'));
+    const value = reader.bytes(canonicalVarint(reader, 'value length'));
     if (kind === EntryKind.Delete && value.length !== 0) {
       throw new CorruptionError(`write batch entry ${i}: a delete with a ${value.length}-byte value`);
     }
     entries[i] = { key, seq, kind, value, timeMs };
   }
-  if (reader.at !== payload.length) {
-    throw new CorruptionError(`write batch has ${payload.length - reader.at} trailing bytes`);
+  if (reader.remaining() !== 0) {
+    throw new CorruptionError(`write batch has ${reader.remaining()} trailing bytes`);
   }
   return entries;
 }
 
-class BatchReader {
-  at = 0;
-  constructor(private readonly buf: Uint8Array) {}
-
-  byte(what: string): number {
-    if (this.at >= this.buf.length) throw new CorruptionError(`write batch truncated in ${what}`);
-    return this.buf[this.at++]!;
-  }
-
-  varint(what: string): number {
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; ; i++) {
-      const b = this.byte(what);
-      value += (b & 0x7f) * scale;
-      if (b < TWO_POW_7) {
-        // A final zero byte after others would make a second encoding of the same number.
-        if (b === 0 && i > 0) throw new CorruptionError(`write batch ${what}: over-long varint`);
-        break;
-      }
-      scale *= TWO_POW_7;
-      if (i >= 7) throw new CorruptionError(`write batch ${what}: varint longer than 8 bytes`);
-    }
-    if (value > MAX_SEQ) throw new CorruptionError(`write batch ${what}: varint ${value} exceeds 2^53 - 1`);
-    return value;
-  }
-
-  bytes(length: number, what: string): Uint8Array {
-    if (length > this.buf.length - this.at) {
-      throw new CorruptionError(`write batch ${what} of ${length} bytes overruns the batch`);
-    }
-    const out = this.buf.subarray(this.at, this.at + length);
-    this.at += length;
-    return out;
-  }
+/** A varint in its shortest form: one number, one encoding, so a batch re-encodes to its own bytes. */
+function canonicalVarint(reader: ByteReader, what: string): number {
+  const start = reader.pos;
+  const value = reader.varint();
+  if (reader.pos - start !== varintLength(value)) throw new CorruptionError(`write batch ${what}: over-long varint`);
+  return value;
 }
