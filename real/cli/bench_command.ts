@@ -6,7 +6,9 @@ import { type Command, UsageError } from './command.ts';
 type Bench = { name: string; summary: string; run: (args: string[]) => Promise<number> };
 
 // One line per benchmark; each lives in real/bench/.
-const BENCHES: Bench[] = [];
+const BENCHES: Bench[] = [
+  { name: 'checker', summary: 'linearizability checker on Porcupine\'s etcd histories vs Porcupine\'s recorded time [--reps N]', run: async (args) => (await import('../bench/checker_bench.ts')).runCheckerBenchCommand(args) },
+];
 
 export const command: Command = {
   name: 'bench',
