@@ -38,11 +38,16 @@ export function keepTombstones(snapshotSeq: number): PurgeRules {
 
 export interface MergeCounts {
   input: number;
+  /** Key and value bytes of the input, plus ENTRY_OVERHEAD_BYTES each: the work done. */
+  inputBytes: number;
   kept: number;
   shadowed: number;
   purgedTombstones: number;
   purgedExpired: number;
 }
+
+/** Per-entry cost beyond key and value (seq, kind, time, framing), for bounding work. */
+export const ENTRY_OVERHEAD_BYTES = 16;
 
 /** Whether an entry's deletion or expiry is older than the grace period. */
 export function isPurgeable(entry: Entry, nowMs: number, graceMs: number): boolean {
@@ -51,7 +56,7 @@ export function isPurgeable(entry: Entry, nowMs: number, graceMs: number): boole
 }
 
 export class CompactionMerge {
-  readonly counts: MergeCounts = { input: 0, kept: 0, shadowed: 0, purgedTombstones: 0, purgedExpired: 0 };
+  readonly counts: MergeCounts = { input: 0, inputBytes: 0, kept: 0, shadowed: 0, purgedTombstones: 0, purgedExpired: 0 };
   private currentKey: Uint8Array | null = null;
   /** Seq of the previous version of the current key; Infinity before its first. */
   private lastSeqForKey = Infinity;
@@ -78,6 +83,7 @@ export class CompactionMerge {
     while (source.valid()) {
       const entry = source.entry();
       this.counts.input++;
+      this.counts.inputBytes += entry.key.length + entry.value.length + ENTRY_OVERHEAD_BYTES;
       const sameKey = this.currentKey !== null && compareKeys(this.currentKey, entry.key) === 0;
       if (sameKey) {
         assert(entry.seq < this.lastSeqForKey, 'compaction input: versions of a key out of order');

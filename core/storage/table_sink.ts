@@ -1,0 +1,120 @@
+// Where a flush or compaction writes its output: one table, or a sequence of
+// tables cut at about targetFileBytes. A cut falls only between two keys,
+// never between versions of one key, so the tables of a sorted level keep
+// disjoint key ranges. finish() syncs every output and then the directory,
+// so the tables it reports survive any crash before the manifest names them.
+
+import { assert } from '../../io/assert.ts';
+import type { Disk, File } from '../../io/disk.ts';
+import { compareKeys, type Entry } from './entry.ts';
+import { tableFileName } from './manifest.ts';
+import { SstableWriter, type SstableWriterOptions } from './sstable_writer.ts';
+import type { TableMeta } from './version_edit.ts';
+
+export class TableSink {
+  private current: { writer: SstableWriter; number: number } | null = null;
+  private readonly done: TableMeta[] = [];
+  /** Output files still open. */
+  private openFiles: File[] = [];
+  /** Every file number this sink has created (for the obsolete-file sweep to spare, and abandon() to remove). */
+  readonly fileNumbers: number[] = [];
+  private lastKey: Uint8Array | null = null;
+  private finishedBytes = 0;
+  private state: 'open' | 'finishing' | 'done' | 'abandoned' = 'open';
+
+  constructor(
+    private readonly disk: Disk,
+    private readonly newFileNumber: () => number,
+    private readonly writerOptions: Partial<SstableWriterOptions>,
+    private readonly targetFileBytes: number,
+  ) {
+    assert(targetFileBytes > 0, 'target file size must be positive');
+  }
+
+  /** Entries in strictly increasing internal order. Throws what the disk throws (DiskFullError). */
+  add(entry: Entry): void {
+    assert(this.state === 'open', `add() on a ${this.state} table sink`);
+    const newKey = this.lastKey === null || compareKeys(this.lastKey, entry.key) !== 0;
+    if (newKey && this.current !== null && this.current.writer.bytesWritten() >= this.targetFileBytes) this.cut();
+    if (this.current === null) {
+      const number = this.newFileNumber();
+      this.fileNumbers.push(number);
+      const file = this.disk.create(tableFileName(number));
+      this.openFiles.push(file);
+      this.current = { writer: new SstableWriter(file, this.writerOptions), number };
+    }
+    this.current.writer.add(entry);
+    if (newKey) this.lastKey = entry.key.slice();
+  }
+
+  /** Bytes appended to output files so far. */
+  bytesWritten(): number {
+    return this.finishedBytes + (this.current?.writer.bytesWritten() ?? 0);
+  }
+
+  /** Finishes the last table, syncs every output and the directory, then reports the tables (none if nothing was added). */
+  finish(cb: (err: Error | null, tables?: TableMeta[]) => void): void {
+    assert(this.state === 'open', `finish() on a ${this.state} table sink`);
+    try {
+      if (this.current !== null) this.cut();
+    } catch (err) {
+      return cb(err as Error);
+    }
+    this.state = 'finishing';
+    const files = this.openFiles.slice();
+    let i = 0;
+    const next = (err: Error | null): void => {
+      if (this.state === 'abandoned') return;
+      if (err !== null) return cb(err);
+      if (i < files.length) {
+        files[i++]!.sync(next);
+        return;
+      }
+      this.closeFiles();
+      const finishDir = (dirErr: Error | null): void => {
+        if (this.state === 'abandoned') return;
+        if (dirErr !== null) return cb(dirErr);
+        this.state = 'done';
+        cb(null, this.done.slice());
+      };
+      if (files.length === 0) finishDir(null);
+      else this.disk.syncDir(finishDir);
+    };
+    next(null);
+  }
+
+  /** Gives up: closes and removes every output (a failed or cancelled job). */
+  abandon(): void {
+    if (this.state === 'done' || this.state === 'abandoned') return;
+    this.state = 'abandoned';
+    this.current = null;
+    this.closeFiles();
+    for (const n of this.fileNumbers) {
+      const name = tableFileName(n);
+      if (this.disk.exists(name)) this.disk.remove(name);
+    }
+  }
+
+  private closeFiles(): void {
+    const files = this.openFiles;
+    this.openFiles = [];
+    for (const f of files) f.close();
+  }
+
+  private cut(): void {
+    const { writer, number } = this.current!;
+    const info = writer.finish();
+    this.current = null;
+    this.finishedBytes += info.fileBytes;
+    this.done.push({
+      fileNumber: number,
+      fileBytes: info.fileBytes,
+      entryCount: info.entryCount,
+      tombstoneCount: info.tombstoneCount,
+      smallestKey: info.smallestKey,
+      largestKey: info.largestKey,
+      smallestSeq: info.smallestSeq,
+      largestSeq: info.largestSeq,
+    });
+  }
+}
