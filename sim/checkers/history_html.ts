@@ -169,10 +169,14 @@ export function renderHistoryHtml(page: HistoryPage): string {
   const bad = page.sections.some((s) => s.violation !== null);
   const legend = [
     ['#cfe3ff', 'in the linearization (numbered in order)'],
-    ['#ff6b6b', 'the operation that could not be placed'],
-    ['#ffe2b8', 'completed but not placed'],
-    ['#e8eaee', 'not placed, outcome unknown or pending (fades: never returned)'],
-    ['#eef0f3', 'after the failing prefix'],
+    ...(bad
+      ? [
+          ['#ff6b6b', 'the operation that could not be placed'],
+          ['#ffe2b8', 'completed but not placed'],
+        ]
+      : []),
+    ['#e8eaee', 'not placed: outcome unknown or still running (fades: never returned)'],
+    ...(bad ? [['#eef0f3', 'after the failing prefix']] : []),
   ]
     .map(([color, text]) => `<span><i style="background:${color}"></i>${escapeHtml(text!)}</span>`)
     .join('');
