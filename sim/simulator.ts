@@ -236,6 +236,11 @@ export class Simulator {
     this.queue.cancel(id);
   }
 
+  /** Whether an event is still queued: false once it ran, was cancelled, or was popped and dropped because its node incarnation died. */
+  isPending(id: EventId): boolean {
+    return this.queue.isPending(id);
+  }
+
   // ---- running ----
 
   run(limits: RunLimits = {}): number {
