@@ -17,6 +17,10 @@ export class NodeTimers implements Timers {
   private nextId = 1;
   private readonly pending = new Map<TimerId, Pending>();
   private readonly keepAlive: boolean;
+  private readonly fire = (id: TimerId, callback: () => void): void => {
+    this.pending.delete(id);
+    callback();
+  };
 
   constructor(options: NodeTimersOptions = {}) {
     this.keepAlive = options.keepAlive ?? true;
@@ -25,16 +29,14 @@ export class NodeTimers implements Timers {
   setTimer(delayMs: number, callback: () => void): TimerId {
     assert(delayMs >= 0 && Number.isFinite(delayMs), `timer delay ${delayMs}`);
     const id = this.nextId++;
-    const fire = () => {
-      this.pending.delete(id);
-      callback();
-    };
+    // One shared bound function with arguments, not a closure per timer:
+    // compaction and group commit set timers at a high rate.
     if (delayMs === 0) {
-      const immediate = setImmediate(fire);
+      const immediate = setImmediate(this.fire, id, callback);
       if (!this.keepAlive) immediate.unref();
       this.pending.set(id, { immediate });
     } else {
-      const timeout = setTimeout(fire, delayMs);
+      const timeout = setTimeout(this.fire, delayMs, id, callback);
       if (!this.keepAlive) timeout.unref();
       this.pending.set(id, { timeout });
     }

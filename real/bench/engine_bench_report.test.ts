@@ -26,6 +26,7 @@ function report(over: { fill1?: number; read64?: number; group?: number; fp?: nu
     ],
     bloom: { checks: 1000, negatives: 990, falsePositives: 10, falsePositiveRate: over.fp ?? 0.012 },
     readLatency: {
+      level0Tables: 4,
       idle: { samples: 10, p50Micros: 5, p99Micros: 10, maxMicros: 20 },
       compacting: { samples: 10, p50Micros: 5, p99Micros: 10 * (over.p99 ?? 2), maxMicros: 40 },
       p99Ratio: over.p99 ?? 2,

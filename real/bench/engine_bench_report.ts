@@ -46,6 +46,8 @@ export interface LatencySummary {
 }
 
 export interface ReadLatencyFigures {
+  /** Overlapping level-0 tables the measured compaction merged. */
+  level0Tables: number;
   idle: LatencySummary;
   compacting: LatencySummary;
   /** compacting p99 / idle p99. */
@@ -183,7 +185,9 @@ export function renderReport(report: EngineBenchReport): string {
   );
   out.push('');
   const l = report.readLatency;
-  out.push('readrandom latency (a get issued on the next event-loop turn, in microseconds)');
+  out.push(
+    `readrandom latency in microseconds (a get served on the next event-loop turn), idle vs while ${l.level0Tables} overlapping level-0 tables compact`,
+  );
   out.push(
     table(
       ['while', 'samples', 'p50 us', 'p99 us', 'max us'],

@@ -7,6 +7,7 @@ type Bench = { name: string; summary: string; run: (args: string[]) => Promise<n
 
 // One line per benchmark; each lives in real/bench/.
 const BENCHES: Bench[] = [
+  { name: 'engine', summary: 'storage engine vs classic-level: db_bench workloads, amplification, bloom, latency [--quick]', run: async (args) => (await import('../bench/engine_bench.ts')).runEngineBenchCommand(args) },
   { name: 'checker', summary: 'linearizability checker on Porcupine\'s etcd histories vs Porcupine\'s recorded time [--reps N]', run: async (args) => (await import('../bench/checker_bench.ts')).runCheckerBenchCommand(args) },
 ];
 

@@ -1,0 +1,363 @@
+// `ringkv bench engine [--json] [--quick]`: db_bench's workloads on ringkv's
+// storage engine and on classic-level (LevelDB) in the same process and run,
+// each in a fresh directory under the system temp dir, plus figures only
+// ringkv reports: write and space amplification of both compaction
+// strategies, the bloom filter's false-positive rate, and read latency while
+// a compaction runs. See engine_bench_report.ts for the targets.
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { assert } from '../../io/assert.ts';
+import { parseFlags } from '../cli/command.ts';
+import { NodeRng } from '../node_rng.ts';
+import { type BenchStoreFactory, classicLevelFactory } from './bench_stores.ts';
+import {
+  type BloomFigures,
+  type CaseRow,
+  type CompactionFigures,
+  type EngineBenchReport,
+  evaluateTargets,
+  type LatencySummary,
+  type ReadLatencyFigures,
+  renderReport,
+} from './engine_bench_report.ts';
+import { KEY_BYTES, type BenchKeys, makeKeys, makeValues, runWorkload, type WorkloadName, type WorkloadResult } from './engine_workloads.ts';
+import { LatencySamples, microsBetween } from './latency_histogram.ts';
+import type { EngineOptions } from '../../core/storage/engine.ts';
+import { openRingkv, ringkvFactory, RingkvStore } from './ringkv_store.ts';
+
+export interface EngineBenchConfig {
+  quick: boolean;
+  valueSizes: number[];
+  inFlights: number[];
+  /** Keys the fills write, by value size (the data set). */
+  keysFor: (valueBytes: number) => number;
+  /** Operations of each overwrite/read/delete workload. */
+  ops: number;
+  /** Durable writes per workload, by ops in flight (fsync per write is slow). */
+  durableOpsFor: (inFlight: number) => number;
+  /** Keys for the compaction-strategy comparison (100 B values). */
+  compactionKeys: number;
+  /** Keys behind the read-latency measurement (100 B values). */
+  latencyKeys: number;
+  /** Latency samples while idle; while compacting, as many as the compaction lasts for. */
+  latencySamples: number;
+  /** Options every ringkv engine of the run gets over the defaults. */
+  engineOptions: Partial<EngineOptions>;
+}
+
+export const FULL_CONFIG: EngineBenchConfig = {
+  quick: false,
+  valueSizes: [100, 1024],
+  inFlights: [1, 64],
+  keysFor: (v) => (v <= 100 ? 100_000 : 50_000),
+  ops: 50_000,
+  durableOpsFor: (f) => (f === 1 ? 1_000 : 10_000),
+  compactionKeys: 200_000,
+  latencyKeys: 200_000,
+  latencySamples: 20_000,
+  engineOptions: {},
+};
+
+export const QUICK_CONFIG: EngineBenchConfig = {
+  quick: true,
+  valueSizes: [100, 1024],
+  inFlights: [1, 64],
+  keysFor: () => 2_000,
+  ops: 1_000,
+  durableOpsFor: (f) => (f === 1 ? 30 : 300),
+  compactionKeys: 5_000,
+  latencyKeys: 3_000,
+  latencySamples: 300,
+  // Small memtables and levels, so even a smoke run flushes, compacts and probes filters.
+  engineOptions: { memtableBytes: 128 * 1024, l1TargetBytes: 512 * 1024, targetFileBytes: 128 * 1024, compactionStepBytes: 64 * 1024 },
+};
+
+const VALUE_POOL = 1021;
+
+type Progress = (line: string) => void;
+
+/** A run of workloads on one fresh store; every store runs the same sessions with the same seeds. */
+interface Session {
+  valueBytes: number;
+  inFlight: number;
+  durable: boolean;
+  keySpace: number;
+  steps: Array<{ workload: WorkloadName; ops: number }>;
+}
+
+function sessions(config: EngineBenchConfig): Session[] {
+  const out: Session[] = [];
+  for (const valueBytes of config.valueSizes) {
+    const keys = config.keysFor(valueBytes);
+    for (const inFlight of config.inFlights) {
+      const ops = config.ops;
+      out.push({ valueBytes, inFlight, durable: false, keySpace: keys, steps: [{ workload: 'fillseq', ops: keys }] });
+      const reads: Session['steps'] = [
+        { workload: 'fillrandom', ops: keys },
+        { workload: 'overwrite', ops },
+        { workload: 'readrandom', ops },
+      ];
+      if (inFlight === 1) reads.push({ workload: 'readrandom-sync', ops });
+      reads.push({ workload: 'readmissing', ops });
+      if (inFlight === 1) reads.push({ workload: 'readseq', ops: keys });
+      reads.push({ workload: 'readwhilewriting', ops }, { workload: 'deleterandom', ops });
+      out.push({ valueBytes, inFlight, durable: false, keySpace: keys, steps: reads });
+      const d = config.durableOpsFor(inFlight);
+      out.push({ valueBytes, inFlight, durable: true, keySpace: d, steps: [{ workload: 'fillseq', ops: d }] });
+      out.push({
+        valueBytes,
+        inFlight,
+        durable: true,
+        keySpace: d,
+        steps: [
+          { workload: 'fillrandom', ops: d },
+          { workload: 'overwrite', ops: d },
+          { workload: 'deleterandom', ops: d },
+        ],
+      });
+    }
+  }
+  return out;
+}
+
+function emptyBloom(): BloomFigures {
+  return { checks: 0, negatives: 0, falsePositives: 0, falsePositiveRate: 0 };
+}
+
+class TempDirs {
+  readonly root = fs.mkdtempSync(path.join(os.tmpdir(), 'ringkv-bench-'));
+  private n = 0;
+  fresh(label: string): string {
+    const dir = path.join(this.root, `${String(this.n++).padStart(3, '0')}-${label}`);
+    fs.mkdirSync(dir);
+    return dir;
+  }
+  remove(dir: string): void {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  removeAll(): void {
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** Bytes of every file in a directory, as the file system reports them. */
+export function directoryBytes(dir: string): number {
+  let total = 0;
+  for (const name of fs.readdirSync(dir)) {
+    const st = fs.statSync(path.join(dir, name));
+    if (st.isFile()) total += st.size;
+  }
+  return total;
+}
+
+async function runSession(
+  factory: BenchStoreFactory,
+  session: Session,
+  seed: number,
+  keys: BenchKeys,
+  values: Uint8Array[],
+  dirs: TempDirs,
+  bloom: BloomFigures,
+  progress: Progress,
+): Promise<WorkloadResult[]> {
+  const dir = dirs.fresh(`${factory.name}-${session.valueBytes}-x${session.inFlight}${session.durable ? '-sync' : ''}`);
+  const store = await factory.open(dir, session.durable);
+  const results: WorkloadResult[] = [];
+  try {
+    for (const [i, step] of session.steps.entries()) {
+      const inFlight = step.workload === 'readrandom-sync' || step.workload === 'readseq' ? 1 : session.inFlight;
+      const before = store instanceof RingkvStore ? store.stats().bloom : undefined;
+      const r = await runWorkload(store, step.workload, {
+        keySpace: session.keySpace,
+        ops: step.ops,
+        inFlight,
+        keys,
+        values,
+        seed: seed * 31 + i,
+      });
+      if (step.workload === 'readmissing' && store instanceof RingkvStore && before) {
+        const after = store.stats().bloom;
+        bloom.checks += after.checks - before.checks;
+        bloom.negatives += after.negatives - before.negatives;
+        bloom.falsePositives += after.falsePositives - before.falsePositives;
+      }
+      results.push(r);
+      progress(
+        `  ${factory.name.padEnd(13)} ${step.workload.padEnd(16)} ${String(session.valueBytes).padStart(4)} B x${String(inFlight).padEnd(2)} ${
+          session.durable ? 'fsync' : '     '
+        } ${Math.round(r.opsPerSec).toLocaleString('en-US').padStart(11)} ops/s`,
+      );
+    }
+  } finally {
+    await store.close();
+    dirs.remove(dir);
+  }
+  return results;
+}
+
+async function compareStores(config: EngineBenchConfig, dirs: TempDirs, keys: BenchKeys, bloom: BloomFigures, progress: Progress): Promise<CaseRow[]> {
+  const rows: CaseRow[] = [];
+  const valuePools = new Map(config.valueSizes.map((v) => [v, makeValues(v, VALUE_POOL, v)]));
+  for (const [s, session] of sessions(config).entries()) {
+    const values = valuePools.get(session.valueBytes)!;
+    // Same seed for both stores: identical operation sequences.
+    const ours = await runSession(ringkvFactory(config.engineOptions), session, s + 1, keys, values, dirs, bloom, progress);
+    const theirs = await runSession(classicLevelFactory, session, s + 1, keys, values, dirs, emptyBloom(), progress);
+    session.steps.forEach((step, i) => {
+      const r = ours[i]!;
+      const c = theirs[i]!;
+      rows.push({
+        workload: step.workload,
+        valueBytes: session.valueBytes,
+        inFlight: step.workload === 'readrandom-sync' || step.workload === 'readseq' ? 1 : session.inFlight,
+        durable: session.durable,
+        ringkv: r,
+        classicLevel: c,
+        ratio: r.opsPerSec / c.opsPerSec,
+      });
+    });
+  }
+  bloom.falsePositiveRate = bloom.falsePositives / Math.max(1, bloom.falsePositives + bloom.negatives);
+  return rows;
+}
+
+async function compareStrategies(config: EngineBenchConfig, dirs: TempDirs, keys: BenchKeys, progress: Progress): Promise<CompactionFigures[]> {
+  const valueBytes = 100;
+  const values = makeValues(valueBytes, VALUE_POOL, 7);
+  const n = config.compactionKeys;
+  const out: CompactionFigures[] = [];
+  for (const strategy of ['leveled', 'tiered'] as const) {
+    const dir = dirs.fresh(`strategy-${strategy}`);
+    const store = await openRingkv(dir, { ...config.engineOptions, compaction: strategy, syncWrites: false });
+    try {
+      const plan = { keySpace: n, ops: n, inFlight: 64, keys, values, seed: 99 };
+      await runWorkload(store, 'fillrandom', plan);
+      await runWorkload(store, 'overwrite', plan);
+      await store.flush();
+      const liveBytes = n * (KEY_BYTES + valueBytes);
+      const snapshot = () => {
+        const st = store.stats();
+        const diskBytes = directoryBytes(dir);
+        return {
+          writeAmplification: st.writeAmplification,
+          diskBytes,
+          spaceAmplification: diskBytes / liveBytes,
+          engineSpaceAmplification: st.spaceAmplification,
+          tablesPerLevel: [...st.tablesPerLevel],
+        };
+      };
+      const atEnd = snapshot();
+      await store.compactAll();
+      const settled = snapshot();
+      const st = store.stats();
+      out.push({ strategy, keys: n, valueBytes, liveBytes, atEnd, settled, compactionsRun: st.compactionsRun, flushesRun: st.flushesRun });
+      progress(`  ringkv ${strategy.padEnd(8)} write amp ${settled.writeAmplification.toFixed(2)}, space amp ${atEnd.spaceAmplification.toFixed(2)} -> ${settled.spaceAmplification.toFixed(2)}`);
+    } finally {
+      await store.close();
+      dirs.remove(dir);
+    }
+  }
+  return out;
+}
+
+function summarize(s: LatencySamples): LatencySummary {
+  return { samples: s.count, p50Micros: s.percentile(50), p99Micros: s.percentile(99), maxMicros: s.percentile(100) };
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * A read as a client sees it: issued now, served on the event loop's next
+ * turn (behind whatever compaction step is queued), then the get itself.
+ */
+async function sampleReads(store: RingkvStore, keys: BenchKeys, keySpace: number, rng: NodeRng, max: number, keepGoing: () => boolean): Promise<LatencySamples> {
+  const samples = new LatencySamples();
+  while (samples.count < max && keepGoing()) {
+    const key = keys.present[rng.int(keySpace)]!;
+    const start = process.hrtime.bigint();
+    await nextTurn();
+    const v = store.get(key);
+    samples.record(microsBetween(start, process.hrtime.bigint()));
+    assert(v !== undefined, 'a key the fill wrote is missing');
+  }
+  return samples;
+}
+
+/**
+ * Read latency with a compaction running vs not, on the same tables: level 0
+ * is filled with overlapping tables while the compaction trigger is out of
+ * reach; the idle figure is taken on them, then the engine is reopened with
+ * the normal trigger, which starts merging them at once, and reads are
+ * sampled until compactAll reports nothing is left to do.
+ */
+async function readLatencyDuringCompaction(config: EngineBenchConfig, dirs: TempDirs, keys: BenchKeys, progress: Progress): Promise<ReadLatencyFigures> {
+  const n = config.latencyKeys;
+  const values = makeValues(100, VALUE_POOL, 11);
+  const dir = dirs.fresh('latency');
+  const normal = { ...config.engineOptions, compaction: 'leveled' as const, syncWrites: false };
+  const held = { ...normal, l0CompactionTrigger: 1000, l0SlowdownTrigger: 1000, l0StopTrigger: 1000 };
+  const rng = new NodeRng([3, 1, 4, 1]);
+  try {
+    let store = await openRingkv(dir, held);
+    const plan = { keySpace: n, ops: n, inFlight: 64, keys, values, seed: 5 };
+    await runWorkload(store, 'fillrandom', plan);
+    await runWorkload(store, 'overwrite', { ...plan, seed: 6 });
+    await store.flush();
+    await store.close();
+    store = await openRingkv(dir, held);
+    const level0 = store.stats().tablesPerLevel[0]!;
+    await sampleReads(store, keys, n, rng, Math.min(2_000, config.latencySamples), () => true); // warm caches and code
+    const idle = await sampleReads(store, keys, n, rng, config.latencySamples, () => true);
+    await store.close();
+    store = await openRingkv(dir, normal);
+    let compacting = true;
+    const done = store.compactAll().finally(() => {
+      compacting = false;
+    });
+    const during = await sampleReads(store, keys, n, rng, Number.POSITIVE_INFINITY, () => compacting);
+    await done;
+    const st = store.stats();
+    await store.close();
+    assert(during.count > 0, 'the compaction finished before a single read was sampled');
+    const figures = { level0Tables: level0, idle: summarize(idle), compacting: summarize(during), p99Ratio: 0, compactionBytesWritten: st.compactionBytesWritten };
+    figures.p99Ratio = figures.compacting.p99Micros / figures.idle.p99Micros;
+    progress(
+      `  ringkv readrandom p99 idle ${figures.idle.p99Micros.toFixed(1)} us, compacting ${figures.compacting.p99Micros.toFixed(1)} us (${during.count} samples, ${level0} level-0 tables merged)`,
+    );
+    return figures;
+  } finally {
+    dirs.remove(dir);
+  }
+}
+
+export async function runEngineBench(config: EngineBenchConfig, progress: Progress = () => {}): Promise<EngineBenchReport> {
+  const start = process.hrtime.bigint();
+  const dirs = new TempDirs();
+  try {
+    const maxKeys = Math.max(...config.valueSizes.map(config.keysFor), config.compactionKeys);
+    const keys = makeKeys(maxKeys);
+    const bloom = emptyBloom();
+    progress('engine bench: ringkv vs classic-level');
+    const cases = await compareStores(config, dirs, keys, bloom, progress);
+    progress('engine bench: compaction strategies');
+    const compaction = await compareStrategies(config, dirs, keys, progress);
+    progress('engine bench: read latency while compacting');
+    const readLatency = await readLatencyDuringCompaction(config, dirs, keys, progress);
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const partial = { quick: config.quick, seconds, cases, compaction, bloom, readLatency };
+    return { ...partial, targets: evaluateTargets(partial) };
+  } finally {
+    dirs.removeAll();
+  }
+}
+
+/** The `bench engine` entry point: a table on stdout (or one JSON object), progress on stderr. */
+export async function runEngineBenchCommand(args: string[]): Promise<number> {
+  const { flags } = parseFlags(args, { booleans: ['json', 'quick'] });
+  const config = flags.has('quick') ? QUICK_CONFIG : FULL_CONFIG;
+  const report = await runEngineBench(config, (line) => process.stderr.write(`${line}\n`));
+  process.stdout.write(flags.has('json') ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`);
+  return 0;
+}

@@ -1,0 +1,71 @@
+// ringkv's Engine as a BenchStore, on a real data directory.
+
+import { Engine, type EngineOptions, type EngineStats } from '../../core/storage/engine.ts';
+import { realStorageEnv, type RealStorageEnv } from '../storage_env.ts';
+import type { BenchStore, BenchStoreFactory } from './bench_stores.ts';
+
+export class RingkvStore implements BenchStore {
+  readonly name = 'ringkv';
+
+  constructor(
+    readonly engine: Engine,
+    readonly env: RealStorageEnv,
+  ) {}
+
+  put(key: Uint8Array, value: Uint8Array): Promise<void> {
+    return new Promise((resolve, reject) => this.engine.put(key, value, undefined, (err) => (err ? reject(err) : resolve())));
+  }
+
+  del(key: Uint8Array): Promise<void> {
+    return new Promise((resolve, reject) => this.engine.delete(key, (err) => (err ? reject(err) : resolve())));
+  }
+
+  get(key: Uint8Array): Uint8Array | undefined {
+    return this.engine.get(key);
+  }
+
+  getSync(key: Uint8Array): Uint8Array | undefined {
+    return this.engine.get(key);
+  }
+
+  async scanAll(): Promise<number> {
+    const it = this.engine.iterator();
+    let count = 0;
+    try {
+      while (it.next() !== undefined) count++;
+    } finally {
+      it.close();
+    }
+    return count;
+  }
+
+  flush(): Promise<void> {
+    return new Promise((resolve, reject) => this.engine.flush((err) => (err ? reject(err) : resolve())));
+  }
+
+  compactAll(): Promise<void> {
+    return new Promise((resolve, reject) => this.engine.compactAll((err) => (err ? reject(err) : resolve())));
+  }
+
+  stats(): EngineStats {
+    return this.engine.stats();
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve, reject) => this.engine.close((err) => (err ? reject(err) : resolve())));
+    this.env.timers.cancelAll();
+    this.env.disk.close();
+  }
+}
+
+export function openRingkv(dir: string, options: Partial<EngineOptions>): Promise<RingkvStore> {
+  const env = realStorageEnv(dir);
+  return new Promise((resolve, reject) =>
+    Engine.open(env, options, (err, engine) => (err || !engine ? reject(err ?? new Error('no engine')) : resolve(new RingkvStore(engine, env)))),
+  );
+}
+
+/** The engine with `options` over its defaults; `durable` is `syncWrites` (group commit). */
+export function ringkvFactory(options: Partial<EngineOptions> = {}): BenchStoreFactory {
+  return { name: 'ringkv', open: (dir, durable) => openRingkv(dir, { ...options, syncWrites: durable }) };
+}
