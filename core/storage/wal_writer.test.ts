@@ -214,6 +214,27 @@ describe('WalWriter group commit', () => {
     expect(file.syncCalls).toBe(2);
   });
 
+  it('groups clients that write again from their acknowledgement into one sync', () => {
+    const file = new ManualSyncFile();
+    const writer = new WalWriter(file);
+    const clients = 8;
+    const writesEach = 5;
+    let acked = 0;
+    const client = (left: number) => {
+      if (left === 0) return;
+      writer.append(rec(50), true, (err) => {
+        expect(err).toBeNull();
+        acked++;
+        client(left - 1);
+      });
+    };
+    for (let c = 0; c < clients; c++) client(writesEach);
+    while (file.syncsPending() > 0) file.completeSync();
+    expect(acked).toBe(clients * writesEach);
+    // The first sync covers only the first append; each later one, every client's next write.
+    expect(file.syncCalls).toBe(writesEach + 1);
+  });
+
   it('on close, fails waiting callbacks, lets the sync in flight report, then closes the file', () => {
     const file = new ManualSyncFile();
     const writer = new WalWriter(file);

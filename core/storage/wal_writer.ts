@@ -38,7 +38,7 @@ export interface WalWriterOptions {
 export interface WalWriterStats {
   records: number;
   syncs: number;
-  /** Durable appends acknowledged, so durableAcks / syncs is the mean group size. */
+  /** Callbacks (durable appends and flushes) acknowledged by syncs: durableAcks / syncs is the mean group size. */
   durableAcks: number;
 }
 
@@ -54,6 +54,12 @@ export class WalWriter {
   /** The sync in flight, if any: the log length when it began and whom it acknowledges. */
   private inFlight: { coversLength: number; callbacks: WalCallback[] } | null = null;
   private failure: Error | null = null;
+  /**
+   * True while a sync's callbacks run. Appends they make wait until all have
+   * run and then share one sync: clients that write again as soon as they are
+   * acknowledged form one group instead of the first of them syncing alone.
+   */
+  private acknowledging = false;
   private closed = false;
   private fileClosed = false;
   readonly stats: WalWriterStats = { records: 0, syncs: 0, durableAcks: 0 };
@@ -104,7 +110,7 @@ export class WalWriter {
       return;
     }
     this.waiting.push(cb);
-    if (this.inFlight === null) this.startSync();
+    if (this.inFlight === null && !this.acknowledging) this.startSync();
   }
 
   /** Log length in bytes: the file's size when opened plus everything appended since. */
@@ -138,7 +144,7 @@ export class WalWriter {
       return;
     }
     this.waiting.push(cb);
-    if (this.inFlight === null) this.startSync();
+    if (this.inFlight === null && !this.acknowledging) this.startSync();
   }
 
   /**
@@ -187,21 +193,25 @@ export class WalWriter {
   private onSyncDone(sync: { coversLength: number; callbacks: WalCallback[] }, err: Error | null): void {
     assert(this.inFlight === sync, 'sync completion for the sync in flight');
     this.inFlight = null;
-    if (err !== null) {
-      this.failure ??= err;
-      for (const cb of sync.callbacks) cb(err);
-      this.failWaiting(err);
-    } else {
-      assert(sync.coversLength >= this.syncedLength, 'durable length only grows');
-      this.syncedLength = sync.coversLength;
-      this.stats.durableAcks += sync.callbacks.length;
-      for (const cb of sync.callbacks) cb(null);
+    this.acknowledging = true;
+    try {
+      if (err !== null) {
+        this.failure ??= err;
+        for (const cb of sync.callbacks) cb(err);
+        this.failWaiting(err);
+      } else {
+        assert(sync.coversLength >= this.syncedLength, 'durable length only grows');
+        this.syncedLength = sync.coversLength;
+        this.stats.durableAcks += sync.callbacks.length;
+        for (const cb of sync.callbacks) cb(null);
+      }
+    } finally {
+      this.acknowledging = false;
     }
     // Callbacks may have appended, closed or failed the writer.
-    if (this.inFlight === null) {
-      if (this.closed) this.closeFile();
-      else if (this.waiting.length > 0 && this.failure === null) this.startSync();
-    }
+    assert(this.inFlight === null, 'no sync starts while callbacks run');
+    if (this.closed) this.closeFile();
+    else if (this.waiting.length > 0 && this.failure === null) this.startSync();
   }
 
   private failWaiting(err: Error): void {
