@@ -258,6 +258,14 @@ describe('WalWriter group commit', () => {
     const reopened = new ManualSyncFile('a.log', first.contents());
     const w2 = new WalWriter(reopened, { blockBytes: 64 });
     expect(w2.bytesWritten()).toBe(first.size());
+    // What was in the file is not assumed durable: a flush syncs it.
+    expect(w2.durableBytes()).toBe(0);
+    const flushed: (Error | null)[] = [];
+    w2.flush((e) => flushed.push(e));
+    expect(reopened.syncsPending()).toBe(1);
+    reopened.completeSync();
+    expect(flushed).toEqual([null]);
+    expect(w2.durableBytes()).toBe(first.size());
     for (let i = 7; i < 12; i++) track(w2, reopened, rec(i * 9), false);
     const replay = readWal(reopened, { blockBytes: 64 });
     expect(replay.stopReason).toBe('eof');

@@ -75,7 +75,9 @@ export class WalWriter {
     // tail would be unreachable.
     this.length = file.size();
     this.blockOffset = this.length % this.blockBytes;
-    this.syncedLength = this.length;
+    // Bytes found in the file may still sit unsynced in the page cache (a
+    // process crash keeps them there): none count as durable until a sync.
+    this.syncedLength = 0;
   }
 
   /**
