@@ -90,7 +90,7 @@ function checkLwwKey(state: KeyReplicas, keyOps: ClientOp[], writes: Map<string,
   const out: string[] = [];
   const merged = mergedValue(state);
   assert(merged === null || merged.mode === 'lww', 'lww key with a siblings version');
-  const finalValue = merged !== null && merged.write.kind === 'value' ? liveValues(merged)[0]! : null;
+  const finalValue = liveValues(merged)[0] ?? null;
   const winner = finalValue === null ? undefined : writes.get(finalValue);
   const deletes = keyOps.filter((op) => op.kind === 'delete');
   const mayFollow = (x: ClientOp, w: ClientOp): boolean => effectiveReturn(x) + epsilon >= w.call;
