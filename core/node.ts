@@ -1,0 +1,347 @@
+// A ringkv store node: the storage engine, the ring, and the replication
+// protocols (core/replication/) composed behind the client API.
+//
+// Every node coordinates. Gets, puts and deletes go to the key's replicas as
+// described in replication/coordinator.ts (ordinary levels, sloppy quorum
+// with hinted handoff and read repair) and replication/strong.ts (STRONG:
+// strict quorum, linearizable per key); scans in
+// replication/scan_coordinator.ts. What this node does for other
+// coordinators is replication/replica_service.ts.
+//
+// A StoreNode is a state machine over its Env: it reacts to client calls,
+// frames, timer firings and disk completions, and never blocks. Callbacks are
+// called exactly once (possibly synchronously for invalid input). After a
+// crash the simulator discards the instance; StoreNode.open on the restarted
+// Env recovers everything from disk: the engine, the hints, and the HLC
+// lease (so timestamps stay above those issued before the crash).
+
+import { assert } from '../io/assert.ts';
+import type { Env } from '../io/env.ts';
+import type { NodeId } from '../io/network.ts';
+import type { TimerId } from '../io/timers.ts';
+import { Ring } from './ring/ring.ts';
+import { Engine, type EngineOptions } from './storage/engine.ts';
+import { CorruptionError } from './storage/errors.ts';
+import type { SiblingLimits } from './versioning/dotted_version_vector.ts';
+import { DEFAULT_MAX_SKEW_MS, nodeIdProblem } from './versioning/hlc.ts';
+import { Coordinator } from './replication/coordinator.ts';
+import type { CoordinatorDeps } from './replication/coordinator_deps.ts';
+import { DEFAULT_HLC_LEASE_MS, HlcLease, decodeCeiling, encodeCeiling } from './replication/hlc_lease.ts';
+import { HintQueue } from './replication/hint_queue.ts';
+import { type KeyspaceConfig, KeyspaceRegistry } from './replication/keyspace.ts';
+import { ReachabilityView } from './replication/liveness.ts';
+import type { Message } from './replication/messages.ts';
+import { PeerRpc, type ReplyTo } from './replication/peer_rpc.ts';
+import { RecordWriter } from './replication/record_writer.ts';
+import { ReplicaService } from './replication/replica_service.ts';
+import { ReplicaStore } from './replication/replica_store.ts';
+import { ScanCoordinator } from './replication/scan_coordinator.ts';
+import { LAYOUT_OVERHEAD_BYTES, metaKey } from './replication/storage_keys.ts';
+import type {
+  DeleteRequest,
+  GetRequest,
+  GetResponse,
+  PutRequest,
+  ReplicaRecord,
+  ScanRequest,
+  ScanResponse,
+  WriteResponse,
+} from './replication/requests.ts';
+
+export type { Consistency, ConsistencyLevel } from './replication/consistency.ts';
+export { DEFAULT_KEYSPACE, type KeyspaceConfig } from './replication/keyspace.ts';
+export type { LivenessView } from './replication/liveness.ts';
+export type {
+  DeleteRequest,
+  ErrorCode,
+  ErrorInfo,
+  GetRequest,
+  GetResponse,
+  PutRequest,
+  ReplicaRecord,
+  ScanItem,
+  ScanRequest,
+  ScanResponse,
+  WriteResponse,
+} from './replication/requests.ts';
+
+/** A node of the cluster and its tokens; every node builds the same ring from the same list. */
+export interface ClusterMember {
+  id: string;
+  tokens: bigint[];
+}
+
+export interface NodeConfig {
+  nodeId: string;
+  members: ClusterMember[];
+  keyspaces: KeyspaceConfig[];
+  /** A coordinator answers by then. */
+  requestTimeoutMs: number;
+  /** Hints older than this are dropped (and counted). */
+  hintWindowMs: number;
+  /** Bounded hint storage; over it, writes needing a hint there are refused. */
+  maxHintsPerTarget: number;
+  /** Hint replay pace. */
+  hintReplayBytesPerSec: number;
+  engine?: Partial<EngineOptions>;
+  maxKeyBytes: number;
+  maxValueBytes: number;
+  /** How often down peers are pinged and hints replayed; default 200 ms. */
+  probeIntervalMs?: number;
+  /** Consecutive unanswered requests after which a peer is considered down; default 2. */
+  downAfterTimeouts?: number;
+  /** Length of the persisted HLC lease; default 200 ms (must stay below maxSkewMs). */
+  hlcLeaseMs?: number;
+  /** How far ahead of the local clock a write's timestamp may be; default 500 ms. */
+  maxSkewMs?: number;
+  /** Siblings per key at which a write is marked, and above which a client write is refused. */
+  siblingLimits?: SiblingLimits;
+  /** Hints in flight per target during replay; default 4. */
+  hintReplayInflight?: number;
+}
+
+/** A configuration with the defaults the simulator and tests use. */
+export function defaultNodeConfig(nodeId: string, members: ClusterMember[], overrides: Partial<NodeConfig> = {}): NodeConfig {
+  return {
+    nodeId,
+    members,
+    keyspaces: [],
+    requestTimeoutMs: 1000,
+    hintWindowMs: 3 * 3600 * 1000,
+    maxHintsPerTarget: 100_000,
+    hintReplayBytesPerSec: 1024 * 1024,
+    maxKeyBytes: 1024,
+    maxValueBytes: 1024 * 1024,
+    ...overrides,
+  };
+}
+
+const HLC_META = 'hlc-lease';
+const DEFAULT_SIBLING_LIMITS: SiblingLimits = { warn: 25, max: 100 };
+
+export class StoreNode {
+  private readonly markCounts = new Map<string, number>();
+  private readonly timers: TimerId[] = [];
+  private closed = false;
+  private readonly coordinator: Coordinator;
+  private readonly scanner: ScanCoordinator;
+  private readonly rpc: PeerRpc;
+  private readonly liveness: ReachabilityView;
+  private readonly replicas: ReplicaStore;
+  private readonly hints: HintQueue;
+  private readonly lease: HlcLease;
+
+  private constructor(
+    private readonly env: Env,
+    readonly config: NodeConfig,
+    readonly ring: Ring,
+    private readonly engine: Engine,
+    ceilingMs: number,
+  ) {
+    const mark = (what: string): void => this.mark(what);
+    const keyspaces = new KeyspaceRegistry(config.keyspaces);
+    const writer = new RecordWriter(engine);
+    const graceMs = config.engine?.tombstoneGraceMs ?? 10 * 24 * 3600 * 1000;
+    this.replicas = new ReplicaStore(engine, writer, env.clock, graceMs);
+    this.hints = HintQueue.load(engine, writer, env.clock, {
+      windowMs: config.hintWindowMs,
+      maxPerTarget: config.maxHintsPerTarget,
+      replayBytesPerSec: config.hintReplayBytesPerSec,
+      maxInflightPerTarget: config.hintReplayInflight ?? 4,
+    });
+    const maxSkewMs = config.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
+    const hlc = HlcLease.restoredClock(env.clock, env.nodeId, ceilingMs, maxSkewMs);
+    this.lease = new HlcLease(hlc, env.clock, ceilingMs, config.hlcLeaseMs ?? DEFAULT_HLC_LEASE_MS, (ceiling, cb) =>
+      writer.put(metaKey(HLC_META), encodeCeiling(ceiling), undefined, cb),
+    );
+    this.liveness = new ReachabilityView(env.nodeId, config.downAfterTimeouts ?? 2, (node, up) => mark(up ? 'peer up' : 'peer down'));
+    this.rpc = new PeerRpc(env, this.liveness, mark);
+    const deps: CoordinatorDeps = {
+      env,
+      ring,
+      keyspaces,
+      rpc: this.rpc,
+      liveness: this.liveness,
+      lease: this.lease,
+      replicas: this.replicas,
+      limits: {
+        requestTimeoutMs: config.requestTimeoutMs,
+        maxKeyBytes: config.maxKeyBytes,
+        maxValueBytes: config.maxValueBytes,
+        siblingLimits: config.siblingLimits ?? DEFAULT_SIBLING_LIMITS,
+      },
+      mark,
+    };
+    this.coordinator = new Coordinator(deps);
+    this.scanner = new ScanCoordinator(deps);
+    const service = new ReplicaService({
+      self: env.nodeId,
+      keyspaces,
+      replicas: this.replicas,
+      hints: this.hints,
+      hlc,
+      coordinateForwarded: (f, cb) => this.coordinator.handleForward(f, cb),
+      scan: (request, reply) => this.serveScan(request, reply),
+      mark,
+    });
+    this.rpc.serve((from, request, reply) => service.handle(from, request, reply));
+    env.net.onFrame((from, frame) => this.rpc.receive(from, frame));
+    this.every(config.probeIntervalMs ?? 200, () => this.background());
+  }
+
+  /** Opens the storage engine on env.disk (recovering it), loads hints, registers env.net.onFrame, starts timers. */
+  static open(env: Env, config: NodeConfig, cb: (err: Error | null, node?: StoreNode) => void): void {
+    let ring: Ring;
+    try {
+      ring = checkConfig(env, config);
+    } catch (err) {
+      return cb(err as Error);
+    }
+    const engineOptions: Partial<EngineOptions> = {
+      ...config.engine,
+      maxKeyBytes: config.maxKeyBytes + LAYOUT_OVERHEAD_BYTES,
+      // A siblings-mode record holds several values, and a hint record one more header.
+      maxValueBytes: Math.max(config.engine?.maxValueBytes ?? 0, config.maxValueBytes * 8 + 64 * 1024),
+    };
+    Engine.open(env, engineOptions, (err, engine) => {
+      if (err !== null) return cb(err);
+      let ceiling = 0;
+      try {
+        ceiling = decodeCeiling(engine!.get(metaKey(HLC_META)));
+      } catch (readErr) {
+        if (!(readErr instanceof CorruptionError)) throw readErr;
+      }
+      let node: StoreNode;
+      try {
+        node = new StoreNode(env, config, ring, engine!, ceiling);
+      } catch (buildErr) {
+        return engine!.close(() => cb(buildErr as Error));
+      }
+      cb(null, node);
+    });
+  }
+
+  get nodeId(): NodeId {
+    return this.env.nodeId;
+  }
+
+  get(req: GetRequest, cb: (res: GetResponse) => void): void {
+    if (this.refuseClosed(cb)) return;
+    this.coordinator.get(req, cb);
+  }
+
+  put(req: PutRequest, cb: (res: WriteResponse) => void): void {
+    if (this.refuseClosed(cb)) return;
+    this.coordinator.put(req, cb);
+  }
+
+  delete(req: DeleteRequest, cb: (res: WriteResponse) => void): void {
+    if (this.refuseClosed(cb)) return;
+    this.coordinator.delete(req, cb);
+  }
+
+  scan(req: ScanRequest, cb: (res: ScanResponse) => void): void {
+    if (this.refuseClosed(cb)) return;
+    this.scanner.scan(req, cb);
+  }
+
+  /** Every record this node holds as a home replica (not hints), for checkers. */
+  dumpReplicaRecords(): ReplicaRecord[] {
+    return this.replicas.dump().map((r) => ({ keyspace: r.ks, key: r.key, value: r.value }));
+  }
+
+  /** Hints waiting per target. */
+  pendingHints(): Map<string, number> {
+    return this.hints.pending();
+  }
+
+  /** Coverage marks hit so far, by name. */
+  marks(): Map<string, number> {
+    return new Map([...this.markCounts].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+  }
+
+  /** Whether this node currently believes `nodeId` reachable. */
+  believesUp(nodeId: NodeId): boolean {
+    return this.liveness.isUp(nodeId);
+  }
+
+  /** The durable HLC lease ceiling (ms): every timestamp this node issued is below it. */
+  get hlcCeilingMs(): number {
+    return this.lease.ceilingMs;
+  }
+
+  close(cb: (err: Error | null) => void): void {
+    if (this.closed) return void this.env.timers.setTimer(0, () => cb(null));
+    this.closed = true;
+    for (const id of this.timers) this.env.timers.cancelTimer(id);
+    this.rpc.close();
+    this.engine.close(cb);
+  }
+
+  private refuseClosed(cb: (res: { ok: false; error: { code: 'internal'; message: string; definite: true } }) => void): boolean {
+    if (!this.closed) return false;
+    cb({ ok: false, error: { code: 'internal', message: `node ${this.env.nodeId} is closed`, definite: true } });
+    return true;
+  }
+
+  private mark(what: string): void {
+    this.markCounts.set(what, (this.markCounts.get(what) ?? 0) + 1);
+  }
+
+  private every(intervalMs: number, fn: () => void): void {
+    assert(intervalMs > 0, `interval ${intervalMs}`);
+    const slot = this.timers.length;
+    const tick = (): void => {
+      if (this.closed) return;
+      fn();
+      this.timers[slot] = this.env.timers.setTimer(intervalMs, tick);
+    };
+    this.timers.push(this.env.timers.setTimer(intervalMs, tick));
+  }
+
+  /** Periodic work: probe peers believed down, replay hints. */
+  private background(): void {
+    const probeMs = this.config.probeIntervalMs ?? 200;
+    for (const node of this.liveness.downNodes()) this.rpc.tell(node, { t: 'ping' }, probeMs);
+    this.hints.replay(
+      (node) => this.liveness.isUp(node),
+      (target, ks, key, value, done) => {
+        this.rpc.call(target, { t: 'write', ks, key, value, origin: 'hint', hintFor: null }, this.config.requestTimeoutMs, (reply) => {
+          const ok = reply?.t === 'write_ok';
+          if (ok) this.mark('hint replayed');
+          done(ok);
+        });
+      },
+    );
+  }
+
+  private serveScan(request: Extract<Message, { t: 'scan' }>, reply: ReplyTo): void {
+    try {
+      const page = this.replicas.scan(request.ks, request.start ?? undefined, request.end ?? undefined, request.limit);
+      reply({ t: 'scan_ok', id: request.id, items: page.records.map((r) => ({ key: r.key, value: r.value })), more: page.more });
+    } catch (err) {
+      if (!(err instanceof CorruptionError)) throw err;
+      this.mark('replica scan corrupt');
+      reply({ t: 'fail', id: request.id, code: 'corruption', message: `${this.env.nodeId}: ${err.message}`, definite: false });
+    }
+  }
+}
+
+function checkConfig(env: Env, config: NodeConfig): Ring {
+  assert(config.nodeId === env.nodeId, `config is for ${config.nodeId}, env for ${env.nodeId}`);
+  const problem = nodeIdProblem(config.nodeId);
+  if (problem !== null) throw new Error(`node id: ${problem}`);
+  for (const [name, v] of [
+    ['requestTimeoutMs', config.requestTimeoutMs],
+    ['hintWindowMs', config.hintWindowMs],
+    ['maxHintsPerTarget', config.maxHintsPerTarget],
+    ['hintReplayBytesPerSec', config.hintReplayBytesPerSec],
+    ['maxKeyBytes', config.maxKeyBytes],
+  ] as const) {
+    if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new Error(`${name} must be > 0, got ${String(v)}`);
+  }
+  if (!(Number.isInteger(config.maxValueBytes) && config.maxValueBytes >= 0)) throw new Error(`maxValueBytes must be >= 0`);
+  const ring = Ring.fromEntries(config.members.flatMap((m) => m.tokens.map((token) => ({ token, node: m.id }))));
+  if (!ring.hasNode(config.nodeId)) throw new Error(`node ${config.nodeId} is not among the members`);
+  return ring;
+}

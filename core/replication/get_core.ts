@@ -1,0 +1,94 @@
+// The fold of a coordinator's read over its replicas' answers (riak_kv's
+// get_core): the read answers with the merge of what it has once R replicas
+// replied, fails as soon as R replies have become impossible or the deadline
+// passes, and once every replica answered (or the deadline passed) names the
+// replicas whose version falls short of the merge of all replies: the read
+// repair targets.
+
+import { assert } from '../../io/assert.ts';
+import type { NodeId } from '../../io/network.ts';
+import type { VersionedValue } from '../versioning/versioned_value.ts';
+import { type ErrorCode, type ErrorInfo, errorInfo } from './requests.ts';
+import { mergeAll, sameVersion } from './version_set.ts';
+
+export type GetOutcome = { ok: true; merged: VersionedValue | null; replied: number } | { ok: false; error: ErrorInfo };
+
+export interface RepairPlan {
+  /** The merge of every reply. */
+  merged: VersionedValue | null;
+  /** Replicas that replied with less than `merged`, in target order. */
+  stale: NodeId[];
+  /** Replicas that replied with exactly `merged`. */
+  current: NodeId[];
+}
+
+export class GetCore {
+  private readonly replies = new Map<NodeId, VersionedValue | null>();
+  private readonly failures = new Map<NodeId, ErrorCode>();
+  private readonly waiting: Set<NodeId>;
+  private timedOut = false;
+
+  constructor(
+    private readonly targets: readonly NodeId[],
+    readonly required: number,
+  ) {
+    this.waiting = new Set(targets);
+    assert(this.waiting.size === targets.length, 'get core: targets are distinct');
+    assert(Number.isInteger(required) && required >= 1, `get core: required ${required}`);
+  }
+
+  get replied(): number {
+    return this.replies.size;
+  }
+
+  reply(node: NodeId, value: VersionedValue | null): void {
+    if (!this.waiting.delete(node)) return;
+    this.replies.set(node, value);
+  }
+
+  fail(node: NodeId, code: ErrorCode): void {
+    if (!this.waiting.delete(node)) return;
+    this.failures.set(node, code);
+  }
+
+  timeout(): void {
+    this.timedOut = true;
+  }
+
+  /** Every replica has answered or the deadline passed: nothing more will arrive. */
+  get finished(): boolean {
+    return this.timedOut || this.waiting.size === 0;
+  }
+
+  /** null while the outcome is open. Throws ConflictModeMismatchError if replicas disagree on the mode. */
+  outcome(): GetOutcome | null {
+    if (this.replies.size >= this.required) return { ok: true, merged: mergeAll(this.replies.values()), replied: this.replies.size };
+    const possible = this.replies.size + (this.timedOut ? 0 : this.waiting.size);
+    if (possible >= this.required) return null;
+    return { ok: false, error: this.failure() };
+  }
+
+  /** The repair targets among the replies so far. */
+  repairPlan(): RepairPlan {
+    const merged = mergeAll(this.replies.values());
+    const stale: NodeId[] = [];
+    const current: NodeId[] = [];
+    for (const node of this.targets) {
+      if (!this.replies.has(node)) continue;
+      (sameVersion(this.replies.get(node)!, merged) ? current : stale).push(node);
+    }
+    return { merged, stale, current };
+  }
+
+  private failure(): ErrorInfo {
+    const counts = { replied: this.replies.size, required: this.required };
+    const parts = [`read needs ${this.required} replies, got ${this.replies.size} of ${this.targets.length} replicas`];
+    if (this.failures.size > 0) parts.push(`${this.failures.size} failed (${[...new Set(this.failures.values())].sort().join(', ')})`);
+    if (this.waiting.size > 0) parts.push(`${this.waiting.size} ${this.timedOut ? 'did not answer in time' : 'still unanswered'}`);
+    const message = parts.join('; ');
+    if (this.timedOut && this.waiting.size > 0) return errorInfo('timeout', message, false, counts);
+    const codes = new Set(this.failures.values());
+    const code: ErrorCode = codes.size === 1 && !codes.has('timeout') ? [...codes][0]! : 'unavailable';
+    return errorInfo(code, message, false, counts);
+  }
+}

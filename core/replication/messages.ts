@@ -1,0 +1,233 @@
+// Every message between store nodes, and its codec. A message travels as one
+// frame (io/frame_codec.ts) whose payload is a msgpack map:
+//
+//   { v: 1, t: <type>, id: <request id>, ...fields }
+//
+// `id` is chosen by the node that sends a request and echoed by the reply; a
+// versioned value travels as its storage encoding (versioned_value.ts). The
+// decoder trusts nothing: a frame that does not parse, has an unknown
+// version or type, or a field of the wrong shape is a WireError (the node
+// counts it and drops the frame), never a crash or a half-built message.
+//
+//   read          ks key hintFor?          -> read_ok value|null | fail
+//   write         ks key value origin hintFor? -> write_ok | fail
+//   scan          ks start? end? limit     -> scan_ok items more | fail
+//   forward       a siblings-mode write relayed to a home replica, which
+//                 coordinates it (it holds the key's dots)  -> forward_reply
+//   ping                                    -> pong
+
+import { FrameError, decodeFrame, encodeFrame } from '../../io/frame_codec.ts';
+import { VersionFormatError } from '../versioning/errors.ts';
+import { nodeIdProblem } from '../versioning/hlc.ts';
+import { type VersionedValue, decodeVersionedValue, encodeVersionedValue } from '../versioning/versioned_value.ts';
+import { type ConsistencyLevel, isConsistencyLevel } from './consistency.ts';
+import { ERROR_CODES, type ErrorCode } from './requests.ts';
+
+export const WIRE_VERSION = 1;
+
+/** Why a replica is asked to store a version: it decides which checks apply. */
+export type WriteOrigin = 'client' | 'strong' | 'repair' | 'hint';
+const ORIGINS: readonly WriteOrigin[] = ['client', 'strong', 'repair', 'hint'];
+
+export interface ForwardedWrite {
+  op: 'put' | 'delete';
+  ks: string;
+  key: Uint8Array;
+  /** The value to put; null for a delete. */
+  value: Uint8Array | null;
+  level: ConsistencyLevel | null;
+  w: number | null;
+  ttlMs: number | null;
+  context: string | null;
+  /** How long the receiving coordinator may take before answering. */
+  budgetMs: number;
+}
+
+export type Message =
+  | { t: 'read'; id: number; ks: string; key: Uint8Array; hintFor: string | null }
+  | { t: 'read_ok'; id: number; value: VersionedValue | null }
+  | { t: 'write'; id: number; ks: string; key: Uint8Array; value: VersionedValue; origin: WriteOrigin; hintFor: string | null }
+  | { t: 'write_ok'; id: number }
+  | { t: 'fail'; id: number; code: ErrorCode; message: string; definite: boolean }
+  | { t: 'scan'; id: number; ks: string; start: Uint8Array | null; end: Uint8Array | null; limit: number }
+  | { t: 'scan_ok'; id: number; items: { key: Uint8Array; value: VersionedValue }[]; more: boolean }
+  | ({ t: 'forward'; id: number } & ForwardedWrite)
+  | { t: 'forward_reply'; id: number; ok: true }
+  | { t: 'forward_reply'; id: number; ok: false; code: ErrorCode; message: string; definite: boolean; replied: number | null; required: number | null }
+  | { t: 'ping'; id: number }
+  | { t: 'pong'; id: number };
+
+export type MessageType = Message['t'];
+
+export class WireError extends Error {
+  override name = 'WireError';
+}
+
+/** Largest number of items a scan request may ask one replica for. */
+export const MAX_SCAN_LIMIT = 10_000;
+
+export function encodeWireMessage(m: Message): Uint8Array {
+  const out: Record<string, unknown> = { v: WIRE_VERSION };
+  for (const [k, value] of Object.entries(m)) {
+    if (value === undefined) continue;
+    out[k] = value;
+  }
+  if (m.t === 'read_ok') out['value'] = m.value === null ? null : encodeVersionedValue(m.value);
+  if (m.t === 'write') out['value'] = encodeVersionedValue(m.value);
+  if (m.t === 'scan_ok') out['items'] = m.items.map((i) => [i.key, encodeVersionedValue(i.value)]);
+  return encodeFrame(out);
+}
+
+/** Parses one whole frame; anything malformed is a WireError. */
+export function decodeWireMessage(frame: Uint8Array): Message {
+  let decoded: { message: unknown; used: number } | null;
+  try {
+    decoded = decodeFrame(frame);
+  } catch (err) {
+    if (err instanceof FrameError) throw new WireError(err.message);
+    throw err;
+  }
+  if (decoded === null) throw new WireError('truncated frame');
+  if (decoded.used !== frame.length) throw new WireError(`frame carries ${frame.length - decoded.used} trailing bytes`);
+  return parseMessage(decoded.message);
+}
+
+function parseMessage(raw: unknown): Message {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || raw instanceof Uint8Array) throw new WireError('message is not a map');
+  const r = raw as Record<string, unknown>;
+  if (r['v'] !== WIRE_VERSION) throw new WireError(`wire version ${String(r['v'])} unsupported`);
+  const t = r['t'];
+  const id = requestId(r['id']);
+  switch (t) {
+    case 'read':
+      return { t, id, ks: keyspaceName(r['ks']), key: bytes(r['key'], 'key'), hintFor: optionalNode(r['hintFor']) };
+    case 'read_ok':
+      return { t, id, value: r['value'] === null ? null : versioned(r['value']) };
+    case 'write': {
+      const origin = r['origin'];
+      if (!(ORIGINS as readonly unknown[]).includes(origin)) throw new WireError(`write origin ${String(origin)} unknown`);
+      return { t, id, ks: keyspaceName(r['ks']), key: bytes(r['key'], 'key'), value: versioned(r['value']), origin: origin as WriteOrigin, hintFor: optionalNode(r['hintFor']) };
+    }
+    case 'write_ok':
+    case 'ping':
+    case 'pong':
+      return { t, id };
+    case 'fail':
+      return { t, id, code: errorCode(r['code']), message: text(r['message']), definite: bool(r['definite']) };
+    case 'scan': {
+      const limit = r['limit'];
+      if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_SCAN_LIMIT) throw new WireError(`scan limit ${String(limit)} out of range`);
+      return { t, id, ks: keyspaceName(r['ks']), start: optionalBytes(r['start']), end: optionalBytes(r['end']), limit: limit as number };
+    }
+    case 'scan_ok': {
+      const items = r['items'];
+      if (!Array.isArray(items)) throw new WireError('scan items are not a list');
+      const parsed = items.map((item) => {
+        if (!Array.isArray(item) || item.length !== 2) throw new WireError('scan item is not [key, value]');
+        return { key: bytes(item[0], 'key'), value: versioned(item[1]) };
+      });
+      return { t, id, items: parsed, more: bool(r['more']) };
+    }
+    case 'forward': {
+      const op = r['op'];
+      if (op !== 'put' && op !== 'delete') throw new WireError(`forward op ${String(op)} unknown`);
+      const level = r['level'];
+      if (level !== null && !isConsistencyLevel(level)) throw new WireError(`forward level ${String(level)} unknown`);
+      const budgetMs = r['budgetMs'];
+      if (typeof budgetMs !== 'number' || !Number.isFinite(budgetMs) || budgetMs <= 0 || budgetMs > 3_600_000) throw new WireError('forward budget invalid');
+      const value = r['value'] === null ? null : valueBytes(r['value']);
+      if ((op === 'put') !== (value !== null)) throw new WireError('forward value must be present exactly for a put');
+      return {
+        t,
+        id,
+        op,
+        ks: keyspaceName(r['ks']),
+        key: bytes(r['key'], 'key'),
+        value,
+        level: level as ConsistencyLevel | null,
+        w: optionalCount(r['w']),
+        ttlMs: optionalCount(r['ttlMs']),
+        context: r['context'] === null ? null : text(r['context']),
+        budgetMs,
+      };
+    }
+    case 'forward_reply': {
+      if (r['ok'] === true) return { t, id, ok: true };
+      if (r['ok'] !== false) throw new WireError('forward reply ok is not a boolean');
+      return {
+        t,
+        id,
+        ok: false,
+        code: errorCode(r['code']),
+        message: text(r['message']),
+        definite: bool(r['definite']),
+        replied: optionalCount(r['replied']),
+        required: optionalCount(r['required']),
+      };
+    }
+    default:
+      throw new WireError(`message type ${String(t)} unknown`);
+  }
+}
+
+function requestId(x: unknown): number {
+  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) throw new WireError(`request id ${String(x)} invalid`);
+  return x;
+}
+
+function keyspaceName(x: unknown): string {
+  if (typeof x !== 'string' || x.length === 0 || x.length > 256) throw new WireError('keyspace name invalid');
+  return x;
+}
+
+function bytes(x: unknown, what: string): Uint8Array {
+  if (!(x instanceof Uint8Array) || x.length === 0) throw new WireError(`${what} is not non-empty bytes`);
+  // msgpackr hands back Buffers; handlers get plain views.
+  return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+}
+
+function valueBytes(x: unknown): Uint8Array {
+  if (!(x instanceof Uint8Array)) throw new WireError('value is not bytes');
+  return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+}
+
+function optionalBytes(x: unknown): Uint8Array | null {
+  return x === null || x === undefined ? null : bytes(x, 'bound');
+}
+
+function optionalNode(x: unknown): string | null {
+  if (x === null || x === undefined) return null;
+  const problem = nodeIdProblem(x);
+  if (problem !== null) throw new WireError(`hint target: ${problem}`);
+  return x as string;
+}
+
+function optionalCount(x: unknown): number | null {
+  if (x === null || x === undefined) return null;
+  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) throw new WireError(`count ${String(x)} invalid`);
+  return x;
+}
+
+function versioned(x: unknown): VersionedValue {
+  try {
+    return decodeVersionedValue(bytes(x, 'versioned value'));
+  } catch (err) {
+    if (err instanceof VersionFormatError) throw new WireError(`versioned value: ${err.message}`);
+    throw err;
+  }
+}
+
+function text(x: unknown): string {
+  if (typeof x !== 'string') throw new WireError('expected a string');
+  return x;
+}
+
+function bool(x: unknown): boolean {
+  if (typeof x !== 'boolean') throw new WireError('expected a boolean');
+  return x;
+}
+
+function errorCode(x: unknown): ErrorCode {
+  if (!(ERROR_CODES as readonly unknown[]).includes(x)) throw new WireError(`error code ${String(x)} unknown`);
+  return x as ErrorCode;
+}
