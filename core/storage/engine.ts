@@ -118,7 +118,10 @@ export class Engine {
   private readonly excluded = new Set<number>();
   private failure: Error | null = null;
   private closed = false;
-  private closeWaiter: (() => void) | null = null;
+  /** Set by close(): what it still waits for before releasing the files. */
+  private closing: { cb: Callback; err: Error | null; walFlushed: boolean } | null = null;
+  /** Rotated-out WALs whose final sync has not completed yet. */
+  private retiringWals = 0;
 
   private readonly counters = {
     userBytesWritten: 0, walBytesRetired: 0, flushBytesWritten: 0, compactionBytesWritten: 0, compactionsRun: 0,
@@ -312,7 +315,7 @@ export class Engine {
     } finally {
       this.draining = false;
     }
-    if (this.acks.length === 0 && this.closeWaiter !== null) this.closeWaiter();
+    this.tryFinishClose();
   }
 
   // ---- memtable rotation and flush ----
@@ -343,9 +346,11 @@ export class Engine {
       barrier.err = err;
       this.drainAcks();
     });
+    this.retiringWals++;
     oldWal.flush((err) => {
       oldWal.close();
-      if (this.closed) return;
+      this.retiringWals--;
+      if (this.closed) return this.tryFinishClose();
       if (err !== null) return this.fail(err);
       this.startFlush();
     });
@@ -670,20 +675,24 @@ export class Engine {
     this.stopBackgroundWork();
     this.failQueued(new EngineClosedError('engine closed'));
     this.closed = true;
-    const finish = (err: Error | null): void => {
-      this.wal.close();
-      this.manifest.close();
-      this.tableCache.close();
-      cb(err ?? failure);
-    };
-    if (failure !== null) return this.later(() => finish(null));
+    this.closing = { cb, err: failure, walFlushed: failure !== null };
+    if (failure !== null) return this.later(() => this.tryFinishClose());
     this.wal.flush((err) => {
-      if (this.acks.length === 0 || err !== null) return finish(err);
-      this.closeWaiter = () => {
-        this.closeWaiter = null;
-        finish(null);
-      };
+      this.closing!.walFlushed = true;
+      this.closing!.err ??= err;
+      this.tryFinishClose();
     });
+  }
+
+  /** Completes close() once the WAL is synced, its writes acknowledged and rotated-out logs closed. */
+  private tryFinishClose(): void {
+    const c = this.closing;
+    if (c === null || !c.walFlushed || this.retiringWals > 0) return;
+    if (this.acks.length > 0 && c.err === null) return;
+    this.closing = null;
+    this.wal.close();
+    this.tableCache.close();
+    this.manifest.close(() => c.cb(c.err));
   }
 
   // ---- stats ----
@@ -721,6 +730,18 @@ export class Engine {
       walSyncs: c.walSyncsRetired + this.wal.stats.syncs,
       lastSeq: this.lastSeq,
       recovery: { ...this.recoveryStats },
+    };
+  }
+
+  /** Work in progress, for operators and tests. */
+  activity(): { flushing: boolean; compacting: boolean; queuedWrites: number; unacknowledgedWrites: number } {
+    let unacknowledged = 0;
+    for (const a of this.acks) if (a.write !== undefined) unacknowledged++;
+    return {
+      flushing: this.frozen !== null,
+      compacting: this.compaction !== null,
+      queuedWrites: this.writeQueue.length,
+      unacknowledgedWrites: unacknowledged,
     };
   }
 

@@ -20,8 +20,10 @@
 //   serves the new version and deletes files the edit made obsolete only
 //   afterwards. A crash in between leaves extra files, which the next open
 //   deletes as unreferenced.
-// - A new manifest is written whole and synced, then CURRENT.tmp is written
-//   and synced, renamed over CURRENT, and the directory synced. Until that
+// - A new manifest is written whole and synced, and the directory synced (a
+//   crash may keep a later directory operation and lose an earlier one); then
+//   CURRENT.tmp is written and synced, renamed over CURRENT, and the directory
+//   synced again. Until that
 //   rename is durable a crash finds the old CURRENT and the old manifest,
 //   which is still complete; the old manifest is deleted only after.
 // - Edits are appended one at a time, each synced before the next, so a torn
@@ -29,7 +31,7 @@
 //   anywhere before the tail is corruption and stops recovery.
 
 import { assert } from '../../io/assert.ts';
-import type { Disk } from '../../io/disk.ts';
+import type { Disk, File } from '../../io/disk.ts';
 import { CorruptionError } from './errors.ts';
 import { readWal } from './wal_reader.ts';
 import { WalWriter } from './wal_writer.ts';
@@ -175,11 +177,25 @@ export class ManifestLog {
     this.pump();
   }
 
-  close(): void {
-    if (this.closed) return;
+  /**
+   * Stops taking edits; queued ones fail. An edit or switch already in
+   * flight completes on disk (its callback is not called), then the file is
+   * closed and cb runs.
+   */
+  close(cb: () => void = () => {}): void {
+    if (this.closed) return cb();
     this.closed = true;
-    this.writer.close();
+    const queued = this.queue;
+    this.queue = [];
+    for (const q of queued) q.cb(new Error('manifest closed'));
+    this.onIdle = () => {
+      this.writer.close();
+      cb();
+    };
+    if (!this.busy) this.onIdle();
   }
+
+  private onIdle: (() => void) | null = null;
 
   private pump(): void {
     if (this.busy || this.queue.length === 0 || this.closed) return;
@@ -192,7 +208,11 @@ export class ManifestLog {
     const record = encodeVersionEdit(item.edit);
     const before = this.writer.bytesWritten();
     this.writer.append(record, true, (err) => {
-      if (this.closed) return;
+      if (this.closed) {
+        this.busy = false;
+        this.onIdle?.();
+        return;
+      }
       this.bytesWritten += Math.max(0, this.writer.bytesWritten() - before);
       if (err === null) {
         try {
@@ -211,11 +231,12 @@ export class ManifestLog {
   private rollOver(): void {
     const number = this.versions.newFileNumber();
     writeSnapshotManifest(this.disk, this.versions, number, (err, writer) => {
+      this.busy = false;
       if (this.closed) {
         writer?.close();
+        this.onIdle?.();
         return;
       }
-      this.busy = false;
       if (err !== null) {
         this.fail(err);
         return;
@@ -245,34 +266,36 @@ function writeSnapshotManifest(
 ): void {
   const name = manifestFileName(number);
   const writer = new WalWriter(disk.create(name));
+  const fail = (err: Error): void => {
+    writer.close();
+    cb(err);
+  };
   writer.append(encodeVersionEdit(versions.snapshotEdit()), true, (err) => {
-    if (err !== null) {
-      writer.close();
-      return cb(err);
-    }
-    let temp;
-    try {
-      temp = disk.create(CURRENT_TEMP_FILE);
-      temp.append(new TextEncoder().encode(`${name}\n`));
-    } catch (e) {
-      temp?.close();
-      writer.close();
-      return cb(e as Error);
-    }
-    temp.sync((syncErr) => {
-      temp.close();
-      if (syncErr !== null) {
-        writer.close();
-        return cb(syncErr);
-      }
-      disk.rename(CURRENT_TEMP_FILE, CURRENT_FILE);
-      disk.syncDir((dirErr) => {
-        if (dirErr !== null) {
-          writer.close();
-          return cb(dirErr);
-        }
-        cb(null, writer);
-      });
+    if (err !== null) return fail(err);
+    // The manifest's name must be durable before CURRENT can name it: a crash
+    // may keep a later directory operation and lose an earlier one.
+    disk.syncDir((dirErr) => {
+      if (dirErr !== null) return fail(dirErr);
+      switchCurrent(disk, name, (switchErr) => (switchErr !== null ? fail(switchErr) : cb(null, writer)));
     });
+  });
+}
+
+/** Points CURRENT at manifest `name`: write CURRENT.tmp, sync, rename over CURRENT, sync the directory. */
+function switchCurrent(disk: Disk, name: string, cb: (err: Error | null) => void): void {
+  let temp: File | undefined;
+  try {
+    temp = disk.create(CURRENT_TEMP_FILE);
+    temp.append(new TextEncoder().encode(`${name}\n`));
+  } catch (e) {
+    temp?.close();
+    return cb(e as Error);
+  }
+  const file = temp;
+  file.sync((syncErr) => {
+    file.close();
+    if (syncErr !== null) return cb(syncErr);
+    disk.rename(CURRENT_TEMP_FILE, CURRENT_FILE);
+    disk.syncDir(cb);
   });
 }
