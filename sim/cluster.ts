@@ -1,0 +1,297 @@
+// A cluster of store nodes inside one Simulator: the members and their
+// vnode tokens (one ring, built identically by every node from the member
+// list), the simulated network between them, and each node's life: opened
+// on its disk, crashed, reopened on the same disk after a crash (recovering
+// whatever the crash left). Checkers read the cluster through `finalState`:
+// what every home replica of every key holds.
+//
+// A node whose open fails (its disk too damaged to recover) is handled by the
+// scenario's policy: 'fail' ends the run with the error (a node must recover
+// from the faults the scenario injects), 'wipe' replaces the node by an empty
+// one on a fresh disk, as an operator would, and repair refills it.
+
+import { assert } from '../io/assert.ts';
+import type { Env } from '../io/env.ts';
+import type { KeyspaceConfig } from '../core/replication/keyspace.ts';
+import type {
+  DeleteRequest,
+  GetRequest,
+  GetResponse,
+  PutRequest,
+  ReplicaRecord,
+  WriteResponse,
+} from '../core/replication/requests.ts';
+import { keyToken } from '../core/ring/key_hash.ts';
+import { Ring } from '../core/ring/ring.ts';
+import { randomTokens } from '../core/ring/token_allocator.ts';
+import type { KeyReplicas } from './checkers/final_state.ts';
+import { SimNetwork } from './sim_network.ts';
+import type { PacketFaultOptions } from './packet_fault_options.ts';
+import type { AddNodeOptions, Simulator } from './simulator.ts';
+import { valueBytes, valueText } from './workload_value.ts';
+
+/** The StoreNode operations the simulation drives (the node contract of core/node.ts). */
+export interface ClusterNode {
+  get(req: GetRequest, cb: (res: GetResponse) => void): void;
+  put(req: PutRequest, cb: (res: WriteResponse) => void): void;
+  delete(req: DeleteRequest, cb: (res: WriteResponse) => void): void;
+  dumpReplicaRecords(): ReplicaRecord[];
+  pendingHints(): Map<string, number>;
+  marks(): Map<string, number>;
+}
+
+export interface ClusterMember {
+  id: string;
+  tokens: bigint[];
+}
+
+/** The NodeConfig of the node contract, as the cluster fills it in. */
+export interface ClusterNodeConfig {
+  nodeId: string;
+  members: ClusterMember[];
+  keyspaces: KeyspaceConfig[];
+  requestTimeoutMs: number;
+  hintWindowMs: number;
+  maxHintsPerTarget: number;
+  hintReplayBytesPerSec: number;
+  maxKeyBytes: number;
+  maxValueBytes: number;
+}
+
+/** Opens a node on `env` (StoreNode.open, or a test double). */
+export type NodeOpener = (env: Env, config: ClusterNodeConfig, cb: (err: Error | null, node?: ClusterNode) => void) => void;
+
+export type OpenFailurePolicy = 'fail' | 'wipe';
+
+export interface ClusterSpec {
+  nodes: number;
+  /** Tokens per node; default 8. */
+  vnodes?: number;
+  keyspaces: KeyspaceConfig[];
+  /** Overrides of the node settings (defaults: DEFAULT_NODE_SETTINGS). */
+  settings?: Partial<Omit<ClusterNodeConfig, 'nodeId' | 'members' | 'keyspaces'>>;
+  /** The network's settings outside fault phases (delays); default a healthy LAN. */
+  network?: Partial<PacketFaultOptions>;
+  onOpenFailure?: OpenFailurePolicy;
+}
+
+export const DEFAULT_NODE_SETTINGS: Readonly<Omit<ClusterNodeConfig, 'nodeId' | 'members' | 'keyspaces'>> = Object.freeze({
+  requestTimeoutMs: 1000,
+  hintWindowMs: 60_000,
+  maxHintsPerTarget: 10_000,
+  hintReplayBytesPerSec: 1 << 20,
+  maxKeyBytes: 256,
+  maxValueBytes: 4096,
+});
+
+interface Member {
+  readonly id: string;
+  node: ClusterNode | null;
+  opening: boolean;
+  /** Incarnation the node (or the open in progress) belongs to. */
+  incarnation: number;
+}
+
+export class SimCluster {
+  readonly ids: string[];
+  readonly ring: Ring;
+  readonly net: SimNetwork;
+  readonly members: ClusterMember[];
+  private readonly state = new Map<string, Member>();
+  private readonly keyspaces = new Map<string, KeyspaceConfig>();
+  /** Marks of incarnations that are gone, added up. */
+  private readonly pastMarks = new Map<string, number>();
+  /** Opens that failed and how they were handled, in order. */
+  readonly openFailures: string[] = [];
+  private fatal: Error | null = null;
+
+  constructor(
+    private readonly sim: Simulator,
+    private readonly spec: ClusterSpec,
+    private readonly opener: NodeOpener,
+    nodeOptions: (index: number) => AddNodeOptions = () => ({}),
+  ) {
+    assert(Number.isInteger(spec.nodes) && spec.nodes >= 1, `cluster of ${spec.nodes} nodes`);
+    for (const ks of spec.keyspaces) this.keyspaces.set(ks.name, ks);
+    this.ids = Array.from({ length: spec.nodes }, (_, i) => `n${i + 1}`);
+    const tokenRng = sim.rng.fork('cluster-tokens');
+    let ring = Ring.EMPTY;
+    for (const id of this.ids) ring = ring.withNode(id, randomTokens(ring, spec.vnodes ?? 8, tokenRng));
+    this.ring = ring;
+    this.members = this.ids.map((id) => ({ id, tokens: ring.tokensOf(id) }));
+    this.ids.forEach((id, i) => {
+      sim.addNode(id, nodeOptions(i));
+      this.state.set(id, { id, node: null, opening: false, incarnation: 0 });
+    });
+    this.net = SimNetwork.attach(sim, spec.network ?? {});
+  }
+
+  config(nodeId: string): ClusterNodeConfig {
+    return { ...DEFAULT_NODE_SETTINGS, ...this.spec.settings, nodeId, members: this.members, keyspaces: this.spec.keyspaces };
+  }
+
+  /** Opens every node that is up and not open. */
+  startAll(): void {
+    for (const id of this.ids) if (this.sim.isUp(id) && this.member(id).node === null && !this.member(id).opening) this.open(id);
+  }
+
+  allReady(): boolean {
+    this.throwIfFatal();
+    return this.ids.every((id) => this.member(id).node !== null);
+  }
+
+  /** The open node `id`, or null while it is down or opening. */
+  node(id: string): ClusterNode | null {
+    return this.member(id).node;
+  }
+
+  readyIds(): string[] {
+    return this.ids.filter((id) => this.member(id).node !== null);
+  }
+
+  downIds(): string[] {
+    return this.ids.filter((id) => !this.sim.isUp(id));
+  }
+
+  crash(id: string): void {
+    const m = this.member(id);
+    if (m.node !== null) this.addPastMarks(m.node);
+    m.node = null;
+    m.opening = false;
+    this.sim.crash(id);
+  }
+
+  /** Restarts a crashed node and reopens it on its disk. */
+  restart(id: string): void {
+    this.sim.restart(id);
+    this.open(id);
+  }
+
+  /** An error the cluster could not handle (a node that failed to open under the 'fail' policy). */
+  throwIfFatal(): void {
+    if (this.fatal !== null) throw this.fatal;
+  }
+
+  keyspace(name: string): KeyspaceConfig {
+    const ks = this.keyspaces.get(name);
+    assert(ks !== undefined, `unknown keyspace ${name}`);
+    return ks;
+  }
+
+  homeReplicas(keyspace: string, key: string): string[] {
+    return this.ring.preferenceList(keyToken(valueBytes(key)), this.keyspace(keyspace).replicationFactor);
+  }
+
+  /** Coverage marks of every incarnation so far, added up. */
+  marks(): Map<string, number> {
+    const total = new Map(this.pastMarks);
+    for (const id of this.ids) {
+      const node = this.member(id).node;
+      if (node === null) continue;
+      for (const [mark, n] of node.marks()) total.set(mark, (total.get(mark) ?? 0) + n);
+    }
+    return new Map([...total].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+  }
+
+  pendingHints(): number {
+    let n = 0;
+    for (const id of this.readyIds()) for (const count of this.node(id)!.pendingHints().values()) n += count;
+    return n;
+  }
+
+  /**
+   * What each home replica holds, for the keys given and every key any
+   * replica holds. Every node must be open (the liveness phase brings them up).
+   */
+  finalState(keys: readonly { keyspace: string; key: string }[]): KeyReplicas[] {
+    const held = new Map<string, Map<string, ReplicaRecord>>(); // ks/key -> node -> record
+    const order: { keyspace: string; key: string }[] = [];
+    const note = (keyspace: string, key: string): string => {
+      const k = `${keyspace}/${key}`;
+      if (!held.has(k)) {
+        held.set(k, new Map());
+        order.push({ keyspace, key });
+      }
+      return k;
+    };
+    for (const k of keys) note(k.keyspace, k.key);
+    for (const id of this.ids) {
+      const node = this.node(id);
+      assert(node !== null, `finalState: node ${id} is not open`);
+      for (const record of node.dumpReplicaRecords()) {
+        const k = note(record.keyspace, valueText(record.key));
+        const byNode = held.get(k)!;
+        assert(!byNode.has(id), `node ${id} dumped ${k} twice`);
+        byNode.set(id, record);
+      }
+    }
+    return order.map(({ keyspace, key }) => {
+      const byNode = held.get(`${keyspace}/${key}`)!;
+      const ks = this.keyspace(keyspace);
+      const home = this.homeReplicas(keyspace, key);
+      for (const node of byNode.keys()) assert(home.includes(node), `node ${node} holds ${keyspace}/${key} as a home replica but is not one (home: ${home.join(',')})`);
+      return { keyspace, key, mode: ks.conflictMode, replicas: home.map((node) => ({ node, value: byNode.get(node)?.value ?? null })) };
+    });
+  }
+
+  // ---- internals ----
+
+  private member(id: string): Member {
+    const m = this.state.get(id);
+    assert(m !== undefined, `unknown node ${id}`);
+    return m;
+  }
+
+  private open(id: string): void {
+    const m = this.member(id);
+    const simNode = this.sim.node(id);
+    assert(this.sim.isUp(id) && m.node === null, `open ${id}: down or already open`);
+    m.opening = true;
+    m.incarnation = simNode.incarnation;
+    let answered = false;
+    this.opener(simNode.env, this.config(id), (err, node) => {
+      assert(!answered, `open of ${id} answered twice`);
+      answered = true;
+      // An open that outlived its incarnation (the node crashed meanwhile) is moot.
+      if (!this.sim.isUp(id) || this.sim.node(id).incarnation !== m.incarnation) return;
+      m.opening = false;
+      if (err === null) {
+        assert(node !== undefined, `open of ${id} succeeded without a node`);
+        m.node = node;
+        this.sim.trace(`cluster ${id} open`);
+        return;
+      }
+      this.openFailed(id, err);
+    });
+  }
+
+  private openFailed(id: string, err: Error): void {
+    const what = `${id} failed to open its disk at ${this.sim.nowMs()} ms: ${err.name}: ${err.message}`;
+    this.sim.trace(`cluster open failed ${id}`);
+    if ((this.spec.onOpenFailure ?? 'fail') === 'fail') {
+      this.fatal ??= new Error(`node ${what}`);
+      this.openFailures.push(`${what} (run ends)`);
+      return;
+    }
+    this.openFailures.push(`${what}; replaced by an empty node`);
+    // A world event, so the failed incarnation's own event has returned before it is torn down.
+    this.sim.schedule(0, `wipe ${id}`, () => {
+      if (!this.sim.isUp(id) || this.member(id).node !== null || this.member(id).opening) return;
+      this.sim.crash(id);
+      const disk = this.sim.node(id).disk;
+      for (const name of disk.list()) disk.remove(name);
+      const env = this.sim.restart(id).env;
+      const m = this.member(id);
+      m.opening = true;
+      m.incarnation = this.sim.node(id).incarnation;
+      env.disk.syncDir(() => {
+        m.opening = false;
+        this.open(id);
+      });
+    });
+  }
+
+  private addPastMarks(node: ClusterNode): void {
+    for (const [mark, n] of node.marks()) this.pastMarks.set(mark, (this.pastMarks.get(mark) ?? 0) + n);
+  }
+}
