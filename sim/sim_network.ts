@@ -26,12 +26,20 @@
  *
  * Clogged paths hold frames without losing them: when a path clogs, its
  * flights are moved to the clog's end, in send order.
+ *
+ * Automatic faults (random partitions, clogs) are decided by a world event
+ * every faultTickMs, which exists only while one is enabled: with them on,
+ * the queue never empties, so bound the run (untilMs) or quiesce() first.
+ * Trace lines: every send (with its fate), delivery and drop, and every
+ * fault change; frames lost to a down node are not traced (the network
+ * learns of them only when it looks, and looking must not change the trace).
  */
 
-import { AssertionError, assert } from '../io/assert.ts';
-import { decodeFrame } from '../io/frame_codec.ts';
+import { assert } from '../io/assert.ts';
 import type { Network, NodeId } from '../io/network.ts';
 import type { EventId } from './event_queue.ts';
+import { checkFrameInFlight } from './frame_arrival_check.ts';
+import { type Flight, type Link, LinkTable, delayReaching } from './network_links.ts';
 import { NetworkPartitions, applyRandomPartition } from './network_partitions.ts';
 import {
   DEFAULT_PACKET_FAULT_OPTIONS,
@@ -46,6 +54,8 @@ import {
 import type { SimRng } from './sim_rng.ts';
 import type { SimNode, Simulator } from './simulator.ts';
 
+export { FrameInFlightError } from './frame_arrival_check.ts';
+
 export type DropReason = 'senderDown' | 'unknownNode' | 'partition' | 'loss' | 'capacity' | 'down' | 'noHandler';
 
 export interface NetworkStats {
@@ -59,39 +69,10 @@ export interface NetworkStats {
   bytesDelivered: number;
 }
 
-/** A frame that fails to decode in flight: the codec (or the network) has a bug. */
-export class FrameInFlightError extends AssertionError {
-  override name = 'FrameInFlightError';
-}
-
 /** What the network needs from the simulator (the Simulator itself). */
 export type SimNetworkHost = Pick<Simulator, 'rng' | 'nowMs' | 'schedule' | 'scheduleOnNode' | 'cancel' | 'isPending' | 'isUp' | 'trace'>;
 
 type FrameHandler = (from: NodeId, frame: Uint8Array) => void;
-
-interface Flight {
-  readonly id: number;
-  readonly link: Link;
-  readonly bytes: Uint8Array;
-  deliverAt: number;
-  event: EventId;
-}
-
-interface Link {
-  readonly from: string;
-  readonly to: string;
-  /** In flight on this link, in send order (Map keeps insertion order). */
-  readonly flights: Map<number, Flight>;
-  overrides: Partial<LinkFaultOptions> | null;
-  /** Effective faults, cached; recomputed when `faultsVersion` lags the network's. */
-  faults: LinkFaultOptions;
-  faultsVersion: number;
-  blocked: boolean;
-  blockedVersion: number;
-  clogUntil: number;
-  /** Latest arrival time scheduled, for fifoPerLink. */
-  lastDeliverAt: number;
-}
 
 /** One incarnation's endpoint; a restarted node gets a new one. */
 class Endpoint implements Network {
@@ -114,13 +95,6 @@ class Endpoint implements Network {
 
 const noDrops = (): Record<DropReason, number> => ({ senderDown: 0, unknownNode: 0, partition: 0, loss: 0, capacity: 0, down: 0, noHandler: 0 });
 
-/** The delay d such that the simulator's `now + d` is not before `target` (float rounding could put it one ulp early). */
-function delayReaching(now: number, target: number): number {
-  let d = Math.max(0, target - now);
-  while (now + d < target) d += Math.max(Number.MIN_VALUE, Math.abs(target) * Number.EPSILON);
-  return d;
-}
-
 export class SimNetwork {
   private opts: PacketFaultOptions;
   /** Bumped by setFaults/setLinkFaults/quiesce so links recompute their effective faults. */
@@ -131,7 +105,7 @@ export class SimNetwork {
   private readonly faultRng: SimRng;
   /** Current endpoint per node, in registration order. */
   private readonly endpoints = new Map<string, Endpoint>();
-  private readonly links = new Map<string, Map<string, Link>>();
+  private readonly links = new LinkTable(() => this.opts);
   private nextFrameId = 1;
   private flightsInFlight = 0;
   private readonly counters: NetworkStats = { sent: 0, duplicated: 0, delivered: 0, dropped: noDrops(), bytesSent: 0, bytesDelivered: 0 };
@@ -181,7 +155,7 @@ export class SimNetwork {
     validatePacketFaultOptions(next);
     this.opts = next;
     this.optsVersion++;
-    for (const link of this.allLinks()) if (link.overrides !== null) this.checkLinkFaults(link);
+    for (const link of this.links.all()) if (link.overrides !== null) this.checkLinkFaults(link);
     this.host.trace(`net faults ${JSON.stringify(options)}`);
     this.syncTick();
   }
@@ -200,7 +174,7 @@ export class SimNetwork {
     this.opts = quiescedOptions(this.opts);
     this.optsVersion++;
     this.partitions.heal();
-    for (const link of this.allLinks()) {
+    for (const link of this.links.all()) {
       link.overrides = null;
       if (link.clogUntil > this.host.nowMs()) this.unclog(link);
     }
@@ -309,7 +283,7 @@ export class SimNetwork {
     link.flights.set(id, flight);
     this.flightsInFlight++;
     this.schedule(flight, target);
-    this.host.trace(`net send ${link.from}>${link.to} #${id} ${bytes.length}B at ${flight.deliverAt}${note}`);
+    this.host.trace(`net send ${link.from}>${link.to} #${id} ${bytes.length}B${note}`);
   }
 
   private schedule(flight: Flight, target: number): void {
@@ -326,7 +300,7 @@ export class SimNetwork {
     assert(link.clogUntil <= this.host.nowMs(), `net: flight #${id} arrived on a clogged path`);
     link.flights.delete(id);
     this.flightsInFlight--;
-    this.checkDecodes(flight);
+    checkFrameInFlight(bytes, () => `frame #${id} ${link.from}>${link.to} (${bytes.length} B)`);
     if (this.isBlocked(link)) return this.drop(id, link.from, link.to, bytes.length, 'partition');
     const endpoint = this.endpoints.get(link.to)!;
     assert(this.host.isUp(link.to), `net: flight #${id} arrived at ${link.to} while it is down`);
@@ -335,20 +309,6 @@ export class SimNetwork {
     this.counters.bytesDelivered += bytes.length;
     this.host.trace(`net deliver ${link.from}>${link.to} #${id}`);
     endpoint.handler(link.from, bytes);
-  }
-
-  /** The frame must be exactly one frame of the real codec; anything else is a codec bug, not a network fault. */
-  private checkDecodes(flight: Flight): void {
-    const { link, id, bytes } = flight;
-    const what = `frame #${id} ${link.from}>${link.to} (${bytes.length} B)`;
-    let decoded: ReturnType<typeof decodeFrame>;
-    try {
-      decoded = decodeFrame(bytes);
-    } catch (err) {
-      throw new FrameInFlightError(`codec bug: ${what} does not decode: ${(err as Error).name}: ${(err as Error).message}`, { cause: err });
-    }
-    if (decoded === null) throw new FrameInFlightError(`codec bug: ${what} is a truncated frame`);
-    if (decoded.used !== bytes.length) throw new FrameInFlightError(`codec bug: ${what} has ${bytes.length - decoded.used} B after its frame`);
   }
 
   private drop(id: number, from: string, to: string, bytes: number, reason: DropReason): void {
@@ -361,7 +321,7 @@ export class SimNetwork {
   /** Flights whose event the simulator popped without running it (the destination was down) are lost: count them. */
   private settleDown(nodeId: string): void {
     if (this.host.isUp(nodeId)) return;
-    for (const link of this.linksTo(nodeId)) {
+    for (const link of this.links.to(nodeId)) {
       for (const flight of link.flights.values()) {
         if (!this.host.isPending(flight.event)) this.forget(flight);
       }
@@ -374,7 +334,7 @@ export class SimNetwork {
 
   /** A node restarted: flights still on their way go to the new incarnation; the ones that arrived while it was down are lost. */
   private rebindFlightsTo(nodeId: string): void {
-    for (const link of this.linksTo(nodeId)) {
+    for (const link of this.links.to(nodeId)) {
       for (const flight of link.flights.values()) {
         if (!this.host.isPending(flight.event)) {
           this.forget(flight);
@@ -469,39 +429,7 @@ export class SimNetwork {
   // ---- links ----
 
   private link(from: string, to: string): Link {
-    let byTo = this.links.get(from);
-    if (byTo === undefined) {
-      byTo = new Map();
-      this.links.set(from, byTo);
-    }
-    let link = byTo.get(to);
-    if (link === undefined) {
-      link = {
-        from,
-        to,
-        flights: new Map(),
-        overrides: null,
-        faults: this.opts,
-        faultsVersion: -1,
-        blocked: false,
-        blockedVersion: -1,
-        clogUntil: 0,
-        lastDeliverAt: 0,
-      };
-      byTo.set(to, link);
-    }
-    return link;
-  }
-
-  private *allLinks(): Iterable<Link> {
-    for (const byTo of this.links.values()) yield* byTo.values();
-  }
-
-  private *linksTo(nodeId: string): Iterable<Link> {
-    for (const byTo of this.links.values()) {
-      const link = byTo.get(nodeId);
-      if (link !== undefined) yield link;
-    }
+    return this.links.get(from, to);
   }
 
   private checkLinkFaults(link: Link): void {
