@@ -74,13 +74,18 @@ describe('bench engine --quick --json', () => {
     expect(report.bloom.falsePositiveRate).toBeGreaterThanOrEqual(0);
     expect(report.bloom.falsePositiveRate).toBeLessThanOrEqual(1);
 
-    for (const l of [report.readLatency.idle, report.readLatency.compacting]) {
+    const lat = report.readLatency;
+    for (const l of [lat.idle, lat.compacting, lat.queued.idle, lat.queued.compacting]) {
       expect(l.samples).toBeGreaterThan(0);
       expect(l.p50Micros).toBeGreaterThan(0);
       expect(l.p99Micros).toBeGreaterThanOrEqual(l.p50Micros);
       expect(l.maxMicros).toBeGreaterThanOrEqual(l.p99Micros);
     }
-    expect(report.readLatency.p99Ratio).toBeGreaterThan(0);
+    expect(lat.p99Ratio).toBeGreaterThan(0);
+    expect(lat.queued.p99Ratio).toBeGreaterThan(0);
+    expect(lat.level0Tables).toBeGreaterThan(1);
+    // Waiting for the loop's turn comes on top of the call itself.
+    expect(lat.queued.compacting.maxMicros).toBeGreaterThanOrEqual(lat.compacting.maxMicros);
 
     expect(report.targets.map((t) => t.name)).toHaveLength(8);
     for (const t of report.targets) {

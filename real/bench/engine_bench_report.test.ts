@@ -30,6 +30,11 @@ function report(over: { fill1?: number; read64?: number; group?: number; fp?: nu
       idle: { samples: 10, p50Micros: 5, p99Micros: 10, maxMicros: 20 },
       compacting: { samples: 10, p50Micros: 5, p99Micros: 10 * (over.p99 ?? 2), maxMicros: 40 },
       p99Ratio: over.p99 ?? 2,
+      queued: {
+        idle: { samples: 10, p50Micros: 5, p99Micros: 10, maxMicros: 20 },
+        compacting: { samples: 10, p50Micros: 50, p99Micros: 1000, maxMicros: 4000 },
+        p99Ratio: 100,
+      },
       compactionBytesWritten: 1,
     },
   };
