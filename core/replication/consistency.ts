@@ -5,6 +5,7 @@
 // fallbacks), with the extra round trips of strong.ts.
 
 import { assert } from '../../io/assert.ts';
+import { showValue } from './show_value.ts';
 
 export type ConsistencyLevel = 'ONE' | 'TWO' | 'QUORUM' | 'ALL' | 'STRONG';
 
@@ -60,9 +61,9 @@ export function resolveRequirement(
   if (consistency !== undefined && (typeof consistency !== 'object' || consistency === null)) return 'consistency must be an object';
   const explicit = consistency?.[which];
   const level = consistency?.level;
-  if (level !== undefined && !isConsistencyLevel(level)) return `consistency level ${String(level)} unknown`;
+  if (level !== undefined && !isConsistencyLevel(level)) return `consistency level ${showValue(level)} unknown`;
   if (explicit !== undefined) {
-    if (!Number.isInteger(explicit) || explicit < 1 || explicit > n) return `${which}=${String(explicit)} must be an integer in 1..${n}`;
+    if (!Number.isInteger(explicit) || explicit < 1 || explicit > n) return `${which}=${showValue(explicit)} must be an integer in 1..${n}`;
     if (level === 'STRONG') return `STRONG cannot be combined with an explicit ${which}`;
     return { count: explicit, strong: false };
   }

@@ -5,6 +5,7 @@
 
 import type { ConflictMode } from '../versioning/versioned_value.ts';
 import { type ConsistencyLevel, isConsistencyLevel } from './consistency.ts';
+import { showValue } from './show_value.ts';
 
 export interface KeyspaceConfig {
   name: string;
@@ -37,9 +38,9 @@ export function keyspaceProblem(ks: KeyspaceConfig): string | null {
   const nameBytes = utf8.encode(ks.name).length;
   if (nameBytes > MAX_KEYSPACE_NAME_BYTES) return `keyspace name ${ks.name} is ${nameBytes} bytes, more than ${MAX_KEYSPACE_NAME_BYTES}`;
   if (!Number.isInteger(ks.replicationFactor) || ks.replicationFactor < 1) return `keyspace ${ks.name}: replication factor ${ks.replicationFactor} must be >= 1`;
-  if (!isConsistencyLevel(ks.readConsistency)) return `keyspace ${ks.name}: read consistency ${String(ks.readConsistency)} unknown`;
-  if (!isConsistencyLevel(ks.writeConsistency)) return `keyspace ${ks.name}: write consistency ${String(ks.writeConsistency)} unknown`;
-  if (ks.conflictMode !== 'lww' && ks.conflictMode !== 'siblings') return `keyspace ${ks.name}: conflict mode ${String(ks.conflictMode)} unknown`;
+  if (!isConsistencyLevel(ks.readConsistency)) return `keyspace ${ks.name}: read consistency ${showValue(ks.readConsistency)} unknown`;
+  if (!isConsistencyLevel(ks.writeConsistency)) return `keyspace ${ks.name}: write consistency ${showValue(ks.writeConsistency)} unknown`;
+  if (ks.conflictMode !== 'lww' && ks.conflictMode !== 'siblings') return `keyspace ${ks.name}: conflict mode ${showValue(ks.conflictMode)} unknown`;
   if (!Number.isSafeInteger(ks.defaultTtlMs) || ks.defaultTtlMs < 0) return `keyspace ${ks.name}: default TTL ${ks.defaultTtlMs} must be an integer >= 0`;
   return null;
 }

@@ -22,6 +22,7 @@ import { nodeIdProblem } from '../versioning/hlc.ts';
 import { type VersionedValue, decodeVersionedValue, encodeVersionedValue } from '../versioning/versioned_value.ts';
 import { type ConsistencyLevel, isConsistencyLevel } from './consistency.ts';
 import { ERROR_CODES, type ErrorCode } from './requests.ts';
+import { showValue } from './show_value.ts';
 
 export const WIRE_VERSION = 1;
 
@@ -95,7 +96,7 @@ export function decodeWireMessage(frame: Uint8Array): Message {
 function parseMessage(raw: unknown): Message {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || raw instanceof Uint8Array) throw new WireError('message is not a map');
   const r = raw as Record<string, unknown>;
-  if (r['v'] !== WIRE_VERSION) throw new WireError(`wire version ${String(r['v'])} unsupported`);
+  if (r['v'] !== WIRE_VERSION) throw new WireError(`wire version ${showValue(r['v'])} unsupported`);
   const t = r['t'];
   const id = requestId(r['id']);
   switch (t) {
@@ -105,7 +106,7 @@ function parseMessage(raw: unknown): Message {
       return { t, id, value: r['value'] === null ? null : versioned(r['value']) };
     case 'write': {
       const origin = r['origin'];
-      if (!(ORIGINS as readonly unknown[]).includes(origin)) throw new WireError(`write origin ${String(origin)} unknown`);
+      if (!(ORIGINS as readonly unknown[]).includes(origin)) throw new WireError(`write origin ${showValue(origin)} unknown`);
       return { t, id, ks: keyspaceName(r['ks']), key: bytes(r['key'], 'key'), value: versioned(r['value']), origin: origin as WriteOrigin, hintFor: optionalNode(r['hintFor']) };
     }
     case 'write_ok':
@@ -116,7 +117,7 @@ function parseMessage(raw: unknown): Message {
       return { t, id, code: errorCode(r['code']), message: text(r['message']), definite: bool(r['definite']) };
     case 'scan': {
       const limit = r['limit'];
-      if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_SCAN_LIMIT) throw new WireError(`scan limit ${String(limit)} out of range`);
+      if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_SCAN_LIMIT) throw new WireError(`scan limit ${showValue(limit)} out of range`);
       return { t, id, ks: keyspaceName(r['ks']), start: optionalBytes(r['start']), end: optionalBytes(r['end']), limit: limit as number };
     }
     case 'scan_ok': {
@@ -130,9 +131,9 @@ function parseMessage(raw: unknown): Message {
     }
     case 'forward': {
       const op = r['op'];
-      if (op !== 'put' && op !== 'delete') throw new WireError(`forward op ${String(op)} unknown`);
+      if (op !== 'put' && op !== 'delete') throw new WireError(`forward op ${showValue(op)} unknown`);
       const level = r['level'];
-      if (level !== null && !isConsistencyLevel(level)) throw new WireError(`forward level ${String(level)} unknown`);
+      if (level !== null && !isConsistencyLevel(level)) throw new WireError(`forward level ${showValue(level)} unknown`);
       const budgetMs = r['budgetMs'];
       if (typeof budgetMs !== 'number' || !Number.isFinite(budgetMs) || budgetMs <= 0 || budgetMs > 3_600_000) throw new WireError('forward budget invalid');
       const value = r['value'] === null ? null : valueBytes(r['value']);
@@ -166,12 +167,12 @@ function parseMessage(raw: unknown): Message {
       };
     }
     default:
-      throw new WireError(`message type ${String(t)} unknown`);
+      throw new WireError(`message type ${showValue(t)} unknown`);
   }
 }
 
 function requestId(x: unknown): number {
-  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) throw new WireError(`request id ${String(x)} invalid`);
+  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) throw new WireError(`request id ${showValue(x)} invalid`);
   return x;
 }
 
@@ -204,7 +205,7 @@ function optionalNode(x: unknown): string | null {
 
 function optionalCount(x: unknown): number | null {
   if (x === null || x === undefined) return null;
-  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) throw new WireError(`count ${String(x)} invalid`);
+  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) throw new WireError(`count ${showValue(x)} invalid`);
   return x;
 }
 
@@ -228,6 +229,7 @@ function bool(x: unknown): boolean {
 }
 
 function errorCode(x: unknown): ErrorCode {
-  if (!(ERROR_CODES as readonly unknown[]).includes(x)) throw new WireError(`error code ${String(x)} unknown`);
+  if (!(ERROR_CODES as readonly unknown[]).includes(x)) throw new WireError(`error code ${showValue(x)} unknown`);
   return x as ErrorCode;
 }
+

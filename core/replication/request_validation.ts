@@ -4,6 +4,7 @@
 import type { KeyspaceConfig, KeyspaceRegistry } from './keyspace.ts';
 import { type ErrorInfo, errorInfo } from './requests.ts';
 import { MAX_LAYOUT_KEY_BYTES } from './storage_keys.ts';
+import { showValue } from './show_value.ts';
 
 export interface KeyLimits {
   maxKeyBytes: number;
@@ -12,7 +13,7 @@ export interface KeyLimits {
 
 export function checkKeyspace(keyspaces: KeyspaceRegistry, name: unknown): KeyspaceConfig | ErrorInfo {
   const ks = keyspaces.get(name);
-  return ks ?? errorInfo('not_found_keyspace', `keyspace ${String(name)} does not exist`, true);
+  return ks ?? errorInfo('not_found_keyspace', `keyspace ${showValue(name)} does not exist`, true);
 }
 
 export function keyProblem(key: unknown, limits: KeyLimits): ErrorInfo | null {
@@ -31,7 +32,7 @@ export function valueProblem(value: unknown, limits: KeyLimits): ErrorInfo | nul
 /** The TTL a put asks for (undefined: the keyspace default), or an error. */
 export function ttlFor(ttlMs: unknown, ks: KeyspaceConfig): number | ErrorInfo {
   if (ttlMs === undefined || ttlMs === null) return ks.defaultTtlMs;
-  if (typeof ttlMs !== 'number' || !Number.isSafeInteger(ttlMs) || ttlMs < 0) return errorInfo('invalid', `ttlMs ${String(ttlMs)} must be an integer >= 0`, true);
+  if (typeof ttlMs !== 'number' || !Number.isSafeInteger(ttlMs) || ttlMs < 0) return errorInfo('invalid', `ttlMs ${showValue(ttlMs)} must be an integer >= 0`, true);
   return ttlMs;
 }
 

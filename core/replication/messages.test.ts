@@ -1,0 +1,102 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { encodeFrame } from '../../io/frame_codec.ts';
+import { emptyDvv, update } from '../versioning/dotted_version_vector.ts';
+import { type VersionedValue, tombstoneWrite, valueWrite } from '../versioning/versioned_value.ts';
+import { type Message, WireError, decodeWireMessage, encodeWireMessage } from './messages.ts';
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const lww: VersionedValue = { mode: 'lww', write: valueWrite({ wallMs: 1_700_000_000_000, logical: 3, nodeId: 'n1' }, enc('hello'), 1_700_000_100_000) };
+const sib: VersionedValue = {
+  mode: 'siblings',
+  dvv: update(update(emptyDvv(), [], valueWrite({ wallMs: 5, logical: 0, nodeId: 'n2' }, enc('a')), 'n2'), [], tombstoneWrite({ wallMs: 6, logical: 0, nodeId: 'n1' }), 'n1'),
+};
+
+const samples: Message[] = [
+  { t: 'read', id: 1, ks: 'default', key: enc('k'), hintFor: null },
+  { t: 'read', id: 2, ks: 'default', key: enc('k'), hintFor: 'n3' },
+  { t: 'read_ok', id: 3, value: lww },
+  { t: 'read_ok', id: 4, value: null },
+  { t: 'write', id: 5, ks: 'sib', key: enc('k'), value: sib, origin: 'client', hintFor: 'n4' },
+  { t: 'write', id: 6, ks: 'default', key: enc('k'), value: lww, origin: 'repair', hintFor: null },
+  { t: 'write_ok', id: 7 },
+  { t: 'fail', id: 8, code: 'overloaded', message: 'full', definite: true },
+  { t: 'scan', id: 9, ks: 'default', start: enc('a'), end: null, limit: 10 },
+  { t: 'scan_ok', id: 10, items: [{ key: enc('a'), value: lww }, { key: enc('b'), value: sib }], more: true },
+  { t: 'forward', id: 11, op: 'put', ks: 'sib', key: enc('k'), value: new Uint8Array(0), level: 'QUORUM', w: null, ttlMs: 5, context: 'abc', budgetMs: 800 },
+  { t: 'forward', id: 12, op: 'delete', ks: 'sib', key: enc('k'), value: null, level: null, w: 2, ttlMs: null, context: null, budgetMs: 1 },
+  { t: 'forward_reply', id: 13, ok: true },
+  { t: 'forward_reply', id: 14, ok: false, code: 'timeout', message: 'slow', definite: false, replied: 1, required: 2 },
+  { t: 'ping', id: 15 },
+  { t: 'pong', id: 2 ** 52 },
+];
+
+/** Plain arrays for comparison (decoded bytes are views of a Buffer). */
+function plain(x: unknown): unknown {
+  return JSON.parse(JSON.stringify(x, (_k, v: unknown) => (v instanceof Uint8Array ? [...v] : v)));
+}
+
+describe('wire messages', () => {
+  it('round-trip every message type', () => {
+    for (const m of samples) expect(plain(decodeWireMessage(encodeWireMessage(m)))).toEqual(plain(m));
+  });
+
+  it('refuse well-framed payloads of the wrong shape', () => {
+    const bad: unknown[] = [
+      null,
+      42,
+      [1, 2],
+      { v: 2, t: 'ping', id: 1 },
+      { v: 1, t: 'nope', id: 1 },
+      { v: 1, t: 'ping', id: -1 },
+      { v: 1, t: 'ping', id: 1.5 },
+      { v: 1, t: 'read', id: 1, ks: '', key: enc('k') },
+      { v: 1, t: 'read', id: 1, ks: 'd', key: new Uint8Array(0) },
+      { v: 1, t: 'read', id: 1, ks: 'd', key: enc('k'), hintFor: '' },
+      { v: 1, t: 'read_ok', id: 1, value: enc('garbage') },
+      { v: 1, t: 'write', id: 1, ks: 'd', key: enc('k'), value: enc('x'), origin: 'client' },
+      { v: 1, t: 'write', id: 1, ks: 'd', key: enc('k'), value: encodeWireMessage(samples[0]!), origin: 'elsewhere' },
+      { v: 1, t: 'fail', id: 1, code: 'boom', message: 'x', definite: true },
+      { v: 1, t: 'fail', id: 1, code: 'timeout', message: 'x', definite: 'yes' },
+      { v: 1, t: 'scan', id: 1, ks: 'd', limit: 0 },
+      { v: 1, t: 'scan', id: 1, ks: 'd', limit: 1e9 },
+      { v: 1, t: 'scan_ok', id: 1, items: [[enc('k')]], more: false },
+      { v: 1, t: 'forward', id: 1, op: 'put', ks: 'd', key: enc('k'), value: null, level: null, budgetMs: 5 },
+      { v: 1, t: 'forward', id: 1, op: 'delete', ks: 'd', key: enc('k'), value: enc('v'), level: null, budgetMs: 5 },
+      { v: 1, t: 'forward', id: 1, op: 'put', ks: 'd', key: enc('k'), value: enc('v'), level: 'MOST', budgetMs: 5 },
+      { v: 1, t: 'forward', id: 1, op: 'put', ks: 'd', key: enc('k'), value: enc('v'), level: null, budgetMs: 0 },
+      { v: 1, t: 'forward_reply', id: 1, ok: 'maybe' },
+    ];
+    for (const payload of bad) expect(() => decodeWireMessage(encodeFrame(payload)), JSON.stringify(plain(payload))).toThrow(WireError);
+  });
+
+  it('refuse truncated, extended and corrupted frames', () => {
+    const frame = encodeWireMessage(samples[4]!);
+    expect(() => decodeWireMessage(frame.subarray(0, frame.length - 1))).toThrow(WireError);
+    expect(() => decodeWireMessage(new Uint8Array([...frame, 0]))).toThrow(WireError);
+    const flipped = frame.slice();
+    flipped[frame.length - 3]! ^= 0x10;
+    expect(() => decodeWireMessage(flipped)).toThrow(WireError);
+  });
+
+  it('never throw anything but WireError on arbitrary bytes or arbitrary msgpack values', () => {
+    const decodeOrWireError = (frame: Uint8Array): void => {
+      try {
+        decodeWireMessage(frame);
+      } catch (err) {
+        expect(err).toBeInstanceOf(WireError);
+      }
+    };
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), decodeOrWireError), { numRuns: 2000 });
+    fc.assert(fc.property(fc.anything({ withTypedArray: true, withNullPrototype: true }), (x) => decodeOrWireError(encodeFrame(x))), { numRuns: 2000 });
+    // Valid messages with one field replaced by anything.
+    fc.assert(
+      fc.property(fc.constantFrom(...samples), fc.string({ maxLength: 10 }), fc.anything({ withTypedArray: true }), (m, field, value) => {
+        const raw: Record<string, unknown> = { v: 1, ...JSON.parse(JSON.stringify(m)) };
+        raw[Object.keys(raw).includes(field) ? field : (Object.keys(raw)[field.length % Object.keys(raw).length] ?? 'id')] = value;
+        decodeOrWireError(encodeFrame(raw));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
