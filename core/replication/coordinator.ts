@@ -299,7 +299,9 @@ export class Coordinator {
 
   /** The first N entries of the key's extended preference list under the liveness view. */
   sloppyList(key: Uint8Array, n: number): PreferenceEntry[] {
-    return this.d.ring.extendedPreferenceList(keyToken(key), n, 0, (node) => this.d.liveness.isUp(node));
+    // One spare asked for and cut off: the list's first n entries are the up home
+    // replicas and the fallbacks standing in for the down ones.
+    return this.d.ring.extendedPreferenceList(keyToken(key), n, 1, (node) => this.d.liveness.isUp(node)).slice(0, n);
   }
 }
 
