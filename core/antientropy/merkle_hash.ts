@@ -19,6 +19,7 @@ const NODE_SEED = 0x6e6f6465; // "node"
 
 export const HASH_BYTES = 8;
 const TWO_32 = 0x1_0000_0000;
+const MAX_U64 = (1n << 64n) - 1n;
 
 const digest = new Uint32Array(4);
 
@@ -46,7 +47,7 @@ let entryScratch = new Uint8Array(64);
  * Writes [hi, lo] into `out`.
  */
 export function entryHashInto(key: Uint8Array, contentHash: bigint, out: Uint32Array): void {
-  assert(contentHash >= 0n && contentHash < 1n << 64n, `content hash ${contentHash} outside 64 bits`);
+  if (!(contentHash >= 0n && contentHash <= MAX_U64)) assert(false, `content hash ${contentHash} outside 64 bits`);
   const n = key.length + HASH_BYTES;
   if (entryScratch.length < n) entryScratch = new Uint8Array(Math.max(n, entryScratch.length * 2));
   entryScratch.set(key, 0);
@@ -126,7 +127,7 @@ export function writeHash(bytes: Uint8Array, at: number, hi: number, lo: number)
 
 /** 8 big-endian bytes of a 64-bit bigint. */
 export function hashToBytes(hash: bigint): Uint8Array {
-  assert(hash >= 0n && hash < 1n << 64n, `hash ${hash} outside 64 bits`);
+  if (!(hash >= 0n && hash <= MAX_U64)) assert(false, `hash ${hash} outside 64 bits`);
   const out = new Uint8Array(HASH_BYTES);
   writeHash(out, 0, Number(hash >> 32n), Number(hash & 0xffff_ffffn));
   return out;
@@ -134,7 +135,7 @@ export function hashToBytes(hash: bigint): Uint8Array {
 
 /** The 64-bit bigint held in 8 big-endian bytes at `at`. */
 export function hashFromBytes(bytes: Uint8Array, at = 0): bigint {
-  assert(at >= 0 && at + HASH_BYTES <= bytes.length, `hash at ${at} of ${bytes.length} bytes`);
+  if (!(at >= 0 && at + HASH_BYTES <= bytes.length)) assert(false, `hash at ${at} of ${bytes.length} bytes`);
   const hi = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
   const lo = ((bytes[at + 4]! << 24) | (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) | bytes[at + 7]!) >>> 0;
   return toBigint(hi, lo);

@@ -83,6 +83,11 @@ export class MerkleTree {
   /** Dirty node indices per inner level, so refreshing visits only them. */
   private readonly dirtyLists: number[][];
   private readonly width: bigint;
+  /** Offsets are taken from start + 1, the range's first token. */
+  private readonly firstToken: bigint;
+  /** Whole ring: the segment is the offset's top leafBits bits, no division needed. */
+  private readonly shiftToSegment: bigint | null;
+  private readonly leafBitsBig: bigint;
   private readonly childBytes: Uint8Array;
   private readonly entryScratch = new Uint32Array(2);
   private entries = 0;
@@ -98,6 +103,9 @@ export class MerkleTree {
     this.segmentCount = 2 ** shape.leafBits;
     const d = range.end - range.start;
     this.width = d > 0n ? d : d + RING_SIZE;
+    this.firstToken = BigInt.asUintN(64, range.start + 1n);
+    this.shiftToSegment = this.width === RING_SIZE ? BigInt(64 - shape.leafBits) : null;
+    this.leafBitsBig = BigInt(shape.leafBits);
     this.hashes = [];
     this.dirty = [];
     this.dirtyLists = [];
@@ -128,11 +136,12 @@ export class MerkleTree {
 
   /** The leaf segment of a token inside the range. */
   segmentOf(token: bigint): number {
-    let offset = token - this.range.start - 1n;
-    if (offset < 0n) offset += RING_SIZE;
-    assert(token >= 0n && token < RING_SIZE && offset < this.width, `token ${token} outside the tree's range`);
-    const segment = Number((offset << BigInt(this.leafBits)) / this.width);
-    assert(segment >= 0 && segment < this.segmentCount, `segment ${segment}`);
+    // Messages are built only on failure: formatting a bigint costs more than the mapping.
+    if (!(token >= 0n && token < RING_SIZE)) assert(false, `token ${token} outside the ring`);
+    const offset = BigInt.asUintN(64, token - this.firstToken);
+    if (!(offset < this.width)) assert(false, `token ${token} outside the tree's range`);
+    const segment = this.shiftToSegment !== null ? Number(offset >> this.shiftToSegment) : Number((offset << this.leafBitsBig) / this.width);
+    assert(segment >= 0 && segment < this.segmentCount, 'segment beyond the last');
     return segment;
   }
 
@@ -183,7 +192,7 @@ export class MerkleTree {
     const out = new Uint8Array(indices.length * HASH_BYTES);
     for (let i = 0; i < indices.length; i++) {
       const index = indices[i]!;
-      assert(Number.isInteger(index) && index >= 0 && index < nodes, `node ${index} of level ${level}`);
+      if (!(Number.isInteger(index) && index >= 0 && index < nodes)) assert(false, `node ${index} of level ${level}`);
       writeHash(out, i * HASH_BYTES, words[2 * index]!, words[2 * index + 1]!);
     }
     return out;
@@ -205,7 +214,7 @@ export class MerkleTree {
   }
 
   private applyToLeaf(segment: number, hi: number, lo: number, sign: 1 | -1): void {
-    assert(Number.isInteger(segment) && segment >= 0 && segment < this.segmentCount, `segment ${segment}`);
+    if (!(Number.isInteger(segment) && segment >= 0 && segment < this.segmentCount)) assert(false, `segment ${segment} of ${this.segmentCount}`);
     addMod64(this.hashes[this.depth]!, 2 * segment, hi, lo, sign);
   }
 
