@@ -10,9 +10,9 @@
 // from the faults the scenario injects), 'wipe' replaces the node by an empty
 // one on a fresh disk, as an operator would, and repair refills it.
 
-import { assert } from '../io/assert.ts';
+import { AssertionError, assert } from '../io/assert.ts';
 import type { Env } from '../io/env.ts';
-import type { KeyspaceConfig } from '../core/replication/keyspace.ts';
+import type { ClusterMember, KeyspaceConfig, NodeConfig } from '../core/node.ts';
 import type {
   DeleteRequest,
   GetRequest,
@@ -24,7 +24,7 @@ import type {
 import { keyToken } from '../core/ring/key_hash.ts';
 import { Ring } from '../core/ring/ring.ts';
 import { randomTokens } from '../core/ring/token_allocator.ts';
-import type { KeyReplicas } from './checkers/final_state.ts';
+import type { FinalState, KeyReplicas } from './checkers/final_state.ts';
 import { SimNetwork } from './sim_network.ts';
 import type { PacketFaultOptions } from './packet_fault_options.ts';
 import type { AddNodeOptions, Simulator } from './simulator.ts';
@@ -40,26 +40,8 @@ export interface ClusterNode {
   marks(): Map<string, number>;
 }
 
-export interface ClusterMember {
-  id: string;
-  tokens: bigint[];
-}
-
-/** The NodeConfig of the node contract, as the cluster fills it in. */
-export interface ClusterNodeConfig {
-  nodeId: string;
-  members: ClusterMember[];
-  keyspaces: KeyspaceConfig[];
-  requestTimeoutMs: number;
-  hintWindowMs: number;
-  maxHintsPerTarget: number;
-  hintReplayBytesPerSec: number;
-  maxKeyBytes: number;
-  maxValueBytes: number;
-}
-
 /** Opens a node on `env` (StoreNode.open, or a test double). */
-export type NodeOpener = (env: Env, config: ClusterNodeConfig, cb: (err: Error | null, node?: ClusterNode) => void) => void;
+export type NodeOpener = (env: Env, config: NodeConfig, cb: (err: Error | null, node?: ClusterNode) => void) => void;
 
 export type OpenFailurePolicy = 'fail' | 'wipe';
 
@@ -69,13 +51,13 @@ export interface ClusterSpec {
   vnodes?: number;
   keyspaces: KeyspaceConfig[];
   /** Overrides of the node settings (defaults: DEFAULT_NODE_SETTINGS). */
-  settings?: Partial<Omit<ClusterNodeConfig, 'nodeId' | 'members' | 'keyspaces'>>;
+  settings?: Partial<Omit<NodeConfig, 'nodeId' | 'members' | 'keyspaces'>>;
   /** The network's settings outside fault phases (delays); default a healthy LAN. */
   network?: Partial<PacketFaultOptions>;
   onOpenFailure?: OpenFailurePolicy;
 }
 
-export const DEFAULT_NODE_SETTINGS: Readonly<Omit<ClusterNodeConfig, 'nodeId' | 'members' | 'keyspaces'>> = Object.freeze({
+export const DEFAULT_NODE_SETTINGS: Readonly<Omit<NodeConfig, 'nodeId' | 'members' | 'keyspaces'>> = Object.freeze({
   requestTimeoutMs: 1000,
   hintWindowMs: 60_000,
   maxHintsPerTarget: 10_000,
@@ -126,7 +108,7 @@ export class SimCluster {
     this.net = SimNetwork.attach(sim, spec.network ?? {});
   }
 
-  config(nodeId: string): ClusterNodeConfig {
+  config(nodeId: string): NodeConfig {
     return { ...DEFAULT_NODE_SETTINGS, ...this.spec.settings, nodeId, members: this.members, keyspaces: this.spec.keyspaces };
   }
 
@@ -202,8 +184,10 @@ export class SimCluster {
   /**
    * What each home replica holds, for the keys given and every key any
    * replica holds. Every node must be open (the liveness phase brings them up).
+   * A node that fails to list its records is reported as unreadable and left
+   * out of every key's replicas.
    */
-  finalState(keys: readonly { keyspace: string; key: string }[]): KeyReplicas[] {
+  finalState(keys: readonly { keyspace: string; key: string }[]): FinalState {
     const held = new Map<string, Map<string, ReplicaRecord>>(); // ks/key -> node -> record
     const order: { keyspace: string; key: string }[] = [];
     const note = (keyspace: string, key: string): string => {
@@ -215,23 +199,36 @@ export class SimCluster {
       return k;
     };
     for (const k of keys) note(k.keyspace, k.key);
+    const unreadable: { node: string; error: string }[] = [];
     for (const id of this.ids) {
       const node = this.node(id);
       assert(node !== null, `finalState: node ${id} is not open`);
-      for (const record of node.dumpReplicaRecords()) {
+      let records: ReplicaRecord[];
+      try {
+        records = node.dumpReplicaRecords();
+      } catch (err) {
+        // The node's own report of damage (a CorruptionError); an assertion or a JavaScript error is a bug of the run.
+        if (!(err instanceof Error) || err instanceof AssertionError || err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError) throw err;
+        unreadable.push({ node: id, error: `${err.name}: ${err.message}` });
+        continue;
+      }
+      for (const record of records) {
         const k = note(record.keyspace, valueText(record.key));
         const byNode = held.get(k)!;
         assert(!byNode.has(id), `node ${id} dumped ${k} twice`);
         byNode.set(id, record);
       }
     }
-    return order.map(({ keyspace, key }) => {
+    const skipped = new Set(unreadable.map((u) => u.node));
+    const keyReplicas = order.map(({ keyspace, key }): KeyReplicas => {
       const byNode = held.get(`${keyspace}/${key}`)!;
       const ks = this.keyspace(keyspace);
       const home = this.homeReplicas(keyspace, key);
       for (const node of byNode.keys()) assert(home.includes(node), `node ${node} holds ${keyspace}/${key} as a home replica but is not one (home: ${home.join(',')})`);
-      return { keyspace, key, mode: ks.conflictMode, replicas: home.map((node) => ({ node, value: byNode.get(node)?.value ?? null })) };
+      const readable = home.filter((node) => !skipped.has(node));
+      return { keyspace, key, mode: ks.conflictMode, replicas: readable.map((node) => ({ node, value: byNode.get(node)?.value ?? null })) };
     });
+    return { keys: keyReplicas, unreadable };
   }
 
   // ---- internals ----

@@ -35,7 +35,8 @@ import {
   valueWrite,
   writeSiblings,
 } from '../core/versioning/versioned_value.ts';
-import type { ClusterNode, ClusterNodeConfig, NodeOpener } from './cluster.ts';
+import type { NodeConfig } from '../core/node.ts';
+import type { ClusterNode, NodeOpener } from './cluster.ts';
 
 export type FakeBehaviour = 'atomic' | 'lazy';
 export type FakeBug = 'lose-writes' | 'garbage-reads' | 'coordinator-dots';
@@ -69,7 +70,7 @@ class FakeStoreNode implements ClusterNode {
 
   constructor(
     private readonly env: Env,
-    private readonly config: ClusterNodeConfig,
+    private readonly config: NodeConfig,
     private readonly replicas: FakeReplicas,
     private readonly options: FakeStoreOptions,
   ) {

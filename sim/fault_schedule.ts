@@ -42,7 +42,8 @@ export interface FaultSpec {
   network?: Partial<PacketFaultOptions>;
   partitions?: { meanIntervalMs: number; meanDurationMs: number; kinds: PartitionKind[] };
   crashes?: { meanIntervalMs: number; meanDownMs: number; maxDown: number };
-  bitFlips?: { meanIntervalMs: number; bits: number };
+  /** Bits flipped per event on a random node among `nodes` (default: any node). */
+  bitFlips?: { meanIntervalMs: number; bits: number; nodes?: number[] };
   readErrorRate?: number;
   clocks?: {
     /** Each node's initial wall-clock offset, uniform in [-skewMs, skewMs]. */
@@ -90,7 +91,12 @@ export class FaultSchedule {
     for (const f of s.script ?? []) this.at(sim, f.atMs, `fault ${f.action}`, () => this.scripted(sim, cluster, f));
     if (s.partitions !== undefined) this.every(sim, s.partitions.meanIntervalMs, 'fault partition', () => this.partition(sim, cluster));
     if (s.crashes !== undefined) this.every(sim, s.crashes.meanIntervalMs, 'fault crash', () => this.crash(sim, cluster));
-    if (s.bitFlips !== undefined) this.every(sim, s.bitFlips.meanIntervalMs, 'fault bit flips', () => this.flip(sim, cluster, this.rng.pick(cluster.ids), s.bitFlips!.bits));
+    const flips = s.bitFlips;
+    if (flips !== undefined) {
+      const targets = flips.nodes === undefined ? cluster.ids : flips.nodes.map((i) => cluster.ids[i]!);
+      assert(targets.every((t) => t !== undefined) && targets.length > 0, 'bitFlips: bad node list');
+      this.every(sim, flips.meanIntervalMs, 'fault bit flips', () => this.flip(sim, cluster, this.rng.pick(targets), flips.bits));
+    }
     const jumps = s.clocks?.jumps;
     if (jumps !== undefined) {
       this.every(sim, jumps.meanIntervalMs, 'fault clock jump', () => this.jump(sim, this.rng.pick(cluster.ids), this.rng.between(-jumps.maxMs, jumps.maxMs)));

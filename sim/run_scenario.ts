@@ -187,12 +187,13 @@ export function runScenario(scenario: Scenario, seed: Seed, options: RunOptions)
       }
     }
     const convergence = checkConvergence(state);
-    const durability = checkDurability(w.ops, state, { lwwUncertaintyMs: scenario.lwwUncertaintyMs });
-    const validity = checkValidity([...w.ops, ...w.finalReads], state);
+    const durability = checkDurability(w.ops, state.keys, { lwwUncertaintyMs: scenario.lwwUncertaintyMs });
+    const validity = checkValidity([...w.ops, ...w.finalReads], state.keys);
     checks = { linearizable, converged: convergence.converged, lostWrites: durability.lostWrites, invalidReads: validity.invalidReads };
     violations = [...linViolations, ...convergence.violations, ...durability.violations, ...validity.violations];
   } catch (err) {
     error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    if (process.env.RINGKV_SIM_STACK) console.error(err);
     checks = { linearizable: null, converged: false, lostWrites: 0, invalidReads: 0 };
   }
 

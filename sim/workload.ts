@@ -37,6 +37,8 @@ export interface KeyGroup {
   keys: number;
   /** Levels drawn uniformly per operation. */
   consistency: ConsistencyLevel[];
+  /** Levels for reads, when they differ from those of writes and deletes. */
+  readConsistency?: ConsistencyLevel[];
   /** Relative share of operations on this group. */
   weight: number;
   /** Operation mix (relative weights). */
@@ -83,7 +85,7 @@ export class Workload {
   ) {
     assert(spec.clients >= 1 && spec.groups.length > 0, 'workload needs clients and key groups');
     for (const g of spec.groups) {
-      assert(g.keys >= 1 && g.consistency.length > 0 && g.weight > 0, `key group ${g.prefix}: bad spec`);
+      assert(g.keys >= 1 && g.consistency.length > 0 && g.weight > 0 && g.readConsistency?.length !== 0, `key group ${g.prefix}: bad spec`);
       assert(g.mix.read + g.mix.write + g.mix.delete > 0, `key group ${g.prefix}: empty mix`);
       cluster.keyspace(g.keyspace);
     }
@@ -137,7 +139,7 @@ export class Workload {
     const group = this.pickGroup();
     const key = `${group.prefix}${this.rng.int(group.keys)}`;
     const kind = this.pickKind(group);
-    const level = this.rng.pick(group.consistency);
+    const level = this.rng.pick(kind === 'read' ? (group.readConsistency ?? group.consistency) : group.consistency);
     const coordinator = this.rng.pick(coordinators);
     let value: string | null = null;
     if (kind === 'write') value = formatWorkloadValue({ keyspace: group.keyspace, key, process: c.process, seq: ++c.seq });

@@ -5,16 +5,19 @@ import { type VersionedValue, type Write, mergeLww, valueWrite, writeSiblings } 
 import { valueBytes } from '../workload_value.ts';
 import { hlc, lwwTombstone, lwwValue, replicasOf } from './client_op_fixtures.ts';
 import { checkConvergence } from './convergence.ts';
+import type { FinalState, KeyReplicas } from './final_state.ts';
+
+const keysOnly = (keys: KeyReplicas[]): FinalState => ({ keys, unreadable: [] });
 
 describe('convergence checker', () => {
   it('passes when every replica holds the same version', () => {
     const v = lwwValue('a', 10);
-    const r = checkConvergence([replicasOf('k', 'lww', [v, lwwValue('a', 10), v]), replicasOf('j', 'lww', [null, null, null])]);
-    expect(r).toEqual({ converged: true, divergentKeys: 0, violations: [] });
+    const r = checkConvergence(keysOnly([replicasOf('k', 'lww', [v, lwwValue('a', 10), v]), replicasOf('j', 'lww', [null, null, null])]));
+    expect(r).toEqual({ converged: true, divergentKeys: 0, unreadableNodes: 0, violations: [] });
   });
 
   it('fails when one replica holds an older write', () => {
-    const r = checkConvergence([replicasOf('k', 'lww', [lwwValue('a', 10), lwwValue('b', 20), lwwValue('b', 20)])]);
+    const r = checkConvergence(keysOnly([replicasOf('k', 'lww', [lwwValue('a', 10), lwwValue('b', 20), lwwValue('b', 20)])]));
     expect(r.converged).toBe(false);
     expect(r.divergentKeys).toBe(1);
     expect(r.violations[0]!.key).toBe('default/k');
@@ -22,16 +25,24 @@ describe('convergence checker', () => {
   });
 
   it('fails when a replica holds nothing, or a tombstone where others hold a value', () => {
-    expect(checkConvergence([replicasOf('k', 'lww', [lwwValue('a', 10), null, lwwValue('a', 10)])]).converged).toBe(false);
-    expect(checkConvergence([replicasOf('k', 'lww', [lwwValue('a', 10), lwwTombstone(10)])]).converged).toBe(false);
+    expect(checkConvergence(keysOnly([replicasOf('k', 'lww', [lwwValue('a', 10), null, lwwValue('a', 10)])])).converged).toBe(false);
+    expect(checkConvergence(keysOnly([replicasOf('k', 'lww', [lwwValue('a', 10), lwwTombstone(10)])])).converged).toBe(false);
+  });
+
+  it('fails when a node cannot list its records', () => {
+    const r = checkConvergence({ keys: [replicasOf('k', 'lww', [lwwValue('a', 10), lwwValue('a', 10)])], unreadable: [{ node: 'n3', error: 'CorruptionError: 5.sst: bad footer' }] });
+    expect(r.converged).toBe(false);
+    expect(r.unreadableNodes).toBe(1);
+    expect(r.divergentKeys).toBe(0);
+    expect(r.violations[0]!.message).toContain('node n3 cannot list its records');
   });
 
   it('tells apart sibling sets with the same values but different histories', () => {
     const w = valueWrite(hlc(5), valueBytes('x'));
     const a = writeSiblings(null, [], w, 'n1');
     const b: VersionedValue = { mode: 'siblings', dvv: { entries: [{ node: 'n1', counter: 2, siblings: [{ counter: 1, value: w }] }] } };
-    expect(checkConvergence([replicasOf('k', 'siblings', [a, a])]).converged).toBe(true);
-    expect(checkConvergence([replicasOf('k', 'siblings', [a, b])]).converged).toBe(false);
+    expect(checkConvergence(keysOnly([replicasOf('k', 'siblings', [a, a])])).converged).toBe(true);
+    expect(checkConvergence(keysOnly([replicasOf('k', 'siblings', [a, b])])).converged).toBe(false);
   });
 
   it('replicas that exchanged every version converge, in whatever order they synced; dropping one sibling is caught', () => {
@@ -52,12 +63,12 @@ describe('convergence checker', () => {
         const all = [0, 1, 2].flatMap((a) => [0, 1, 2].map((b) => [a, b] as const));
         for (let round = 0; round < 2; round++) for (const [a, b] of all) states[a] = sync(states[a]!, states[b]!, mergeLww);
         const versions = states.map((dvv): VersionedValue => ({ mode: 'siblings', dvv }));
-        expect(checkConvergence([replicasOf('k', 'siblings', versions)]).converged).toBe(true);
+        expect(checkConvergence(keysOnly([replicasOf('k', 'siblings', versions)])).converged).toBe(true);
         const victim = states[0]!.entries.findIndex((e) => e.siblings.length > 0);
         if (victim >= 0) {
           const entries = states[0]!.entries.map((e, i) => (i === victim ? { ...e, siblings: e.siblings.slice(1) } : e));
           versions[0] = { mode: 'siblings', dvv: { entries } };
-          expect(checkConvergence([replicasOf('k', 'siblings', versions)]).converged).toBe(false);
+          expect(checkConvergence(keysOnly([replicasOf('k', 'siblings', versions)])).converged).toBe(false);
         }
       }),
       { numRuns: 200 },

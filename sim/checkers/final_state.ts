@@ -25,8 +25,15 @@ export interface KeyReplicas {
   readonly keyspace: string;
   readonly key: string;
   readonly mode: ConflictMode;
-  /** The key's home replicas, in preference order. */
+  /** The key's home replicas whose records could be read, in preference order. */
   readonly replicas: readonly ReplicaHolding[];
+}
+
+/** The final state: every key's replicas, and the nodes whose records could not be read at all. */
+export interface FinalState {
+  readonly keys: readonly KeyReplicas[];
+  /** A node that failed to list its records (e.g. a table too corrupt to read), with why. */
+  readonly unreadable: readonly { readonly node: string; readonly error: string }[];
 }
 
 /** One thing a checker found wrong, with the evidence. */

@@ -1,0 +1,33 @@
+// Every named scenario, in the order `ringkv scenarios` lists them.
+
+import { assert } from '../io/assert.ts';
+import type { Scenario } from '../sim/scenario.ts';
+import { clockSkewLww } from './clock_skew_lww.ts';
+import { crashRestart } from './crash_restart.ts';
+import { diskCorruption } from './disk_corruption.ts';
+import { eventualNotLinearizable } from './eventual_not_linearizable.ts';
+import { hintedHandoff } from './hinted_handoff.ts';
+import { partitionHeal } from './partition_heal.ts';
+import { readRepair } from './read_repair.ts';
+import { siblingsConcurrentWriters } from './siblings_concurrent_writers.ts';
+import { smoke } from './smoke.ts';
+import { strongUnderChaos } from './strong_under_chaos.ts';
+
+export const SCENARIOS: readonly Scenario[] = [
+  smoke,
+  partitionHeal,
+  crashRestart,
+  diskCorruption,
+  hintedHandoff,
+  readRepair,
+  clockSkewLww,
+  siblingsConcurrentWriters,
+  strongUnderChaos,
+  eventualNotLinearizable,
+];
+
+assert(new Set(SCENARIOS.map((s) => s.name)).size === SCENARIOS.length, 'scenario names must be unique');
+
+export function findScenario(name: string): Scenario | undefined {
+  return SCENARIOS.find((s) => s.name === name);
+}
