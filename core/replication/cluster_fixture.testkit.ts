@@ -67,6 +67,22 @@ export class ClusterFixture {
     return node;
   }
 
+  isOpen(id: string): boolean {
+    return !!this.nodes.get(id);
+  }
+
+  /** Restarts a crashed node and opens it without running the simulation (for use inside events). */
+  restartLater(id: string, onOpen: () => void = () => {}): void {
+    this.sim.restart(id);
+    const incarnation = this.sim.node(id).incarnation;
+    StoreNode.open(this.sim.node(id).env, this.config(id), (err, opened) => {
+      if (err !== null) throw err;
+      if (!this.sim.isUp(id) || this.sim.node(id).incarnation !== incarnation) return;
+      this.nodes.set(id, opened!);
+      onOpen();
+    });
+  }
+
   crash(id: string): void {
     this.nodes.set(id, null);
     this.sim.crash(id);

@@ -4,7 +4,7 @@ import { SIM_EPOCH_MS } from '../../sim/sim_clock.ts';
 import { Simulator } from '../../sim/simulator.ts';
 import { Engine } from '../storage/engine.ts';
 import { EMPTY_CONTEXT, emptyDvv, update } from '../versioning/dotted_version_vector.ts';
-import { type VersionedValue, tombstoneWrite, valueWrite } from '../versioning/versioned_value.ts';
+import { type VersionedValue, type Write, tombstoneWrite, valueWrite } from '../versioning/versioned_value.ts';
 import { RecordWriter } from './record_writer.ts';
 import { ReplicaStore, engineTtlMs } from './replica_store.ts';
 import { sameVersion, mergeAll } from './version_set.ts';
@@ -142,7 +142,7 @@ describe('engine TTL of a stored version', () => {
     expect(engineTtlMs({ mode: 'lww', write: valueWrite(at(10), enc('x'), 500) }, 100, 50)).toBe(450);
     expect(engineTtlMs({ mode: 'lww', write: tombstoneWrite(at(90)) }, 100, 50)).toBe(40);
     expect(engineTtlMs({ mode: 'lww', write: tombstoneWrite(at(10)) }, 100, 50)).toBe(1);
-    const both = update(update(emptyDvv(), EMPTY_CONTEXT, valueWrite(at(1), enc('x'), 300), 'a'), EMPTY_CONTEXT, tombstoneWrite(at(200)), 'b');
+    const both = update(update(emptyDvv<Write>(), EMPTY_CONTEXT, valueWrite(at(1), enc('x'), 300), 'a'), EMPTY_CONTEXT, tombstoneWrite(at(200)), 'b');
     expect(engineTtlMs({ mode: 'siblings', dvv: both }, 100, 50)).toBe(250);
     const forever = update(both, EMPTY_CONTEXT, valueWrite(at(3), enc('y')), 'c');
     expect(engineTtlMs({ mode: 'siblings', dvv: forever }, 100, 50)).toBeUndefined();
