@@ -77,6 +77,8 @@ export interface RunOptions {
   maxEvents?: number;
   /** Search steps allowed to the linearizability check; default 20 million. */
   maxCheckSteps?: number;
+  /** Sees the exception that ended a run early (for its stack). */
+  onError?: (err: unknown) => void;
 }
 
 /** Which checks failed, from the check results. */
@@ -193,7 +195,7 @@ export function runScenario(scenario: Scenario, seed: Seed, options: RunOptions)
     violations = [...linViolations, ...convergence.violations, ...durability.violations, ...validity.violations];
   } catch (err) {
     error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    if (process.env.RINGKV_SIM_STACK) console.error(err);
+    options.onError?.(err);
     checks = { linearizable: null, converged: false, lostWrites: 0, invalidReads: 0 };
   }
 
