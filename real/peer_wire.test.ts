@@ -1,0 +1,57 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { FrameError } from '../io/frame_codec.ts';
+import { PeerFrameReader, PeerProtocolError, encodePeerMessage, type PeerMessage } from './peer_wire.ts';
+
+const mac = fc.uint8Array({ minLength: 16, maxLength: 16 });
+const messageArb: fc.Arbitrary<PeerMessage> = fc.oneof(
+  fc.record({ t: fc.constant('data' as const), f: fc.uint8Array({ maxLength: 300 }), m: mac }),
+  fc.record({ t: fc.constant('beat' as const), m: mac }),
+  fc.record({ t: fc.constant('auth' as const), proof: fc.uint8Array({ minLength: 32, maxLength: 32 }) }),
+);
+
+describe('PeerFrameReader', () => {
+  it('returns the same messages however the stream is cut into chunks', () => {
+    fc.assert(
+      fc.property(fc.array(messageArb, { maxLength: 20 }), fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 50 }), (messages, cuts) => {
+        const stream = Buffer.concat(messages.map((m) => encodePeerMessage(m)));
+        const reader = new PeerFrameReader(1 << 20);
+        const out: PeerMessage[] = [];
+        let at = 0;
+        let c = 0;
+        while (at < stream.length) {
+          const size = cuts[c++ % cuts.length]!;
+          reader.push(new Uint8Array(stream.subarray(at, at + size)));
+          at += size;
+          for (let m = reader.next(); m !== null; m = reader.next()) out.push(m);
+        }
+        expect(out).toEqual(messages);
+        expect(reader.pendingBytes).toBe(0);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses a length prefix over its limit before the payload arrives', () => {
+    const reader = new PeerFrameReader(1024);
+    const header = new Uint8Array(8);
+    new DataView(header.buffer).setUint32(0, 1025, true);
+    reader.push(header);
+    expect(() => reader.next()).toThrow(PeerProtocolError);
+  });
+
+  it('refuses corrupt frames and well-formed frames of the wrong shape', () => {
+    const good = encodePeerMessage({ t: 'beat', m: new Uint8Array(16) });
+    const corrupt = new Uint8Array(good);
+    corrupt[corrupt.length - 1]! ^= 0xff;
+    const r1 = new PeerFrameReader(1024);
+    r1.push(corrupt);
+    expect(() => r1.next()).toThrow(FrameError);
+
+    for (const bad of [{ t: 'beat', m: new Uint8Array(3) }, { t: 'nope' }, { t: 'hello', v: 2, cluster: 'c', from: 'a', to: 'b', nonce: new Uint8Array(16) }, 42]) {
+      const r = new PeerFrameReader(1024);
+      r.push(encodePeerMessage(bad as PeerMessage));
+      expect(() => r.next()).toThrow(PeerProtocolError);
+    }
+  });
+});
