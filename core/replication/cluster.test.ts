@@ -313,6 +313,21 @@ describe('restarts', () => {
   });
 });
 
+describe('close', () => {
+  it('answers requests in flight exactly once', () => {
+    const c = new ClusterFixture('close', { nodes: 3 });
+    const answers: unknown[] = [];
+    c.node('n1').put({ keyspace: 'default', key: enc('a'), value: enc('1'), consistency: { level: 'ALL' } }, (r) => answers.push(r));
+    c.node('n1').get({ keyspace: 'default', key: enc('b'), consistency: { level: 'ALL' } }, (r) => answers.push(r));
+    c.node('n1').put({ keyspace: 'default', key: enc('c'), value: enc('1'), consistency: { level: 'STRONG' } }, (r) => answers.push(r));
+    let closed = false;
+    c.node('n1').close(() => (closed = true));
+    c.advance(3_000);
+    expect(closed).toBe(true);
+    expect(answers).toHaveLength(3);
+  });
+});
+
 describe('scans', () => {
   it('page through every live key of a keyspace in order, across the ring', () => {
     const c = new ClusterFixture('scan', { nodes: 5 });

@@ -17,12 +17,11 @@ import type { HybridLogicalClock } from '../versioning/hlc.ts';
 import type { VersionedValue } from '../versioning/versioned_value.ts';
 import { HintLimitError, type HintQueue } from './hint_queue.ts';
 import type { KeyspaceRegistry } from './keyspace.ts';
-import type { Message } from './messages.ts';
+import type { ForwardedWrite, Message } from './messages.ts';
 import type { ReplyTo } from './peer_rpc.ts';
 import type { ReplicaStore } from './replica_store.ts';
 import type { ErrorCode, WriteResponse } from './requests.ts';
 import { newestHlc } from './version_builders.ts';
-import type { ForwardedWrite } from './messages.ts';
 
 export interface ReplicaServiceDeps {
   readonly self: NodeId;
