@@ -25,6 +25,7 @@ import {
 import { KEY_BYTES, type BenchKeys, makeKeys, makeValues, runWorkload, type WorkloadName, type WorkloadResult } from './engine_workloads.ts';
 import { LatencySamples, microsBetween } from './latency_histogram.ts';
 import type { EngineOptions } from '../../core/storage/engine.ts';
+import { DEFAULT_ENGINE_OPTIONS } from '../../core/storage/engine_options.ts';
 import { openRingkv, ringkvFactory, RingkvStore } from './ringkv_store.ts';
 
 export interface EngineBenchConfig {
@@ -39,6 +40,12 @@ export interface EngineBenchConfig {
   durableOpsFor: (inFlight: number) => number;
   /** Keys for the compaction-strategy comparison (100 B values). */
   compactionKeys: number;
+  /**
+   * Engine sizes for that comparison: scaled down (memtable, level 1 and
+   * table targets) so a data set of tens of MB has the depth of a far larger
+   * one, and the strategies differ as they would there.
+   */
+  strategyOptions: Partial<EngineOptions>;
   /** Keys behind the read-latency measurement (100 B values). */
   latencyKeys: number;
   /** Latency samples while idle; while compacting, as many as the compaction lasts for. */
@@ -56,6 +63,7 @@ export const FULL_CONFIG: EngineBenchConfig = {
   ops: 30_000,
   durableOpsFor: (f) => (f === 1 ? 500 : 5_000),
   compactionKeys: 150_000,
+  strategyOptions: { memtableBytes: 1024 * 1024, l1TargetBytes: 2 * 1024 * 1024, targetFileBytes: 512 * 1024 },
   latencyKeys: 150_000,
   latencySamples: 20_000,
   engineOptions: {},
@@ -69,6 +77,7 @@ export const QUICK_CONFIG: EngineBenchConfig = {
   ops: 1_000,
   durableOpsFor: (f) => (f === 1 ? 30 : 300),
   compactionKeys: 5_000,
+  strategyOptions: {},
   latencyKeys: 3_000,
   latencySamples: 300,
   // Small memtables and levels, so even a smoke run flushes, compacts and probes filters.
@@ -231,7 +240,8 @@ async function compareStrategies(config: EngineBenchConfig, dirs: TempDirs, keys
   const out: CompactionFigures[] = [];
   for (const strategy of ['leveled', 'tiered'] as const) {
     const dir = dirs.fresh(`strategy-${strategy}`);
-    const store = await openRingkv(dir, { ...config.engineOptions, compaction: strategy, syncWrites: false });
+    const options = { ...config.engineOptions, ...config.strategyOptions, compaction: strategy, syncWrites: false };
+    const store = await openRingkv(dir, options);
     try {
       const plan = { keySpace: n, ops: n, inFlight: 64, keys, values, seed: 99 };
       await runWorkload(store, 'fillrandom', plan);
@@ -253,7 +263,18 @@ async function compareStrategies(config: EngineBenchConfig, dirs: TempDirs, keys
       await store.compactAll();
       const settled = snapshot();
       const st = store.stats();
-      out.push({ strategy, keys: n, valueBytes, liveBytes, atEnd, settled, compactionsRun: st.compactionsRun, flushesRun: st.flushesRun });
+      out.push({
+        strategy,
+        keys: n,
+        valueBytes,
+        memtableBytes: options.memtableBytes ?? DEFAULT_ENGINE_OPTIONS.memtableBytes,
+        l1TargetBytes: options.l1TargetBytes ?? DEFAULT_ENGINE_OPTIONS.l1TargetBytes,
+        liveBytes,
+        atEnd,
+        settled,
+        compactionsRun: st.compactionsRun,
+        flushesRun: st.flushesRun,
+      });
       progress(`  ringkv ${strategy.padEnd(8)} write amp ${settled.writeAmplification.toFixed(2)}, space amp ${atEnd.spaceAmplification.toFixed(2)} -> ${settled.spaceAmplification.toFixed(2)}`);
     } finally {
       await store.close();

@@ -21,8 +21,8 @@ function report(over: { fill1?: number; read64?: number; group?: number; fp?: nu
       row('fillrandom', 1024, 64, true, over.group ?? 20_000, 2_000),
     ],
     compaction: [
-      { strategy: 'leveled', keys: 1, valueBytes: 100, liveBytes: 1, atEnd: shape, settled: { ...shape, writeAmplification: 10 }, compactionsRun: 1, flushesRun: 1 },
-      { strategy: 'tiered', keys: 1, valueBytes: 100, liveBytes: 1, atEnd: shape, settled: { ...shape, writeAmplification: over.tieredWa ?? 5 }, compactionsRun: 1, flushesRun: 1 },
+      { strategy: 'leveled', keys: 1, valueBytes: 100, memtableBytes: 1 << 20, l1TargetBytes: 2 << 20, liveBytes: 1, atEnd: shape, settled: { ...shape, writeAmplification: 10 }, compactionsRun: 1, flushesRun: 1 },
+      { strategy: 'tiered', keys: 1, valueBytes: 100, memtableBytes: 1 << 20, l1TargetBytes: 2 << 20, liveBytes: 1, atEnd: shape, settled: { ...shape, writeAmplification: over.tieredWa ?? 5 }, compactionsRun: 1, flushesRun: 1 },
     ],
     bloom: { checks: 1000, negatives: 990, falsePositives: 10, falsePositiveRate: over.fp ?? 0.012 },
     readLatency: {

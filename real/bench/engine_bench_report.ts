@@ -20,6 +20,8 @@ export interface CompactionFigures {
   strategy: 'leveled' | 'tiered';
   keys: number;
   valueBytes: number;
+  memtableBytes: number;
+  l1TargetBytes: number;
   /** Live data: keys x (key + value) bytes. */
   liveBytes: number;
   /** After the workload and a flush, compaction having run in the background as it would. */
@@ -121,6 +123,7 @@ function table(header: string[], rows: string[][], rightAlignFrom = 0): string {
 
 const int = (x: number) => Math.round(x).toLocaleString('en-US');
 const fixed = (x: number, d = 2) => x.toFixed(d);
+const kib = (x: number) => (x >= 1024 * 1024 ? `${fixed(x / 1024 / 1024, 0)} MiB` : `${fixed(x / 1024, 0)} KiB`);
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 
 function passMark(report: EngineBenchReport, row: CaseRow): string {
@@ -162,7 +165,9 @@ export function renderReport(report: EngineBenchReport): string {
   out.push('');
   const first = report.compaction[0];
   out.push(
-    `compaction strategies (ringkv): fillrandom + overwrite of ${first ? int(first.keys) : '?'} keys, ${first?.valueBytes ?? '?'} B values; space amp = bytes on disk / live bytes`,
+    first
+      ? `compaction strategies (ringkv): fillrandom + overwrite of ${int(first.keys)} keys, ${first.valueBytes} B values, memtable ${kib(first.memtableBytes)}, level 1 ${kib(first.l1TargetBytes)}; space amp = bytes on disk / live bytes (tables are LZ4-compressed and values half zeros, so below 1 is possible); settled = after compactAll`
+      : 'compaction strategies: none measured',
   );
   const wa = report.targets.find((t) => t.name.startsWith('write amplification'));
   out.push(
