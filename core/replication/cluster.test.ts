@@ -271,15 +271,19 @@ describe('STRONG', () => {
 
   it('orders a STRONG write above a version stamped by a fast clock, where an ordinary write loses', () => {
     const c = new ClusterFixture('strong-skew', { nodes: 5, clockSkewMs: (i) => (i === 0 ? 300 : 0) });
-    // n5 coordinates and has never heard n1's clock: it is no home replica of these keys.
-    const keys = [0, 1].map((i) => keyWith(c, (home) => home.includes('n1') && !home.includes('n5'), `skew${i}-`));
+    // Keys on n1..n3 only: n4 and n5 coordinate and have never heard n1's clock.
+    const keys = [0, 1, 2].map((i) => keyWith(c, (home) => home.includes('n1') && !home.includes('n4') && !home.includes('n5'), `skew${i}-`));
     for (const k of keys) expect(c.put('n1', { keyspace: 'default', key: enc(k), value: enc('fast'), consistency: { level: 'ALL' } })).toEqual({ ok: true });
     // LWW under skew: the later ordinary write is lost.
     expect(c.put('n5', { keyspace: 'default', key: enc(keys[0]!), value: enc('later'), consistency: { level: 'ALL' } })).toEqual({ ok: true });
-    expect(values(c.get('n5', { keyspace: 'default', key: enc(keys[0]!) }))).toEqual(['fast']);
     // STRONG first learns the highest version from a quorum and stamps above it.
     expect(c.put('n5', { keyspace: 'default', key: enc(keys[1]!), value: enc('later'), consistency: { level: 'STRONG' } })).toEqual({ ok: true });
+    expect(values(c.get('n5', { keyspace: 'default', key: enc(keys[0]!) }))).toEqual(['fast']);
     expect(values(c.get('n5', { keyspace: 'default', key: enc(keys[1]!), consistency: { level: 'STRONG' } }))).toEqual(['later']);
+    // A write that follows a read through the same coordinator is stamped above what the read saw.
+    expect(values(c.get('n4', { keyspace: 'default', key: enc(keys[2]!) }))).toEqual(['fast']);
+    expect(c.put('n4', { keyspace: 'default', key: enc(keys[2]!), value: enc('after read'), consistency: { level: 'ALL' } })).toEqual({ ok: true });
+    expect(values(c.get('n4', { keyspace: 'default', key: enc(keys[2]!) }))).toEqual(['after read']);
   });
 
   it('works in siblings keyspaces, replacing every sibling', () => {

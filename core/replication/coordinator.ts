@@ -39,7 +39,7 @@ import { checkKeyspace, contextProblem, isErrorInfo, keyProblem, ttlFor, valuePr
 import { RequestRun, once } from './request_run.ts';
 import { type DeleteRequest, type ErrorInfo, type GetRequest, type GetResponse, type PutRequest, type WriteResponse, errorInfo } from './requests.ts';
 import { StrongCoordinator } from './strong.ts';
-import { readResponse, writeFor } from './version_builders.ts';
+import { newestHlc, readResponse, writeFor } from './version_builders.ts';
 
 /** Share of the remaining time a node gives the home replica it forwards a write to. */
 const FORWARD_BUDGET_SHARE = 0.8;
@@ -95,6 +95,7 @@ export class Coordinator {
         if (outcome !== null) {
           answered = true;
           this.d.mark(outcome.ok ? 'get ok' : 'get failed');
+          if (outcome.ok) this.observe(outcome.merged);
           run.finishIfOpen(outcome.ok ? readResponse(ks, outcome.merged, this.d.env.clock.wallMs()) : { ok: false, error: outcome.error });
         }
       }
@@ -295,6 +296,16 @@ export class Coordinator {
       const counts = reply.replied !== null && reply.required !== null ? { replied: reply.replied, required: reply.required } : undefined;
       run.finish({ ok: false, error: errorInfo(reply.code, `${reply.message} (coordinated by ${home.node})`, reply.definite, counts) });
     });
+  }
+
+  /**
+   * Folds the newest timestamp a read saw into this node's HLC, so a write it
+   * coordinates after the read is stamped above what the read returned. A
+   * timestamp beyond the skew bound is not followed (hlc.ts says why).
+   */
+  private observe(v: VersionedValue | null): void {
+    const newest = newestHlc(v);
+    if (newest !== null && !this.d.lease.hlc.update(newest).accepted) this.d.mark('read saw a timestamp too far ahead');
   }
 
   /** The first N entries of the key's extended preference list under the liveness view. */
