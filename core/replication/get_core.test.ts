@@ -99,4 +99,12 @@ describe('get core against a model of reply sets', () => {
     expect(out).toMatchObject({ ok: false, error: { code: 'timeout', replied: 1, required: 3 } });
     expect(out!.ok === false && out!.error.message).toContain('got 1 of 3');
   });
+
+  it('fails a read whose replicas hold versions of different modes, and repairs nothing', () => {
+    const core = new GetCore(['a', 'b'], 2);
+    core.reply('a', lww(1, 'a', false));
+    core.reply('b', { mode: 'siblings', dvv: { entries: [] } });
+    expect(core.outcome()).toMatchObject({ ok: false, error: { code: 'internal' } });
+    expect(core.repairPlan()).toEqual({ merged: null, stale: [], current: [] });
+  });
 });

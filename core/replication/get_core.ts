@@ -7,6 +7,7 @@
 
 import { assert } from '../../io/assert.ts';
 import type { NodeId } from '../../io/network.ts';
+import { ConflictModeMismatchError } from '../versioning/errors.ts';
 import type { VersionedValue } from '../versioning/versioned_value.ts';
 import { type ErrorCode, type ErrorInfo, errorInfo } from './requests.ts';
 import { mergeAll, sameVersion } from './version_set.ts';
@@ -60,17 +61,30 @@ export class GetCore {
     return this.timedOut || this.waiting.size === 0;
   }
 
-  /** null while the outcome is open. Throws ConflictModeMismatchError if replicas disagree on the mode. */
+  /** null while the outcome is open. Replicas holding versions of different modes (a misconfigured cluster) fail the read. */
   outcome(): GetOutcome | null {
-    if (this.replies.size >= this.required) return { ok: true, merged: mergeAll(this.replies.values()), replied: this.replies.size };
+    if (this.replies.size >= this.required) {
+      try {
+        return { ok: true, merged: mergeAll(this.replies.values()), replied: this.replies.size };
+      } catch (err) {
+        if (!(err instanceof ConflictModeMismatchError)) throw err;
+        return { ok: false, error: errorInfo('internal', `replicas disagree: ${err.message}`, false) };
+      }
+    }
     const possible = this.replies.size + (this.timedOut ? 0 : this.waiting.size);
     if (possible >= this.required) return null;
     return { ok: false, error: this.failure() };
   }
 
-  /** The repair targets among the replies so far. */
+  /** The repair targets among the replies so far (none when replicas disagree on the mode). */
   repairPlan(): RepairPlan {
-    const merged = mergeAll(this.replies.values());
+    let merged: VersionedValue | null;
+    try {
+      merged = mergeAll(this.replies.values());
+    } catch (err) {
+      if (!(err instanceof ConflictModeMismatchError)) throw err;
+      return { merged: null, stale: [], current: [] };
+    }
     const stale: NodeId[] = [];
     const current: NodeId[] = [];
     for (const node of this.targets) {

@@ -52,12 +52,7 @@ export class StrongCoordinator {
     });
     const step = (): void => {
       if (run.finished) return;
-      let outcome;
-      try {
-        outcome = core.outcome();
-      } catch (err) {
-        return run.finish({ ok: false, error: errorInfo('internal', `replicas disagree: ${(err as Error).message}`, false) });
-      }
+      const outcome = core.outcome();
       if (outcome === null) return;
       if (!outcome.ok) {
         this.d.mark('strong read failed');
@@ -122,12 +117,7 @@ export class StrongCoordinator {
     let learned = false;
     const step = (): void => {
       if (run.finished || learned) return;
-      let outcome;
-      try {
-        outcome = phase1.outcome();
-      } catch (err) {
-        return run.finish({ ok: false, error: errorInfo('internal', `replicas disagree: ${(err as Error).message}`, true) });
-      }
+      const outcome = phase1.outcome();
       if (outcome === null) return;
       if (!outcome.ok) {
         this.d.mark('strong write failed');
