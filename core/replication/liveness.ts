@@ -12,7 +12,15 @@ export interface LivenessView {
   isUp(nodeId: NodeId): boolean;
 }
 
-export class ReachabilityView implements LivenessView {
+/** What the request layer tells a liveness view about each peer. */
+export interface LivenessSignals {
+  /** A request to the peer went unanswered. */
+  timedOut(nodeId: NodeId): void;
+  /** Any frame arrived from the peer. */
+  heardFrom(nodeId: NodeId): void;
+}
+
+export class ReachabilityView implements LivenessView, LivenessSignals {
   private readonly misses = new Map<NodeId, number>();
   private readonly down = new Set<NodeId>();
 

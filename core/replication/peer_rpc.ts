@@ -9,7 +9,7 @@ import { assert } from '../../io/assert.ts';
 import type { Env } from '../../io/env.ts';
 import type { NodeId } from '../../io/network.ts';
 import type { TimerId } from '../../io/timers.ts';
-import type { ReachabilityView } from './liveness.ts';
+import type { LivenessSignals } from './liveness.ts';
 import { type Message, WireError, decodeWireMessage, encodeWireMessage } from './messages.ts';
 
 type RequestMessage = Extract<Message, { t: 'read' | 'write' | 'scan' | 'forward' | 'ping' }>;
@@ -44,7 +44,7 @@ export class PeerRpc {
 
   constructor(
     private readonly env: Env,
-    private readonly liveness: ReachabilityView,
+    private readonly liveness: LivenessSignals,
     private readonly mark: (what: string) => void,
   ) {
     // Ids start at a random point so a reply to a previous incarnation's call cannot match a new one.
