@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DiskFullError } from '../../io/disk.ts';
 import { Simulator, type SimNode } from '../../sim/simulator.ts';
 import { Engine, type EngineOptions } from './engine.ts';
 import { CorruptionError, EngineClosedError, InvalidRequestError } from './errors.ts';
@@ -167,6 +168,9 @@ describe('engine basics', () => {
     expect(engine.get(enc('gone'))).toBeUndefined();
     const after = engine.stats();
     expect(after.compactionsRun).toBeGreaterThan(before.compactionsRun);
+    expect(before.tombstonesPurged + before.expiredPurged).toBe(0);
+    expect(after.tombstonesPurged).toBe(1);
+    expect(after.expiredPurged).toBe(1);
   });
 
   it('reports a corrupt block to the reads that need it and keeps serving the rest', () => {
@@ -246,6 +250,38 @@ describe('engine basics', () => {
     for (let kv = cursor.next(); kv !== undefined; kv = cursor.next()) rest.push(dec(kv.value)!);
     expect([...firstHalf, ...rest]).toEqual(Array.from({ length: 500 }, (_, i) => `old${i}`));
     expect(dec(engine.get(key(7)))).toBe('new7');
+  });
+
+  it('refuses writes on a full disk without storing them, and recovers when space returns', () => {
+    const { sim, node, engine } = setup('disk-full');
+    for (let i = 0; i < 50; i++) wait(sim, (cb) => engine.put(key(i), enc(`v${i}`), undefined, cb));
+    node.disk.setCapacity(node.disk.usedBytes() + 200);
+    const refused: number[] = [];
+    for (let i = 50; i < 80; i++) {
+      try {
+        wait(sim, (cb) => engine.put(key(i), enc(`v${i}-${'f'.repeat(20)}`), undefined, cb));
+      } catch (err) {
+        expect(err).toBeInstanceOf(DiskFullError);
+        refused.push(i);
+      }
+    }
+    expect(refused.length).toBeGreaterThan(20);
+    for (const i of refused) expect(engine.get(key(i))).toBeUndefined();
+    // A flush cannot write its table either; it is retried, not fatal.
+    let flushed: Error | null | undefined;
+    engine.flush((err) => {
+      flushed = err;
+    });
+    sim.run({ untilMs: sim.nowMs() + 3000 });
+    expect(flushed).toBeUndefined();
+    expect(engine.stats().backgroundErrors).toBeGreaterThan(0);
+    node.disk.setCapacity(Number.POSITIVE_INFINITY);
+    sim.runUntil(() => flushed !== undefined);
+    expect(flushed).toBeNull();
+    for (const i of refused) wait(sim, (cb) => engine.put(key(i), enc(`later${i}`), undefined, cb));
+    wait(sim, (cb) => engine.close(cb));
+    const reopened = openEngine(sim, node, small);
+    for (let i = 0; i < 80; i++) expect(dec(reopened.get(key(i)))).toBe(refused.includes(i) ? `later${i}` : `v${i}${i < 50 ? '' : `-${'f'.repeat(20)}`}`);
   });
 
   it('same seed, same trace hash', () => {

@@ -126,6 +126,7 @@ export class Engine {
   private readonly counters = {
     userBytesWritten: 0, walBytesRetired: 0, flushBytesWritten: 0, compactionBytesWritten: 0, compactionsRun: 0,
     trivialMoves: 0, flushesRun: 0, corruptBlocksSeen: 0, backgroundErrors: 0, writeSlowdowns: 0, writeStops: 0, walSyncsRetired: 0,
+    shadowedDropped: 0, tombstonesPurged: 0, expiredPurged: 0,
   };
 
   private constructor(
@@ -459,6 +460,12 @@ export class Engine {
         }
         this.installCompaction(plan, tables!, () => {
           this.counters.compactionsRun++;
+          const counts = compaction.job?.counts;
+          if (counts !== undefined) {
+            this.counters.shadowedDropped += counts.shadowed;
+            this.counters.tombstonesPurged += counts.purgedTombstones;
+            this.counters.expiredPurged += counts.purgedExpired;
+          }
           for (const t of tables!) this.counters.compactionBytesWritten += t.fileBytes;
         });
       },
@@ -719,6 +726,9 @@ export class Engine {
       compactionDebtBytes: this.picker.debtBytes(version),
       compactionsRun: c.compactionsRun,
       trivialMoves: c.trivialMoves,
+      shadowedDropped: c.shadowedDropped,
+      tombstonesPurged: c.tombstonesPurged,
+      expiredPurged: c.expiredPurged,
       flushesRun: c.flushesRun,
       bloom: { checks: bloom.bloomChecks, negatives: bloom.bloomNegatives, falsePositives: bloom.bloomFalsePositives },
       blockCache: { hits: this.blockCache.stats.hits, misses: this.blockCache.stats.misses },

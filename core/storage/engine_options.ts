@@ -114,6 +114,10 @@ export interface EngineStats {
   compactionDebtBytes: number;
   compactionsRun: number;
   trivialMoves: number;
+  /** Entries compaction dropped: versions shadowed by newer ones, tombstones and expired values past the grace period. */
+  shadowedDropped: number;
+  tombstonesPurged: number;
+  expiredPurged: number;
   flushesRun: number;
   bloom: { checks: number; negatives: number; falsePositives: number };
   blockCache: { hits: number; misses: number };

@@ -123,7 +123,9 @@ interface QueuedEdit {
 /**
  * The writer side: appends edits one at a time, each durable before it is
  * applied to the VersionSet and acknowledged, and rolls over to a fresh
- * manifest (snapshot first) when the current one grows past maxBytes.
+ * manifest (snapshot first) when the current one grows past maxBytes and
+ * past twice its own snapshot (a state bigger than maxBytes would otherwise
+ * roll over on every edit).
  */
 export class ManifestLog {
   private queue: QueuedEdit[] = [];
@@ -132,6 +134,8 @@ export class ManifestLog {
   private closed = false;
   /** Bytes written to manifests over the engine's life. */
   bytesWritten = 0;
+  /** Size of the snapshot that opens the live manifest. */
+  private snapshotBytes = 0;
 
   private constructor(
     private readonly disk: Disk,
@@ -166,6 +170,7 @@ export class ManifestLog {
       if (err !== null) return cb(err);
       const log = new ManifestLog(disk, versions, writer!, number, maxBytes);
       log.bytesWritten = writer!.bytesWritten();
+      log.snapshotBytes = writer!.bytesWritten();
       cb(null, log);
     });
   }
@@ -200,7 +205,8 @@ export class ManifestLog {
   private pump(): void {
     if (this.busy || this.queue.length === 0 || this.closed) return;
     this.busy = true;
-    if (this.writer.bytesWritten() >= this.maxBytes) {
+    const size = this.writer.bytesWritten();
+    if (size >= this.maxBytes && size >= 2 * this.snapshotBytes) {
       this.rollOver();
       return;
     }
@@ -245,6 +251,7 @@ export class ManifestLog {
       this.writer = writer!;
       this.number = number;
       this.bytesWritten += writer!.bytesWritten();
+      this.snapshotBytes = writer!.bytesWritten();
       this.pump();
     });
   }
