@@ -10,6 +10,8 @@ const COMMANDS: CommandEntry[] = [
   { name: 'check', summary: 'check a recorded history for linearizability (jepsen etcd logs or ringkv histories)', load: () => import('./check_command.ts') },
   { name: 'scenarios', summary: 'list the simulator scenarios, one line each', load: () => import('./scenarios_command.ts') },
   { name: 'sim', summary: 'run a scenario in the deterministic simulator for a seed or a range of seeds', load: () => import('./sim_command.ts') },
+  { name: 'start', summary: 'run one node (storage, peer transport, HTTP API) until SIGINT/SIGTERM', load: () => import('./start_command.ts') },
+  { name: 'local-cluster', summary: 'run a local cluster (default 3 nodes, one process each) on loopback until Ctrl-C', load: () => import('./local_cluster_command.ts') },
 ];
 
 function topHelp(): string {

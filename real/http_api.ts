@@ -1,0 +1,281 @@
+// The HTTP API of a node, modelled on Riak's:
+//
+//   PUT|POST /kv/{keyspace}/{key}   body = the value (raw bytes)        -> 204
+//   GET      /kv/{keyspace}/{key}   -> 200 value | 300 siblings | 404
+//   DELETE   /kv/{keyspace}/{key}   -> 204
+//   GET      /kv/{keyspace}?start=&end=&limit=&resume=&encoding=  -> 200 JSON page
+//   GET      /admin/status  GET /metrics  GET /health
+//
+// Query parameters: consistency=ONE|TWO|QUORUM|ALL|STRONG, r=N (reads),
+// w=N (writes), ttl=SECONDS (puts). The key is everything after the
+// keyspace, percent-decoded to bytes (http_params.ts). The causal context
+// comes back in the X-Ringkv-Context header and is accepted in the same
+// header on PUT and DELETE. Siblings answer 300 Multiple Choices with every
+// sibling as a part of a multipart/mixed body (or, with Accept:
+// application/json, as {"siblings": [base64...], "context"}). Errors are
+// JSON {"error": {"code", "message", "replied"?, "required"?, "definite"?}}:
+// 400 malformed, 401 no API token, 403 wrong token, 404 unknown keyspace or
+// key, 413 key or value too large, 429 overloaded, 503 not enough replicas
+// answered. With an API token configured every route but /health needs
+// `Authorization: Bearer TOKEN`.
+
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Consistency, ErrorInfo, ScanItem, StoreNode } from '../core/node.ts';
+import { MAX_LAYOUT_KEY_BYTES } from '../core/replication/storage_keys.ts';
+import { decodeContext } from '../core/versioning/dvv_codec.ts';
+import { HttpInputError, bytesParam, consistencyLabel, consistencyParams, limitParam, percentDecodeBytes, rawQuery, textParam, ttlParam } from './http_params.ts';
+import type { NodeMetrics, Operation } from './metrics.ts';
+
+export const CONTEXT_HEADER = 'x-ringkv-context';
+
+export interface HttpApiOptions {
+  node: StoreNode;
+  metrics: NodeMetrics;
+  status: () => unknown;
+  apiToken: string | null;
+  maxKeyBytes: number;
+  maxValueBytes: number;
+  maxInflightRequests: number;
+  logger: Logger;
+}
+
+type Respond = (status: number, headers: Record<string, string>, body?: string | Uint8Array) => void;
+
+const ERROR_STATUS: Record<ErrorInfo['code'], number> = {
+  invalid: 400,
+  not_found_keyspace: 404,
+  unavailable: 503,
+  timeout: 503,
+  overloaded: 429,
+  corruption: 500,
+  internal: 500,
+};
+
+export function httpRequestHandler(o: HttpApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  let inflight = 0;
+  const tokenDigest = o.apiToken === null ? null : createHash('sha256').update(o.apiToken).digest();
+  const maxKeyBytes = Math.min(o.maxKeyBytes, MAX_LAYOUT_KEY_BYTES);
+
+  return (req, res) => {
+    let answered = false;
+    const respond: Respond = (status, headers, body) => {
+      if (answered) return;
+      answered = true;
+      o.metrics.observeHttpStatus(status);
+      if (status >= 500) o.logger.warn({ method: req.method, url: req.url?.slice(0, 200), status }, 'request failed');
+      res.writeHead(status, headers);
+      res.end(body);
+    };
+    const fail = (status: number, code: string, message: string, extra: Partial<ErrorInfo> = {}, headers: Record<string, string> = {}) =>
+      respond(status, { 'content-type': 'application/json', ...headers }, JSON.stringify({ error: { code, message, ...extra } }) + '\n');
+
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const pathname = q === -1 ? url : url.slice(0, q);
+    const search = q === -1 ? '' : url.slice(q + 1);
+    if (pathname === '/health') return respond(200, { 'content-type': 'application/json' }, JSON.stringify({ ok: true, node: o.node.nodeId }) + '\n');
+
+    if (tokenDigest !== null) {
+      const auth = req.headers.authorization;
+      const m = auth === undefined ? null : /^Bearer (.+)$/.exec(auth);
+      if (m === null) return fail(401, 'unauthorized', 'an API token is required: Authorization: Bearer TOKEN', {}, { 'www-authenticate': 'Bearer' });
+      if (!timingSafeEqual(createHash('sha256').update(m[1]!).digest(), tokenDigest)) return fail(403, 'forbidden', 'the API token is not valid');
+    }
+    if (inflight >= o.maxInflightRequests) {
+      return fail(429, 'overloaded', `${inflight} requests in progress on this node, the limit is ${o.maxInflightRequests}; retry later`, {}, { 'retry-after': '1' });
+    }
+    inflight++;
+    res.once('close', () => inflight--);
+
+    try {
+      if (pathname === '/metrics' && req.method === 'GET') {
+        o.metrics.text().then(
+          (text) => respond(200, { 'content-type': o.metrics.contentType }, text),
+          (err: Error) => fail(500, 'internal', `metrics: ${err.message}`),
+        );
+        return;
+      }
+      if (pathname === '/admin/status' && req.method === 'GET') {
+        return respond(200, { 'content-type': 'application/json' }, JSON.stringify(o.status(), null, 2) + '\n');
+      }
+      const kv = /^\/kv\/([^/]+)(?:\/(.*))?$/.exec(pathname);
+      if (kv === null) return fail(404, 'not_found', `no route ${req.method} ${pathname.slice(0, 100)}; see /kv/{keyspace}/{key}, /admin/status, /metrics`);
+      const ksBytes = percentDecodeBytes(kv[1]!);
+      if (ksBytes === null) throw new HttpInputError('keyspace has a malformed percent-escape');
+      const keyspace = new TextDecoder().decode(ksBytes);
+      if (kv[2] === undefined) {
+        if (req.method !== 'GET') return fail(405, 'method_not_allowed', `${req.method} is not allowed on a keyspace; GET scans it`, {}, { allow: 'GET' });
+        return scan(o, req, keyspace, search, respond, fail);
+      }
+      const key = percentDecodeBytes(kv[2]);
+      if (key === null) throw new HttpInputError('key has a malformed percent-escape');
+      if (key.length === 0) throw new HttpInputError('key is empty');
+      if (key.length > maxKeyBytes) throw new HttpInputError(`key of ${key.length} bytes exceeds the limit of ${maxKeyBytes}`, 413, 'too_large');
+      switch (req.method) {
+        case 'GET':
+          return get(o, req, keyspace, key, search, respond, fail);
+        case 'PUT':
+        case 'POST':
+          return put(o, req, keyspace, key, search, respond, fail);
+        case 'DELETE':
+          return del(o, req, keyspace, key, search, respond, fail);
+        default:
+          return fail(405, 'method_not_allowed', `${req.method} is not allowed on a key`, {}, { allow: 'GET, PUT, POST, DELETE' });
+      }
+    } catch (err) {
+      if (err instanceof HttpInputError) return fail(err.status, err.code, err.message, {}, err.status === 413 ? { connection: 'close' } : {});
+      o.logger.error({ err }, 'request handler failed');
+      return fail(500, 'internal', 'internal error');
+    }
+  };
+}
+
+type Fail = (status: number, code: string, message: string, extra?: Partial<ErrorInfo>, headers?: Record<string, string>) => void;
+
+function failWith(fail: Fail, e: ErrorInfo): void {
+  const extra: Partial<ErrorInfo> = { definite: e.definite };
+  if (e.replied !== undefined) extra.replied = e.replied;
+  if (e.required !== undefined) extra.required = e.required;
+  const status = ERROR_STATUS[e.code];
+  fail(status, e.code, e.message, extra, status === 503 || status === 429 ? { 'retry-after': '1' } : {});
+}
+
+/** Times a node call and records its outcome in the metrics. */
+function timed(o: HttpApiOptions, op: Operation, consistency: Consistency | undefined): (outcome: string) => void {
+  const started = process.hrtime.bigint();
+  return (outcome) => o.metrics.observeRequest(op, consistencyLabel(consistency), outcome, Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+function contextHeader(req: IncomingMessage): string | null {
+  const raw = req.headers[CONTEXT_HEADER];
+  if (raw === undefined) return null;
+  if (Array.isArray(raw)) throw new HttpInputError(`${CONTEXT_HEADER} given more than once`);
+  try {
+    decodeContext(raw);
+  } catch (err) {
+    throw new HttpInputError(`malformed ${CONTEXT_HEADER}: ${(err as Error).message}`);
+  }
+  return raw;
+}
+
+function get(o: HttpApiOptions, req: IncomingMessage, keyspace: string, key: Uint8Array, search: string, respond: Respond, fail: Fail): void {
+  const params = rawQuery(search, ['consistency', 'r']);
+  const consistency = consistencyParams(params, ['r']);
+  const done = timed(o, 'get', consistency);
+  o.node.get({ keyspace, key, consistency }, (r) => {
+    if (!r.ok) {
+      done(r.error.code);
+      return failWith(fail, r.error);
+    }
+    const ctx: Record<string, string> = r.context === null ? {} : { [CONTEXT_HEADER]: r.context };
+    if (!r.found || r.values.length === 0) {
+      done('not_found');
+      return fail(404, 'not_found', 'key not found', {}, ctx);
+    }
+    if (r.values.length === 1) {
+      done('ok');
+      return respond(200, { 'content-type': 'application/octet-stream', ...ctx }, r.values[0]!);
+    }
+    done('siblings');
+    if ((req.headers.accept ?? '').includes('application/json')) {
+      const body = { siblings: r.values.map((v) => Buffer.from(v).toString('base64')), context: r.context };
+      return respond(300, { 'content-type': 'application/json', ...ctx }, JSON.stringify(body) + '\n');
+    }
+    const boundary = boundaryFor(r.values);
+    respond(300, { 'content-type': `multipart/mixed; boundary=${boundary}`, ...ctx }, multipart(boundary, r.values));
+  });
+}
+
+function put(o: HttpApiOptions, req: IncomingMessage, keyspace: string, key: Uint8Array, search: string, respond: Respond, fail: Fail): void {
+  const params = rawQuery(search, ['consistency', 'w', 'ttl']);
+  const consistency = consistencyParams(params, ['w']);
+  const ttlMs = ttlParam(params);
+  const context = contextHeader(req);
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > o.maxValueBytes) throw new HttpInputError(`value of ${declared} bytes exceeds the limit of ${o.maxValueBytes}`, 413, 'too_large');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    if (size > o.maxValueBytes) return; // answered already; the rest is read and dropped, then the connection closes
+    size += chunk.length;
+    if (size > o.maxValueBytes) {
+      chunks.length = 0;
+      return fail(413, 'too_large', `value exceeds the limit of ${o.maxValueBytes} bytes`, {}, { connection: 'close' });
+    }
+    chunks.push(chunk);
+  });
+  req.on('end', () => {
+    if (size > o.maxValueBytes) return;
+    const value = new Uint8Array(Buffer.concat(chunks, size));
+    const done = timed(o, 'put', consistency);
+    o.node.put({ keyspace, key, value, consistency, ttlMs, context }, (r) => {
+      done(r.ok ? 'ok' : r.error.code);
+      if (!r.ok) return failWith(fail, r.error);
+      respond(204, {});
+    });
+  });
+}
+
+function del(o: HttpApiOptions, req: IncomingMessage, keyspace: string, key: Uint8Array, search: string, respond: Respond, fail: Fail): void {
+  const params = rawQuery(search, ['consistency', 'w']);
+  const consistency = consistencyParams(params, ['w']);
+  const context = contextHeader(req);
+  const done = timed(o, 'delete', consistency);
+  o.node.delete({ keyspace, key, consistency, context }, (r) => {
+    done(r.ok ? 'ok' : r.error.code);
+    if (!r.ok) return failWith(fail, r.error);
+    respond(204, {});
+  });
+}
+
+function scan(o: HttpApiOptions, req: IncomingMessage, keyspace: string, search: string, respond: Respond, fail: Fail): void {
+  const params = rawQuery(search, ['start', 'end', 'limit', 'resume', 'consistency', 'r', 'encoding']);
+  const consistency = consistencyParams(params, ['r']);
+  const encoding = textParam(params, 'encoding') ?? 'utf8';
+  if (encoding !== 'utf8' && encoding !== 'base64') throw new HttpInputError('encoding must be utf8 or base64');
+  const resume = textParam(params, 'resume');
+  const done = timed(o, 'scan', consistency);
+  o.node.scan(
+    { keyspace, start: bytesParam(params, 'start'), end: bytesParam(params, 'end'), limit: limitParam(params), resumeToken: resume ?? null, consistency },
+    (r) => {
+      done(r.ok ? 'ok' : r.error.code);
+      if (!r.ok) return failWith(fail, r.error);
+      const body = { items: r.items.map((item) => scanItemJson(item, encoding)), resumeToken: r.resumeToken };
+      respond(200, { 'content-type': 'application/json' }, JSON.stringify(body) + '\n');
+    },
+  );
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** An item as JSON: text when key and values are valid UTF-8 and utf8 was asked for, else base64 (said in `encoding`). */
+function scanItemJson(item: ScanItem, encoding: 'utf8' | 'base64'): Record<string, unknown> {
+  if (encoding === 'utf8') {
+    try {
+      return { key: strictUtf8.decode(item.key), values: item.values.map((v) => strictUtf8.decode(v)), context: item.context };
+    } catch {
+      // falls through to base64 for this item
+    }
+  }
+  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+  return { key: b64(item.key), values: item.values.map(b64), context: item.context, encoding: 'base64' };
+}
+
+function boundaryFor(values: Uint8Array[]): string {
+  for (;;) {
+    const boundary = `ringkv-${randomBytes(12).toString('hex')}`;
+    const marker = Buffer.from(`--${boundary}`);
+    if (values.every((v) => Buffer.from(v).indexOf(marker) === -1)) return boundary;
+  }
+}
+
+function multipart(boundary: string, values: Uint8Array[]): Uint8Array {
+  const parts: Buffer[] = [];
+  for (const v of values) {
+    parts.push(Buffer.from(`--${boundary}\r\ncontent-type: application/octet-stream\r\n\r\n`), Buffer.from(v), Buffer.from('\r\n'));
+  }
+  parts.push(Buffer.from(`--${boundary}--\r\n`));
+  return new Uint8Array(Buffer.concat(parts));
+}

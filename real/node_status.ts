@@ -1,0 +1,76 @@
+// The body of GET /admin/status: who this node is, how it sees each member
+// (the replication layer's up/down view, the peer link, heartbeat phi), ring
+// ownership per keyspace replication factor, hints waiting, and the storage
+// engine's compaction state.
+
+import type { StoreNode } from '../core/node.ts';
+import type { RealNodeConfig } from './node_config.ts';
+import { engineActivity, engineStats } from './store_node_probe.ts';
+import type { TcpNetwork } from './tcp_network.ts';
+
+export interface StatusSources {
+  config: RealNodeConfig;
+  node: StoreNode;
+  network: TcpNetwork;
+  httpAddress: string;
+  startedAtMs: number;
+  nowMs: () => number;
+}
+
+const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+export function nodeStatus(s: StatusSources): Record<string, unknown> {
+  const { node, config } = s;
+  const ring = node.ring;
+  const peers = new Map(s.network.peerStatus().map((p) => [p.id, p]));
+  const pending = node.pendingHints();
+  const factors = [...new Set(config.node.keyspaces.map((k) => k.replicationFactor))].sort((a, b) => a - b);
+  const ownership = new Map(factors.map((n) => [n, ring.ownership(n)]));
+  const members = config.members.map((m) => {
+    const self = m.id === config.nodeId;
+    const peer = peers.get(m.id);
+    const up = self || node.believesUp(m.id);
+    return {
+      id: m.id,
+      address: `${m.host}:${m.port}`,
+      self,
+      state: self ? 'up' : !up ? 'down' : peer?.suspected ? 'suspect' : 'up',
+      link: self ? null : (peer?.link ?? null),
+      phi: peer?.phi === null || peer === undefined ? null : round(peer.phi),
+      queuedFrames: peer?.queuedFrames ?? 0,
+      framesDropped: peer?.framesDropped ?? 0,
+      tokens: m.tokens.length,
+      ownership: Object.fromEntries(factors.map((n) => [`rf${n}`, { primary: round(ownership.get(n)!.get(m.id)?.primary ?? 0), replica: round(ownership.get(n)!.get(m.id)?.replica ?? 0) }])),
+      hintsPending: pending.get(m.id) ?? 0,
+    };
+  });
+  const stats = engineStats(node);
+  return {
+    node: config.nodeId,
+    cluster: config.cluster,
+    http: s.httpAddress,
+    peer: `${s.network.address.host}:${s.network.address.port}`,
+    uptimeSeconds: Math.round((s.nowMs() - s.startedAtMs) / 1000),
+    durability: config.durability,
+    members,
+    ring: { tokens: ring.tokenCount, spread: Object.fromEntries(factors.map((n) => [`rf${n}`, ring.spread(n)])) },
+    keyspaces: config.node.keyspaces,
+    hints: { total: [...pending.values()].reduce((a, b) => a + b, 0), byTarget: Object.fromEntries(pending) },
+    storage:
+      stats === null
+        ? null
+        : {
+            tablesPerLevel: stats.tablesPerLevel,
+            compactionBacklogBytes: stats.compactionDebtBytes,
+            compactionsRun: stats.compactionsRun,
+            diskBytes: stats.diskBytes,
+            writeAmplification: round(stats.writeAmplification, 2),
+            walSyncs: stats.walSyncs,
+            backgroundErrors: stats.backgroundErrors,
+            corruptTables: stats.corruptTables,
+            activity: engineActivity(node),
+            recovery: stats.recovery,
+          },
+    events: Object.fromEntries(node.marks()),
+  };
+}
