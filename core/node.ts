@@ -83,6 +83,7 @@ export interface NodeConfig {
   maxHintsPerTarget: number;
   /** Hint replay pace. */
   hintReplayBytesPerSec: number;
+  /** Storage engine options; syncWrites: false would acknowledge writes a crash can lose. */
   engine?: Partial<EngineOptions>;
   maxKeyBytes: number;
   maxValueBytes: number;
