@@ -33,7 +33,7 @@ export const crashRestart: Scenario = {
     crashes: { meanIntervalMs: 250, meanDownMs: 300, maxDown: 2 },
   },
   durationMs: 3000,
-  liveness: { settleMs: 500, maxReadPasses: 3 },
+  liveness: { settleMs: 1200, maxReadPasses: 3, afterPassMs: 300 },
   lwwUncertaintyMs: 205,
   expect: { linearizable: 'pass', converged: 'pass', durability: 'pass', validity: 'pass' },
 };

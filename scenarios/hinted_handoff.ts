@@ -36,7 +36,7 @@ export const hintedHandoff: Scenario = {
     ],
   },
   durationMs: 3000,
-  liveness: { settleMs: 800, maxReadPasses: 3 },
+  liveness: { settleMs: 1200, maxReadPasses: 3, afterPassMs: 300 },
   lwwUncertaintyMs: 205,
   expect: { linearizable: 'either', converged: 'pass', durability: 'pass', validity: 'pass' },
   requiredMarks: ['hint stored', 'hint replayed'],

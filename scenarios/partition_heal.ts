@@ -31,7 +31,7 @@ export const partitionHeal: Scenario = {
     partitions: { meanIntervalMs: 300, meanDurationMs: 400, kinds: ['split', 'isolate', 'one-way'] },
   },
   durationMs: 3000,
-  liveness: { settleMs: 500, maxReadPasses: 3 },
+  liveness: { settleMs: 1200, maxReadPasses: 3, afterPassMs: 300 },
   lwwUncertaintyMs: 2,
   expect: { linearizable: 'pass', converged: 'pass', durability: 'pass', validity: 'pass' },
 };

@@ -45,7 +45,7 @@ export const readRepair: Scenario = {
     ],
   },
   durationMs: 3000,
-  liveness: { settleMs: 300, maxReadPasses: 3 },
+  liveness: { settleMs: 1200, maxReadPasses: 3, afterPassMs: 300 },
   lwwUncertaintyMs: 2,
   expect: { linearizable: 'either', converged: 'pass', durability: 'pass', validity: 'pass' },
   requiredMarks: ['read repair sent', 'read repair applied'],

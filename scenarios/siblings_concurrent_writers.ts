@@ -29,8 +29,8 @@ export const siblingsConcurrentWriters: Scenario = {
     groups: [siblingKeys(3, ['QUORUM', 'ONE'], 0.6)],
   },
   faults: { partitions: { meanIntervalMs: 400, meanDurationMs: 300, kinds: ['split', 'isolate'] } },
-  durationMs: 2500,
-  liveness: { settleMs: 500, maxReadPasses: 3 },
+  durationMs: 1800,
+  liveness: { settleMs: 1200, maxReadPasses: 3, afterPassMs: 300 },
   lwwUncertaintyMs: 2,
   expect: { linearizable: 'either', converged: 'pass', durability: 'pass', validity: 'pass' },
 };

@@ -29,8 +29,8 @@ export const smoke: Scenario = {
     ],
   },
   faults: {},
-  durationMs: 2000,
-  liveness: { settleMs: 300, maxReadPasses: 3 },
+  durationMs: 1000,
+  liveness: { settleMs: 300, maxReadPasses: 3, afterPassMs: 300 },
   lwwUncertaintyMs: 2,
   expect: { linearizable: 'pass', converged: 'pass', durability: 'pass', validity: 'pass' },
 };

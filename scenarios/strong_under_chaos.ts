@@ -8,14 +8,17 @@
  * answers an error, never a stale value.
  * Cluster: 5 nodes, the `default` keyspace (N=3, lww). A node that cannot
  * open its rotten disk is replaced by an empty one.
- * Workload: 5 clients on 4 keys, every operation at STRONG.
+ * Workload: 8 clients on 4 keys, every operation at STRONG.
  * Faults: partitions every ~300 ms (mean), ~300 ms long; a crash every
  * ~400 ms (mean), at most 2 down, ~250 ms down; 2% loss, 2% duplication, 5%
  * reordering; 2 bits flipped on n1's disk every ~400 ms (mean); clocks
  * skewed up to ±100 ms, drifting up to ±200 ppm, jumping up to ±150 ms every
  * ~1 s (mean).
- * Expectations: every check passes on every seed; linearizability is the
- * point (zero violations over 10,000 seeds is the target).
+ * Expectations: linearizability, durability and validity pass on every
+ * seed; linearizability is the point (zero violations over 10,000 seeds is
+ * the target). Convergence is not judged, for the reason disk-corruption
+ * gives: a table of n1's that rots unreadable is never rebuilt, so n1 cannot
+ * list its records on the seeds where that happens.
  */
 
 import type { Scenario } from '../sim/scenario.ts';
@@ -26,7 +29,7 @@ export const strongUnderChaos: Scenario = {
   summary: 'partitions, crashes, packet faults, bit rot, clock skew and jumps: STRONG stays linearizable',
   cluster: { nodes: 5, keyspaces: [LWW_KEYSPACE], onOpenFailure: 'wipe' },
   workload: {
-    clients: 5,
+    clients: 8,
     thinkMs: 10,
     clientTimeoutMs: 1500,
     groups: [strongKeys(4)],
@@ -39,8 +42,8 @@ export const strongUnderChaos: Scenario = {
     clocks: { skewMs: 100, driftPpm: 200, jumps: { meanIntervalMs: 1000, maxMs: 150 } },
   },
   durationMs: 3000,
-  liveness: { settleMs: 500, maxReadPasses: 3 },
+  liveness: { settleMs: 1200, maxReadPasses: 3, afterPassMs: 300 },
   // STRONG writes learn the highest version from a quorum before stamping, so skew cannot reorder them.
   lwwUncertaintyMs: 2,
-  expect: { linearizable: 'pass', converged: 'pass', durability: 'pass', validity: 'pass' },
+  expect: { linearizable: 'pass', converged: 'either', durability: 'pass', validity: 'pass' },
 };

@@ -50,8 +50,8 @@ export interface FaultSpec {
     skewMs: number;
     /** Each node's drift, uniform in [-driftPpm, driftPpm]. */
     driftPpm?: number;
-    /** Nodes whose clock is set exactly `skewMs` ahead instead (by index). */
-    fastNodes?: number[];
+    /** Nodes (by index) whose clock is instead exactly `aheadMs` ahead. */
+    fast?: { nodes: number[]; aheadMs: number };
     jumps?: { meanIntervalMs: number; maxMs: number };
   };
   script?: ScriptedFault[];
@@ -76,7 +76,8 @@ export class FaultSchedule {
   nodeOptions(index: number): AddNodeOptions {
     const c = this.spec.clocks;
     if (c === undefined) return {};
-    const skew = c.fastNodes?.includes(index) ? c.skewMs : this.rng.between(-c.skewMs, c.skewMs);
+    const drawn = this.rng.between(-c.skewMs, c.skewMs);
+    const skew = c.fast?.nodes.includes(index) ? c.fast.aheadMs : drawn;
     const drift = c.driftPpm === undefined ? 0 : this.rng.between(-c.driftPpm, c.driftPpm);
     return { clockSkewMs: skew, clockDriftPpm: drift };
   }

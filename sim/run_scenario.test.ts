@@ -24,7 +24,7 @@ function scenario(over: Partial<Scenario> = {}): Scenario {
     },
     faults: {},
     durationMs: 1500,
-    liveness: { settleMs: 100, maxReadPasses: 2 },
+    liveness: { settleMs: 100, maxReadPasses: 2, afterPassMs: 100 },
     lwwUncertaintyMs: 2,
     expect: { linearizable: 'pass', converged: 'pass', durability: 'pass', validity: 'pass' },
     ...over,
@@ -90,7 +90,7 @@ describe('runScenario against a test double of the node', () => {
   });
 
   it('catches LWW losing writes to a clock far ahead', () => {
-    const s = scenario({ faults: { clocks: { skewMs: 5_000, fastNodes: [0] } } });
+    const s = scenario({ faults: { clocks: { skewMs: 0, fast: { nodes: [0], aheadMs: 5_000 } } } });
     let caught = 0;
     for (let seed = 0; seed < 3; seed++) if (run(s, seed, { behaviour: 'atomic' }).result.checks.lostWrites > 0) caught++;
     expect(caught).toBe(3);

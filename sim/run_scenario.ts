@@ -69,6 +69,10 @@ export interface RunOutcome {
   /** The register history of the keys the linearizability check covers (every operation when it covers none). */
   history: History;
   ops: ClientOp[];
+  /** The liveness phase's read-all reads. */
+  finalReads: ClientOp[];
+  /** The last trace lines, when RunOptions.traceKeepLines asked for them. */
+  trace: string[];
 }
 
 export interface RunOptions {
@@ -79,6 +83,8 @@ export interface RunOptions {
   maxCheckSteps?: number;
   /** Sees the exception that ended a run early (for its stack). */
   onError?: (err: unknown) => void;
+  /** Keep this many of the last trace lines readable (RunOutcome.trace), to see how a run ended. */
+  traceKeepLines?: number;
 }
 
 /** Which checks failed, from the check results. */
@@ -113,7 +119,7 @@ class EventBudget {
 export function runScenario(scenario: Scenario, seed: Seed, options: RunOptions): RunOutcome {
   const checksLinearizability = scenario.workload.groups.some((g) => g.linearizable);
   assert(checksLinearizability || scenario.expect.linearizable === 'either', `${scenario.name}: no key group is checked for linearizability, so its expectation must be 'either'`);
-  const sim = new Simulator({ seed });
+  const sim = new Simulator({ seed, traceKeepLines: options.traceKeepLines ?? 0 });
   const faults = new FaultSchedule(scenario.faults, sim.rng.fork('faults'));
   const budget = new EventBudget(options.maxEvents ?? 20_000_000);
   let cluster: SimCluster | null = null;
@@ -158,10 +164,10 @@ export function runScenario(scenario: Scenario, seed: Seed, options: RunOptions)
     const keys = w.keys();
     let state = c.finalState(keys);
     while (readPasses < scenario.liveness.maxReadPasses) {
+      w.readAll('ALL', readPasses);
       readPasses++;
-      w.readAll('ALL');
       runUntil('the read-all pass did not finish', () => w.idle(), scenario.workload.clientTimeoutMs + 1);
-      runFor(scenario.liveness.settleMs);
+      runFor(scenario.liveness.afterPassMs);
       state = c.finalState(keys);
       if (checkConvergence(state).converged) break;
     }
@@ -223,5 +229,5 @@ export function runScenario(scenario: Scenario, seed: Seed, options: RunOptions)
     marks: Object.fromEntries(cluster?.marks() ?? []),
     faults: [...faults.log, ...(cluster?.openFailures ?? [])],
   };
-  return { result, history, ops };
+  return { result, history, ops, finalReads: workload?.finalReads ?? [], trace: sim.recentTrace() };
 }

@@ -27,10 +27,15 @@ export interface Scenario {
   /** Length of the safety phase: clients run and faults fire. */
   durationMs: number;
   liveness: {
-    /** Quiet time after healing, before the read-all passes (hint replay). */
+    /**
+     * Quiet time after healing, before the first read-all pass: hint replay,
+     * and peers noticing each other again (requests sent during a partition
+     * keep timing out for up to a request timeout after it heals).
+     */
     settleMs: number;
-    /** Read-all passes at ALL at most, each followed by `settleMs`, until the replicas converge. */
+    /** Read-all passes at ALL at most, each followed by `afterPassMs`, until the replicas converge. */
     maxReadPasses: number;
+    afterPassMs: number;
   };
   /** ε of the LWW durability rule (checkers/durability.ts): clock skew bound + HLC lease + resolution. */
   lwwUncertaintyMs: number;

@@ -115,12 +115,17 @@ export class Workload {
     return this.inFlight === 0;
   }
 
-  /** Reads every key at `level` through the open nodes in turn (the liveness phase's repair trigger). */
-  readAll(level: ConsistencyLevel): void {
+  /**
+   * Reads every key at `level` (the liveness phase's repair trigger), the
+   * keys spread over the open nodes; pass p shifts the spread by p, so that
+   * successive passes ask each key through different coordinators.
+   */
+  readAll(level: ConsistencyLevel, pass = 0): void {
     const coordinators = this.cluster.readyIds();
     assert(coordinators.length > 0, 'readAll: no open node');
     this.keys().forEach(({ keyspace, key }, i) => {
-      const op = this.newOp(this.finalProcess++, keyspace, key, 'read', level, coordinators[i % coordinators.length]!, null, null);
+      const coordinator = coordinators[(i + pass) % coordinators.length]!;
+      const op = this.newOp(this.finalProcess++, keyspace, key, 'read', level, coordinator, null, null);
       this.finalReads.push(op);
       this.send(op, () => {});
     });
