@@ -154,9 +154,11 @@ export class PeerLink {
     this.counters.connects++;
     this.o.logger.info({ peer: this.o.peer, address: `${this.o.host}:${this.o.port}` }, 'peer link up');
     this.loggedFailure = null;
-    this.heartbeat = setInterval(() => {
+    const beat = () => {
       if (this.socket === socket && this.state === 'ready') socket.write(encodePeerMessage({ t: 'beat', m: this.sealer!.seal(new Uint8Array(0)) }));
-    }, this.o.heartbeatIntervalMs);
+    };
+    this.heartbeat = setInterval(beat, this.o.heartbeatIntervalMs);
+    beat();
     this.pump();
   }
 

@@ -65,6 +65,7 @@ export interface PeerStatus {
   inbound: number;
   /** Phi of the peer's heartbeats; null before the first one. */
   phi: number | null;
+  /** Phi at or over the detector's threshold (false before the first heartbeat). */
   suspected: boolean;
 }
 
@@ -180,7 +181,7 @@ export class TcpNetwork implements Network {
           framesDropped: link.counters.framesDropped,
           inbound: inboundBy.get(id) ?? 0,
           phi: heard ? this.phi.phi(id, now) : null,
-          suspected: heard ? !this.phi.isAvailable(id, now) : true,
+          suspected: heard ? !this.phi.isAvailable(id, now) : false,
         };
       });
   }
