@@ -51,6 +51,7 @@ import {
   type ScanOptions,
 } from './engine_options.ts';
 import { recoverStorage } from './engine_recovery.ts';
+import { Fifo } from './fifo.ts';
 import { FlushJob } from './flush_job.ts';
 import type { JobEnv } from './incremental_merge.ts';
 import { LevelIterator } from './level_iterator.ts';
@@ -108,9 +109,10 @@ export class Engine {
 
   private lastSeq: number;
   private visibleSeq: number;
-  private readonly acks: Ack[] = [];
+  private readonly acks = new Fifo<Ack>();
   private draining = false;
-  private readonly writeQueue: PendingWrite[] = [];
+  private drainScheduled = false;
+  private readonly writeQueue = new Fifo<PendingWrite>();
   private slowdownTimer: TimerId | undefined;
   private readonly retryTimers = new Set<TimerId>();
   private readonly flushWaiters: Array<{ seq: number; cb: Callback }> = [];
@@ -228,7 +230,7 @@ export class Engine {
     while (this.writeQueue.length > 0 && this.refusal() === null) {
       if (this.slowdownTimer !== undefined) return;
       if (!this.makeRoom()) return;
-      const w = this.writeQueue[0]!;
+      const w = this.writeQueue.peek()!;
       const pressure = this.picker.writePressure(this.versions.current);
       if (pressure === 'stop' && (this.compaction !== null || this.pickCompaction() !== undefined)) {
         this.counters.writeStops++;
@@ -292,7 +294,13 @@ export class Engine {
     for (const e of entries) this.active.add(e);
     this.counters.userBytesWritten += w.userBytes;
     this.acks.push(ack);
-    if (ack.done) this.later(() => this.drainAcks());
+    if (ack.done && !this.drainScheduled) {
+      this.drainScheduled = true;
+      this.later(() => {
+        this.drainScheduled = false;
+        this.drainAcks();
+      });
+    }
   }
 
   /** Acknowledges, in seq order, every write whose WAL sync (and any earlier barrier) has completed. */
@@ -300,7 +308,7 @@ export class Engine {
     if (this.draining) return;
     this.draining = true;
     try {
-      while (this.acks.length > 0 && this.acks[0]!.done) {
+      while (this.acks.peek()?.done === true) {
         const ack = this.acks.shift()!;
         if (ack.err !== null) {
           this.fail(ack.err);
@@ -649,13 +657,13 @@ export class Engine {
     this.failure = err;
     this.stopBackgroundWork();
     const stopped = this.refusal()!;
-    const acks = this.acks.splice(0);
+    const acks = this.acks.drain();
     for (const a of acks) a.write?.cb(stopped);
     this.failQueued(stopped);
   }
 
   private failQueued(err: Error): void {
-    const queued = this.writeQueue.splice(0);
+    const queued = this.writeQueue.drain();
     const flushWaiters = this.flushWaiters.splice(0);
     const compactWaiters = this.compactAllWaiters;
     this.compactAllWaiters = [];
