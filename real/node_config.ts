@@ -236,7 +236,9 @@ function resolveMembers(raw: unknown, nodeId: string, peerHost: string, peerPort
   const list = raw === undefined ? [{ id: nodeId, address: `${peerHost.includes(':') ? `[${peerHost}]` : peerHost}:${peerPort}` }] : raw;
   if (!Array.isArray(list) || list.length === 0) return bad('members must be a non-empty list of {id, address}') ?? [];
   const members: MemberAddress[] = [];
+  const seen = new Set<string>();
   const owner = new Map<bigint, string>();
+  const clashes = new Map<string, bigint>();
   for (const [i, m] of (list as unknown[]).entries()) {
     const e = obj(m, `members[${i}]`, bad);
     if (typeof e.id !== 'string' || !NODE_ID_PATTERN.test(e.id)) {
@@ -244,7 +246,11 @@ function resolveMembers(raw: unknown, nodeId: string, peerHost: string, peerPort
       continue;
     }
     const id = e.id;
-    if (members.some((o) => o.id === id)) bad(`member ${id} listed twice`);
+    if (seen.has(id)) {
+      bad(`member ${id} listed twice`);
+      continue;
+    }
+    seen.add(id);
     const address = typeof e.address === 'string' ? parseHostPort(e.address) : null;
     if (address === null) bad(`member ${id}: address must be "host:port" (got ${JSON.stringify(e.address)})`);
     let tokens: bigint[];
@@ -263,11 +269,12 @@ function resolveMembers(raw: unknown, nodeId: string, peerHost: string, peerPort
     }
     for (const t of tokens) {
       const prev = owner.get(t);
-      if (prev !== undefined) bad(`token ${t} belongs to both ${prev} and ${id}`);
+      if (prev !== undefined && !clashes.has(`${prev} ${id}`)) clashes.set(`${prev} ${id}`, t);
       owner.set(t, id);
     }
     if (address !== null) members.push({ id, host: address.host, port: address.port, tokens });
   }
+  for (const [pair, t] of clashes) bad(`token ${t} belongs to both ${pair.replace(' ', ' and ')}`);
   if (nodeId !== '' && members.length > 0 && !members.some((m) => m.id === nodeId)) bad(`this node (${nodeId}) is not among the members`);
   return members;
 }

@@ -154,16 +154,22 @@ async function waitForSyncs(pending: () => number): Promise<void> {
   for (let i = 0; i < 500 && pending() > 0; i++) await new Promise((r) => setTimeout(r, 10));
 }
 
+/** Data directories nodes of this process hold (a pid file naming this process is stale only when absent here). */
+const heldHere = new Set<string>();
+
 /** Takes the data directory's pid file; returns its release. Throws when a live process holds it. */
 function lockDataDir(dir: string): () => void {
   const file = path.join(dir, PID_FILE);
+  if (heldHere.has(file)) throw new Error(`data directory ${dir} is in use by process ${process.pid} (this one)`);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      heldHere.add(file);
       let released = false;
       return () => {
         if (released) return;
         released = true;
+        heldHere.delete(file);
         fs.rmSync(file, { force: true });
       };
     } catch (err) {
