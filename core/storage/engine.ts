@@ -36,11 +36,10 @@ import { DiskFullError, DiskReadError } from '../../io/disk.ts';
 import type { StorageEnv } from '../../io/env.ts';
 import type { TimerId } from '../../io/timers.ts';
 import { BlockCache } from './block_cache.ts';
-import { CompactionJob } from './compaction_job.ts';
-import type { CompactionPicker, CompactionPlan } from './compaction_plan.ts';
-import { EntryKind, isDeletion, type Entry } from './entry.ts';
-import type { EntryIterator } from './entry_iterator.ts';
-import { CorruptionError, EngineClosedError, InvalidRequestError } from './errors.ts';
+import type { CompactionPicker } from './compaction_plan.ts';
+import { CompactionScheduler, RETRY_MS } from './compaction_scheduler.ts';
+import { isDeletion } from './entry.ts';
+import { CorruptionError, EngineClosedError } from './errors.ts';
 import { LiveCursor, type KeyValue } from './engine_iterator.ts';
 import {
   pickerFor,
@@ -54,24 +53,24 @@ import { recoverStorage } from './engine_recovery.ts';
 import { Fifo } from './fifo.ts';
 import { FlushJob } from './flush_job.ts';
 import type { JobEnv } from './incremental_merge.ts';
-import { LevelIterator } from './level_iterator.ts';
-import { ManifestLog, parseFileName, walFileName } from './manifest.ts';
+import { ManifestLog, walFileName } from './manifest.ts';
+import { obsoleteFiles } from './obsolete_files.ts';
 import { Memtable } from './memtable.ts';
-import { MergingIterator } from './merging_iterator.ts';
 import { RateLimiter } from './rate_limiter.ts';
 import { TableCache } from './table_cache.ts';
-import { tableContainsKey, type Version } from './version.ts';
-import { NUM_LEVELS, type TableMeta, type VersionEdit } from './version_edit.ts';
+import type { Version } from './version.ts';
+import type { VersionEdit } from './version_edit.ts';
 import type { VersionSet } from './version_set.ts';
 import { WalWriter } from './wal_writer.ts';
 import { encodeWriteBatch } from './write_batch.ts';
-import { estimateLiveBytes } from './live_bytes.ts';
+import { engineStats, newEngineCounters } from './engine_stats.ts';
+import { AckQueue } from './ack_queue.ts';
+import { findNewest, mergedView, type ReadView } from './engine_reads.ts';
+import { copyWrite, validateWrite, writeEntries, type WriteOp } from './write_request.ts';
 
 export type { EngineOptions, EngineStats, ScanOptions } from './engine_options.ts';
 
-export type WriteOp =
-  | { kind: 'put'; key: Uint8Array; value: Uint8Array; ttlMs?: number }
-  | { kind: 'delete'; key: Uint8Array };
+export type { WriteOp } from './write_request.ts';
 
 type Callback = (err: Error | null) => void;
 
@@ -81,16 +80,6 @@ interface PendingWrite {
   cb: Callback;
   delayed: boolean;
 }
-
-/** An entry of the acknowledgement queue, in seq order. */
-interface Ack {
-  /** Undefined for a barrier (the directory sync of a new WAL). */
-  write?: { lastSeq: number; cb: Callback };
-  done: boolean;
-  err: Error | null;
-}
-
-const RETRY_MS = 1000;
 
 export class Engine {
   private readonly options: EngineOptions;
@@ -104,20 +93,16 @@ export class Engine {
   private active: Memtable;
   private wal: WalWriter;
   private walNumber: number;
-  private frozen: { memtable: Memtable; walNumber: number; nextWalNumber: number; job: FlushJob | null } | null = null;
-  private compaction: { plan: CompactionPlan; job: CompactionJob | null } | null = null;
+  private frozen: { memtable: Memtable; walNumber: number; walBytes: number; nextWalNumber: number; job: FlushJob | null } | null = null;
+  private readonly compactions: CompactionScheduler;
 
   private lastSeq: number;
-  private visibleSeq: number;
-  private readonly acks = new Fifo<Ack>();
-  private draining = false;
+  private readonly acks: AckQueue;
   private drainScheduled = false;
   private readonly writeQueue = new Fifo<PendingWrite>();
   private slowdownTimer: TimerId | undefined;
-  private readonly retryTimers = new Set<TimerId>();
+  private flushRetryTimer: TimerId | undefined;
   private readonly flushWaiters: Array<{ seq: number; cb: Callback }> = [];
-  private compactAllWaiters: Array<{ cb: Callback; err: Error | null }> = [];
-  private readonly excluded = new Set<number>();
   private failure: Error | null = null;
   private closed = false;
   /** Set by close(): what it still waits for before releasing the files. */
@@ -125,11 +110,7 @@ export class Engine {
   /** Rotated-out WALs whose final sync has not completed yet. */
   private retiringWals = 0;
 
-  private readonly counters = {
-    userBytesWritten: 0, walBytesRetired: 0, flushBytesWritten: 0, compactionBytesWritten: 0, compactionsRun: 0,
-    trivialMoves: 0, flushesRun: 0, corruptBlocksSeen: 0, backgroundErrors: 0, writeSlowdowns: 0, writeStops: 0, walSyncsRetired: 0,
-    shadowedDropped: 0, tombstonesPurged: 0, expiredPurged: 0,
-  };
+  private readonly counters = newEngineCounters();
 
   private constructor(
     private readonly env: StorageEnv,
@@ -153,7 +134,28 @@ export class Engine {
     };
     this.active = new Memtable(env.rng);
     this.lastSeq = this.versions.lastSeq;
-    this.visibleSeq = this.lastSeq;
+    this.acks = new AckQueue(this.lastSeq, (err) => this.fail(err), () => this.tryFinishClose());
+    this.compactions = new CompactionScheduler(
+      {
+        versions: this.versions,
+        manifest: this.manifest,
+        tableCache: this.tableCache,
+        timers: env.timers,
+        jobEnv: this.jobEnv,
+        graceMs: options.tombstoneGraceMs,
+        outputDeps: () => this.outputDeps(),
+        snapshotSeq: () => this.acks.visibleSeq,
+        wallMs: () => env.clock.wallMs(),
+        running: () => this.refusal() === null,
+        flushing: () => this.frozen !== null,
+        onInstalled: () => {
+          this.deleteObsoleteFiles();
+          this.pump();
+        },
+        fail: (err) => this.fail(err),
+      },
+      this.picker,
+    );
   }
 
   /** Opens (creating or recovering) the engine in env.disk. */
@@ -169,7 +171,7 @@ export class Engine {
       if (err !== null) return cb(err);
       const engine = new Engine(env, resolved, state!, state!.stats);
       engine.deleteObsoleteFiles();
-      engine.maybeScheduleCompaction();
+      engine.compactions.maybeSchedule();
       cb(null, engine);
     });
   }
@@ -188,7 +190,7 @@ export class Engine {
 
   /** Several puts/deletes applied atomically (one WAL record, consecutive seqs). */
   write(ops: WriteOp[], cb: Callback): void {
-    const refusal = this.refusal() ?? this.validate(ops);
+    const refusal = this.refusal() ?? validateWrite(ops, this.options);
     if (refusal !== null) {
       this.later(() => cb(refusal));
       return;
@@ -197,32 +199,8 @@ export class Engine {
       this.later(() => cb(null));
       return;
     }
-    let userBytes = 0;
-    // Copies: the caller may reuse its buffers once write() returns.
-    const copied = ops.map((op): WriteOp => {
-      userBytes += op.key.length + (op.kind === 'put' ? op.value.length : 0);
-      return op.kind === 'put'
-        ? { kind: 'put', key: op.key.slice(), value: op.value.slice(), ...(op.ttlMs !== undefined ? { ttlMs: op.ttlMs } : {}) }
-        : { kind: 'delete', key: op.key.slice() };
-    });
-    this.writeQueue.push({ ops: copied, userBytes, cb, delayed: false });
+    this.writeQueue.push({ ...copyWrite(ops), cb, delayed: false });
     this.pump();
-  }
-
-  private validate(ops: WriteOp[]): Error | null {
-    if (!Array.isArray(ops)) return new InvalidRequestError('write takes an array of operations');
-    for (const op of ops) {
-      if (!(op.key instanceof Uint8Array) || op.key.length === 0) return new InvalidRequestError('key must be a non-empty Uint8Array');
-      if (op.key.length > this.options.maxKeyBytes) return new InvalidRequestError(`key of ${op.key.length} B exceeds ${this.options.maxKeyBytes} B`);
-      if (op.kind === 'put') {
-        if (!(op.value instanceof Uint8Array)) return new InvalidRequestError('value must be a Uint8Array');
-        if (op.value.length > this.options.maxValueBytes) return new InvalidRequestError(`value of ${op.value.length} B exceeds ${this.options.maxValueBytes} B`);
-        if (op.ttlMs !== undefined && !(Number.isSafeInteger(op.ttlMs) && op.ttlMs > 0)) return new InvalidRequestError(`ttlMs must be a positive integer, got ${op.ttlMs}`);
-      } else if (op.kind !== 'delete') {
-        return new InvalidRequestError(`unknown operation ${(op as { kind: unknown }).kind}`);
-      }
-    }
-    return null;
   }
 
   /** Applies queued writes while back-pressure allows. */
@@ -232,9 +210,9 @@ export class Engine {
       if (!this.makeRoom()) return;
       const w = this.writeQueue.peek()!;
       const pressure = this.picker.writePressure(this.versions.current);
-      if (pressure === 'stop' && (this.compaction !== null || this.pickCompaction() !== undefined)) {
+      if (pressure === 'stop' && this.compactions.canProgress()) {
         this.counters.writeStops++;
-        this.maybeScheduleCompaction();
+        this.compactions.maybeSchedule();
         return; // resumed when a compaction installs
       }
       if (pressure !== 'none' && !w.delayed) {
@@ -263,25 +241,21 @@ export class Engine {
 
   private apply(w: PendingWrite): void {
     // Entry times are whole milliseconds; a wall clock may read fractions.
-    const now = Math.floor(this.env.clock.wallMs());
-    const first = this.lastSeq + 1;
-    const entries: Entry[] = w.ops.map((op, i) =>
-      op.kind === 'put'
-        ? { key: op.key, seq: first + i, kind: EntryKind.Put, value: op.value, timeMs: op.ttlMs !== undefined ? now + op.ttlMs : 0 }
-        : { key: op.key, seq: first + i, kind: EntryKind.Delete, value: new Uint8Array(0), timeMs: now },
-    );
-    const last = first + entries.length - 1;
-    const ack: Ack = { write: { lastSeq: last, cb: w.cb }, done: false, err: null };
+    const entries = writeEntries(w.ops, this.lastSeq + 1, Math.floor(this.env.clock.wallMs()));
+    const last = entries[entries.length - 1]!.seq;
     let refused: Error | null = null;
     let inAppend = true;
+    let completed: { err: Error | null } | null = null;
     this.wal.append(encodeWriteBatch(entries), this.options.syncWrites, (err) => {
-      if (err !== null && inAppend) {
-        refused = err; // nothing usable was written: the seqs stay free
+      if (inAppend) {
+        // Unsynced writes complete at once; a refusal wrote nothing usable, so the seqs stay free.
+        if (err !== null) refused = err;
+        else completed = { err };
         return;
       }
       ack.done = true;
       ack.err = err;
-      if (!inAppend) this.drainAcks();
+      this.acks.drain();
     });
     inAppend = false;
     if (refused !== null) {
@@ -293,38 +267,21 @@ export class Engine {
     this.lastSeq = last;
     for (const e of entries) this.active.add(e);
     this.counters.userBytesWritten += w.userBytes;
-    this.acks.push(ack);
-    if (ack.done && !this.drainScheduled) {
-      this.drainScheduled = true;
-      this.later(() => {
-        this.drainScheduled = false;
-        this.drainAcks();
-      });
+    const ack = this.acks.addWrite(last, w.cb);
+    if (completed !== null) {
+      ack.done = true;
+      this.scheduleDrain();
     }
   }
 
-  /** Acknowledges, in seq order, every write whose WAL sync (and any earlier barrier) has completed. */
-  private drainAcks(): void {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      while (this.acks.peek()?.done === true) {
-        const ack = this.acks.shift()!;
-        if (ack.err !== null) {
-          this.fail(ack.err);
-          ack.write?.cb(ack.err);
-          continue;
-        }
-        if (ack.write !== undefined) {
-          assert(ack.write.lastSeq > this.visibleSeq, 'writes are acknowledged in seq order');
-          this.visibleSeq = ack.write.lastSeq;
-          ack.write.cb(null);
-        }
-      }
-    } finally {
-      this.draining = false;
-    }
-    this.tryFinishClose();
+  /** Drains acknowledgements on the next turn (callbacks never run inside write()). */
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    this.later(() => {
+      this.drainScheduled = false;
+      this.acks.drain();
+    });
   }
 
   // ---- memtable rotation and flush ----
@@ -343,17 +300,16 @@ export class Engine {
     }
     this.counters.walBytesRetired += oldWal.bytesWritten();
     this.counters.walSyncsRetired += oldWal.stats.syncs;
-    this.frozen = { memtable: this.active, walNumber: this.walNumber, nextWalNumber: newNumber, job: null };
+    this.frozen = { memtable: this.active, walNumber: this.walNumber, walBytes: oldWal.bytesWritten(), nextWalNumber: newNumber, job: null };
     this.active.freeze();
     this.active = new Memtable(this.env.rng);
     this.wal = newWal;
     this.walNumber = newNumber;
-    const barrier: Ack = { done: false, err: null };
-    this.acks.push(barrier);
+    const barrier = this.acks.addBarrier();
     this.env.disk.syncDir((err) => {
       barrier.done = true;
       barrier.err = err;
-      this.drainAcks();
+      this.acks.drain();
     });
     this.retiringWals++;
     oldWal.flush((err) => {
@@ -369,13 +325,13 @@ export class Engine {
   private startFlush(): void {
     const frozen = this.frozen;
     if (frozen === null || this.refusal() !== null) return;
-    frozen.job = new FlushJob(this.jobEnv, this.outputDeps(), frozen.memtable, this.visibleSeq, (err, tables) => {
+    frozen.job = new FlushJob(this.jobEnv, this.outputDeps(), frozen.memtable, this.acks.visibleSeq, (err, tables) => {
       if (this.refusal() !== null) return;
       // The job (and so its output's file number) stays in place until the
       // table is installed, so the obsolete-file sweep spares it.
       if (err !== null) {
         frozen.job = null;
-        return this.backgroundError(err, () => this.startFlush());
+        return this.flushError(err);
       }
       assert(tables!.length === 1, 'a flush writes one table');
       const table = tables![0]!;
@@ -410,7 +366,18 @@ export class Engine {
     }
     if (this.flushWaiters.length > 0 && this.frozen === null && this.active.entryCount() > 0) this.rotate();
     this.pump();
-    this.maybeScheduleCompaction();
+    this.compactions.maybeSchedule();
+    this.compactions.notifyIfIdle();
+  }
+
+  /** A full disk or a read error is retried after a pause; anything else stops the engine. */
+  private flushError(err: Error): void {
+    this.counters.flushErrors++;
+    if (!(err instanceof DiskFullError || err instanceof DiskReadError)) return this.fail(err);
+    this.flushRetryTimer = this.env.timers.setTimer(RETRY_MS, () => {
+      this.flushRetryTimer = undefined;
+      this.startFlush();
+    });
   }
 
   /** Makes every write applied so far durable in a level-0 table (memtable -> table). */
@@ -425,114 +392,11 @@ export class Engine {
 
   // ---- compaction ----
 
-  private pickCompaction(): CompactionPlan | undefined {
-    return this.picker.pick(this.versions.current, this.versions.compactPointers, this.excluded);
-  }
-
-  private maybeScheduleCompaction(): void {
-    if (this.refusal() !== null || this.compaction !== null || this.retryTimers.size > 0) return;
-    const plan = this.pickCompaction();
-    if (plan === undefined) {
-      this.notifyCompactAllIfIdle();
-      return;
-    }
-    const compaction: { plan: CompactionPlan; job: CompactionJob | null } = { plan, job: null };
-    this.compaction = compaction;
-    if (plan.trivialMove) {
-      const { level, table } = plan.inputs[0]!;
-      assert(level + 1 === plan.outputLevel, 'a move goes one level down');
-      this.installCompaction(plan, [table], () => this.counters.trivialMoves++);
-      return;
-    }
-    compaction.job = new CompactionJob(
-      this.jobEnv,
-      { ...this.outputDeps(), tableCache: this.tableCache },
-      plan,
-      { snapshotSeq: this.visibleSeq, nowMs: this.env.clock.wallMs(), graceMs: this.options.tombstoneGraceMs },
-      (err, tables) => {
-        if (this.refusal() !== null) return;
-        if (err !== null) {
-          this.compaction = null;
-          for (const w of this.compactAllWaiters) w.err ??= err;
-          if (err instanceof CorruptionError) {
-            this.counters.corruptBlocksSeen++;
-            this.counters.backgroundErrors++;
-            const bad = err.file !== undefined ? parseFileName(err.file) : undefined;
-            if (bad?.kind === 'table') this.excluded.add(bad.number);
-            else for (const i of plan.inputs) this.excluded.add(i.table.fileNumber);
-            this.maybeScheduleCompaction();
-            this.pump();
-            return;
-          }
-          return this.backgroundError(err, () => this.maybeScheduleCompaction());
-        }
-        this.installCompaction(plan, tables!, () => {
-          this.counters.compactionsRun++;
-          const counts = compaction.job?.counts;
-          if (counts !== undefined) {
-            this.counters.shadowedDropped += counts.shadowed;
-            this.counters.tombstonesPurged += counts.purgedTombstones;
-            this.counters.expiredPurged += counts.purgedExpired;
-          }
-          for (const t of tables!) this.counters.compactionBytesWritten += t.fileBytes;
-        });
-      },
-    );
-    compaction.job.start();
-  }
-
-  private installCompaction(plan: CompactionPlan, outputs: TableMeta[], count: () => void): void {
-    const edit: VersionEdit = {
-      deletedTables: plan.inputs.map((i) => ({ level: i.level, fileNumber: i.table.fileNumber })),
-      addedTables: outputs.map((table) => ({ level: plan.outputLevel, table })),
-      nextFileNumber: this.versions.nextFileNumber,
-      ...(plan.compactPointer ? { compactPointers: [plan.compactPointer] } : {}),
-    };
-    this.manifest.logAndApply(edit, (err) => {
-      if (this.refusal() !== null) return;
-      if (err !== null) return this.fail(err);
-      count();
-      this.compaction = null;
-      this.deleteObsoleteFiles();
-      this.pump();
-      this.maybeScheduleCompaction();
-    });
-  }
-
-  /** Runs compaction until the picker has nothing left to do (tests, benchmarks). */
+  /** Runs compaction until the picker has nothing left to do (tests, benchmarks); reports the first compaction error met. */
   compactAll(cb: Callback): void {
     const refusal = this.refusal();
     if (refusal !== null) return this.later(() => cb(refusal));
-    this.compactAllWaiters.push({ cb, err: null });
-    this.maybeScheduleCompaction();
-    this.notifyCompactAllIfIdle();
-  }
-
-  private notifyCompactAllIfIdle(): void {
-    if (this.compaction !== null || this.frozen !== null || this.retryTimers.size > 0) return;
-    if (this.pickCompaction() !== undefined) return;
-    const waiters = this.compactAllWaiters;
-    if (waiters.length === 0) return;
-    this.compactAllWaiters = [];
-    this.later(() => {
-      for (const w of waiters) w.cb(w.err);
-    });
-  }
-
-  private backgroundError(err: Error, retry: () => void): void {
-    this.counters.backgroundErrors++;
-    if (!(err instanceof DiskFullError || err instanceof DiskReadError)) return this.fail(err);
-    for (const w of this.compactAllWaiters) w.err ??= err;
-    const waiters = this.compactAllWaiters;
-    this.compactAllWaiters = [];
-    this.later(() => {
-      for (const w of waiters) w.cb(w.err);
-    });
-    const id = this.env.timers.setTimer(RETRY_MS, () => {
-      this.retryTimers.delete(id);
-      if (this.refusal() === null) retry();
-    });
-    this.retryTimers.add(id);
+    this.compactions.compactAll(cb);
   }
 
   private outputDeps() {
@@ -548,33 +412,20 @@ export class Engine {
   /** Newest acknowledged live value of `key`, or undefined (deleted, expired, missing). Throws CorruptionError if the data it needs is corrupt. */
   get(key: Uint8Array): Uint8Array | undefined {
     if (this.closed) throw new EngineClosedError('engine is closed');
-    const seq = this.visibleSeq;
-    const entry = this.findNewest(key, seq);
-    if (entry === undefined || isDeletion(entry, this.env.clock.wallMs())) return undefined;
-    return entry.value.slice();
-  }
-
-  private findNewest(key: Uint8Array, seq: number): Entry | undefined {
-    const fromMemory = this.active.get(key, seq) ?? this.frozen?.memtable.get(key, seq);
-    if (fromMemory !== undefined) return fromMemory;
-    const version = this.versions.current;
+    let entry;
     try {
-      for (const t of version.levels[0]!) {
-        if (!tableContainsKey(t, key)) continue;
-        const e = this.tableCache.get(t).get(key, seq);
-        if (e !== undefined) return e;
-      }
-      for (let level = 1; level < NUM_LEVELS; level++) {
-        const t = version.tableForKey(level, key);
-        if (t === undefined) continue;
-        const e = this.tableCache.get(t).get(key, seq);
-        if (e !== undefined) return e;
-      }
+      entry = findNewest(this.readView(this.versions.current), key, this.acks.visibleSeq);
     } catch (err) {
       this.noteReadError(err);
       throw err;
     }
-    return undefined;
+    if (entry === undefined || isDeletion(entry, this.env.clock.wallMs())) return undefined;
+    return entry.value.slice();
+  }
+
+  private readView(version: Version): ReadView {
+    const memtables = this.frozen === null ? [this.active] : [this.active, this.frozen.memtable];
+    return { memtables, version, tableCache: this.tableCache };
   }
 
   /** Ordered live pairs in [start, end), at a snapshot taken now. */
@@ -593,16 +444,9 @@ export class Engine {
   iterator(options: ScanOptions = {}): { next(): KeyValue | undefined; close(): void } {
     if (this.closed) throw new EngineClosedError('engine is closed');
     const version = this.versions.ref(this.versions.current);
-    const open = (t: TableMeta): EntryIterator => this.tableCache.get(t).iterator();
-    const sources: EntryIterator[] = [this.active.iterator()];
-    if (this.frozen !== null) sources.push(this.frozen.memtable.iterator());
-    for (const t of version.levels[0]!) sources.push(new LevelIterator([t], open));
-    for (let level = 1; level < NUM_LEVELS; level++) {
-      if (version.levels[level]!.length > 0) sources.push(new LevelIterator(version.levels[level]!, open));
-    }
     return new LiveCursor(
-      new MergingIterator(sources),
-      this.visibleSeq,
+      mergedView(this.readView(version)),
+      this.acks.visibleSeq,
       this.env.clock.wallMs(),
       options,
       () => this.releaseVersion(version),
@@ -622,20 +466,20 @@ export class Engine {
   // ---- files ----
 
   private deleteObsoleteFiles(): void {
-    const live = this.versions.liveTableNumbers();
-    for (const n of this.frozen?.job?.sink.fileNumbers ?? []) live.add(n);
-    for (const n of this.compaction?.job?.sink.fileNumbers ?? []) live.add(n);
-    for (const name of this.env.disk.list()) {
-      const p = parseFileName(name);
-      if (p === undefined) continue;
-      let obsolete = false;
-      if (p.kind === 'table') obsolete = !live.has(p.number);
-      else if (p.kind === 'wal') obsolete = p.number < this.versions.logNumber && p.number !== this.frozen?.walNumber && p.number !== this.walNumber;
-      else if (p.kind === 'manifest') obsolete = p.number < this.manifest.manifestNumber;
-      else if (p.kind === 'temp') obsolete = !this.manifest.switching;
-      if (!obsolete) continue;
-      if (p.kind === 'table') this.tableCache.evict(p.number);
-      this.env.disk.remove(name);
+    const tables = this.versions.liveTableNumbers();
+    for (const n of this.frozen?.job?.sink.fileNumbers ?? []) tables.add(n);
+    for (const n of this.compactions.pendingOutputs()) tables.add(n);
+    const openLogs = this.frozen === null ? [this.walNumber] : [this.walNumber, this.frozen.walNumber];
+    const obsolete = obsoleteFiles(this.env.disk.list(), {
+      tables,
+      logNumber: this.versions.logNumber,
+      openLogs,
+      manifestNumber: this.manifest.manifestNumber,
+      manifestSwitching: this.manifest.switching,
+    });
+    for (const f of obsolete) {
+      if (f.kind === 'table') this.tableCache.evict(f.number);
+      this.env.disk.remove(f.name);
     }
   }
 
@@ -657,30 +501,26 @@ export class Engine {
     this.failure = err;
     this.stopBackgroundWork();
     const stopped = this.refusal()!;
-    const acks = this.acks.drain();
-    for (const a of acks) a.write?.cb(stopped);
+    this.acks.failAll(stopped);
     this.failQueued(stopped);
   }
 
   private failQueued(err: Error): void {
     const queued = this.writeQueue.drain();
     const flushWaiters = this.flushWaiters.splice(0);
-    const compactWaiters = this.compactAllWaiters;
-    this.compactAllWaiters = [];
+    this.compactions.stop(err);
     this.later(() => {
       for (const w of queued) w.cb(err);
       for (const w of flushWaiters) w.cb(err);
-      for (const w of compactWaiters) w.cb(err);
     });
   }
 
   private stopBackgroundWork(): void {
     if (this.slowdownTimer !== undefined) this.env.timers.cancelTimer(this.slowdownTimer);
     this.slowdownTimer = undefined;
-    for (const id of this.retryTimers) this.env.timers.cancelTimer(id);
-    this.retryTimers.clear();
+    if (this.flushRetryTimer !== undefined) this.env.timers.cancelTimer(this.flushRetryTimer);
+    this.flushRetryTimer = undefined;
     this.frozen?.job?.cancel();
-    this.compaction?.job?.cancel();
   }
 
   /** Syncs the WAL (acknowledging what it holds), stops background work and releases every file. */
@@ -713,51 +553,28 @@ export class Engine {
   // ---- stats ----
 
   stats(): EngineStats {
-    const c = this.counters;
-    const version = this.versions.current;
-    const walBytesWritten = c.walBytesRetired + this.wal.bytesWritten();
-    const tableBytes = version.totalBytes();
-    const diskBytes = tableBytes + this.wal.bytesWritten() + this.manifest.currentBytes();
-    const live = estimateLiveBytes(version);
-    const bloom = this.tableCache.stats();
-    const written = walBytesWritten + c.flushBytesWritten + c.compactionBytesWritten;
-    return {
-      userBytesWritten: c.userBytesWritten,
-      walBytesWritten,
-      flushBytesWritten: c.flushBytesWritten,
-      compactionBytesWritten: c.compactionBytesWritten,
-      writeAmplification: c.userBytesWritten === 0 ? 0 : written / c.userBytesWritten,
-      liveBytesEstimate: live,
-      diskBytes,
-      spaceAmplification: live === 0 ? 0 : diskBytes / live,
-      tablesPerLevel: version.levels.map((l) => l.length),
-      compactionDebtBytes: this.picker.debtBytes(version),
-      compactionsRun: c.compactionsRun,
-      trivialMoves: c.trivialMoves,
-      shadowedDropped: c.shadowedDropped,
-      tombstonesPurged: c.tombstonesPurged,
-      expiredPurged: c.expiredPurged,
-      flushesRun: c.flushesRun,
-      bloom: { checks: bloom.bloomChecks, negatives: bloom.bloomNegatives, falsePositives: bloom.bloomFalsePositives },
-      blockCache: { hits: this.blockCache.stats.hits, misses: this.blockCache.stats.misses },
-      corruptBlocksSeen: c.corruptBlocksSeen,
-      corruptTables: [...this.excluded].sort((a, b) => a - b),
-      backgroundErrors: c.backgroundErrors,
-      writeSlowdowns: c.writeSlowdowns,
-      writeStops: c.writeStops,
-      walSyncs: c.walSyncsRetired + this.wal.stats.syncs,
+    return engineStats({
+      counters: this.counters,
+      compaction: this.compactions.stats,
+      version: this.versions.current,
+      picker: this.picker,
+      activeWal: { bytes: this.wal.bytesWritten(), syncs: this.wal.stats.syncs },
+      walBytesOnDisk: this.wal.bytesWritten() + (this.frozen?.walBytes ?? 0),
+      manifestBytes: this.manifest.currentBytes(),
+      tables: this.tableCache.stats(),
+      blockCache: this.blockCache.stats,
+      corruptTables: [...this.compactions.excluded].sort((a, b) => a - b),
       lastSeq: this.lastSeq,
-      recovery: { ...this.recoveryStats },
-    };
+      recovery: this.recoveryStats,
+    });
   }
 
   /** Work in progress, for operators and tests. */
   activity(): { flushing: boolean; compacting: boolean; queuedWrites: number; unacknowledgedWrites: number } {
-    let unacknowledged = 0;
-    for (const a of this.acks) if (a.write !== undefined) unacknowledged++;
+    const unacknowledged = this.acks.unacknowledgedWrites();
     return {
       flushing: this.frozen !== null,
-      compacting: this.compaction !== null,
+      compacting: this.compactions.busy,
       queuedWrites: this.writeQueue.length,
       unacknowledgedWrites: unacknowledged,
     };
@@ -765,6 +582,6 @@ export class Engine {
 
   /** The newest acknowledged sequence number (reads see everything up to it). */
   get sequence(): number {
-    return this.visibleSeq;
+    return this.acks.visibleSeq;
   }
 }

@@ -1,0 +1,54 @@
+// What a caller asks the engine to write, checked and copied before it is
+// queued, and turned into entries once it gets its sequence numbers.
+
+import { EntryKind, type Entry } from './entry.ts';
+import { InvalidRequestError } from './errors.ts';
+
+export type WriteOp =
+  | { kind: 'put'; key: Uint8Array; value: Uint8Array; ttlMs?: number }
+  | { kind: 'delete'; key: Uint8Array };
+
+/** Refuses a malformed or oversized request before anything is stored (empty keys included). */
+export function validateWrite(ops: WriteOp[], limits: { maxKeyBytes: number; maxValueBytes: number }): InvalidRequestError | null {
+  if (!Array.isArray(ops)) return new InvalidRequestError('write takes an array of operations');
+  for (const op of ops) {
+    if (op === null || typeof op !== 'object') return new InvalidRequestError('an operation must be an object');
+    if (!(op.key instanceof Uint8Array) || op.key.length === 0) return new InvalidRequestError('key must be a non-empty Uint8Array');
+    if (op.key.length > limits.maxKeyBytes) return new InvalidRequestError(`key of ${op.key.length} B exceeds ${limits.maxKeyBytes} B`);
+    if (op.kind === 'put') {
+      if (!(op.value instanceof Uint8Array)) return new InvalidRequestError('value must be a Uint8Array');
+      if (op.value.length > limits.maxValueBytes) return new InvalidRequestError(`value of ${op.value.length} B exceeds ${limits.maxValueBytes} B`);
+      if (op.ttlMs !== undefined && !(Number.isSafeInteger(op.ttlMs) && op.ttlMs > 0)) {
+        return new InvalidRequestError(`ttlMs must be a positive integer, got ${op.ttlMs}`);
+      }
+    } else if (op.kind !== 'delete') {
+      return new InvalidRequestError(`unknown operation ${(op as { kind: unknown }).kind}`);
+    }
+  }
+  return null;
+}
+
+/** Copies of the caller's buffers (it may reuse them once write() returns), and the user bytes they carry. */
+export function copyWrite(ops: WriteOp[]): { ops: WriteOp[]; userBytes: number } {
+  let userBytes = 0;
+  const copied = ops.map((op): WriteOp => {
+    userBytes += op.key.length + (op.kind === 'put' ? op.value.length : 0);
+    return op.kind === 'put'
+      ? { kind: 'put', key: op.key.slice(), value: op.value.slice(), ...(op.ttlMs !== undefined ? { ttlMs: op.ttlMs } : {}) }
+      : { kind: 'delete', key: op.key.slice() };
+  });
+  return { ops: copied, userBytes };
+}
+
+/**
+ * The entries of a write whose first seq is `firstSeq`, at wall time `nowMs`
+ * (whole milliseconds): a put's time is its expiry (0 = none), a delete's
+ * the time of the delete, from which the grace period runs.
+ */
+export function writeEntries(ops: WriteOp[], firstSeq: number, nowMs: number): Entry[] {
+  return ops.map((op, i) =>
+    op.kind === 'put'
+      ? { key: op.key, seq: firstSeq + i, kind: EntryKind.Put, value: op.value, timeMs: op.ttlMs !== undefined ? nowMs + op.ttlMs : 0 }
+      : { key: op.key, seq: firstSeq + i, kind: EntryKind.Delete, value: new Uint8Array(0), timeMs: nowMs },
+  );
+}
