@@ -1,5 +1,5 @@
 // End to end: `ringkv local-cluster` as a real process tree (three `ringkv
-// start` children on loopback), driven over the HTTP API and the peer port,
+// start` children on loopback), driven over the HTTP API, the SDK and the peer port,
 // stopped with SIGINT, and started again on the same data.
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from './client.ts';
 import { freePorts } from './test_ports.testkit.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/ringkv.mjs');
@@ -167,6 +168,22 @@ describe('local cluster', () => {
     expect(metrics).toMatch(/ringkv_requests_total\{op="put",consistency="keyspace",outcome="ok",node="n1"\} [1-9]/);
     expect(metrics).toMatch(/ringkv_requests_total\{op="get",consistency="explicit",outcome="siblings",node="n1"\} 0|ringkv_request_duration_seconds_count\{node="n1",op="get",consistency="explicit"\} [1-9]/);
     expect(metrics).toMatch(/ringkv_peer_connections_rejected\{node="n1"\} 3/);
+
+    // The SDK against the same processes: round-robin over the three nodes, siblings resolved with update().
+    const client = new Client({ nodes: httpPorts.map((p) => `http://127.0.0.1:${p}`) });
+    await client.put('default', 'sdk-key', 'sdk-value', { consistency: 'ALL' });
+    for (let i = 0; i < 3; i++) expect(Buffer.from((await client.get('default', 'sdk-key')).value!).toString()).toBe('sdk-value');
+    await client.put('carts', 'c2', 'a');
+    await client.put('carts', 'c2', 'b');
+    expect((await client.get('carts', 'c2', { r: 3 })).values.length).toBe(2);
+    await client.update('carts', 'c2', (vs) => vs.map((v) => Buffer.from(v).toString()).sort().join(''), { w: 3 });
+    expect(Buffer.from((await client.get('carts', 'c2', { r: 3 })).value!).toString()).toBe('ab');
+    const scanned: string[] = [];
+    for await (const item of client.scan('default', { pageSize: 1 })) scanned.push(Buffer.from(item.key).toString());
+    expect(scanned).toEqual(['greeting', 'sdk-key', 'short-lived', 'strong-key']);
+    await client.delete('default', 'sdk-key', { w: 3 });
+    expect((await client.get('default', 'sdk-key', { r: 3 })).found).toBe(false);
+    client.close();
 
     // SIGINT stops every node cleanly.
     cluster.proc.kill('SIGINT');
