@@ -10,7 +10,8 @@
 // is appended to the WAL as one record and inserted in the memtable. It
 // becomes visible to reads, and its callback runs, when the WAL sync covering
 // it completes (group commit: one sync acknowledges every write queued behind
-// it) and every earlier write has been acknowledged. Reads use the newest
+// it; with syncWrites off, once appended) and every earlier write has been
+// acknowledged. Reads use the newest
 // acknowledged seq as their snapshot, so nothing a reader sees can vanish in
 // a crash, and recovery's prefix rule (engine_recovery.ts) holds.
 //
@@ -245,12 +246,12 @@ export class Engine {
     const last = entries[entries.length - 1]!.seq;
     let refused: Error | null = null;
     let inAppend = true;
-    let completed: { err: Error | null } | null = null;
+    let completedAtOnce = false;
     this.wal.append(encodeWriteBatch(entries), this.options.syncWrites, (err) => {
       if (inAppend) {
         // Unsynced writes complete at once; a refusal wrote nothing usable, so the seqs stay free.
         if (err !== null) refused = err;
-        else completed = { err };
+        else completedAtOnce = true;
         return;
       }
       ack.done = true;
@@ -268,7 +269,7 @@ export class Engine {
     for (const e of entries) this.active.add(e);
     this.counters.userBytesWritten += w.userBytes;
     const ack = this.acks.addWrite(last, w.cb);
-    if (completed !== null) {
+    if (completedAtOnce) {
       ack.done = true;
       this.scheduleDrain();
     }
