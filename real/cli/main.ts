@@ -12,6 +12,13 @@ const COMMANDS: CommandEntry[] = [
   { name: 'sim', summary: 'run a scenario in the deterministic simulator for a seed or a range of seeds', load: () => import('./sim_command.ts') },
   { name: 'start', summary: 'run one node (storage, peer transport, HTTP API) until SIGINT/SIGTERM', load: () => import('./start_command.ts') },
   { name: 'local-cluster', summary: 'run a local cluster (default 3 nodes, one process each) on loopback until Ctrl-C', load: () => import('./local_cluster_command.ts') },
+  { name: 'get', summary: 'read a key from a running node (value to stdout)', load: () => import('./kv_commands.ts').then((m) => ({ command: m.getCommand })) },
+  { name: 'put', summary: 'write a key on a running node (value as argument or from stdin)', load: () => import('./kv_commands.ts').then((m) => ({ command: m.putCommand })) },
+  { name: 'del', summary: 'delete a key on a running node', load: () => import('./kv_commands.ts').then((m) => ({ command: m.delCommand })) },
+  { name: 'scan', summary: 'list the keys of a keyspace range on a running node', load: () => import('./kv_commands.ts').then((m) => ({ command: m.scanCommand })) },
+  { name: 'status', summary: "show a node's view of the cluster: members, links, phi, hints, storage", load: () => import('./admin_commands.ts').then((m) => ({ command: m.statusCommand })) },
+  { name: 'ring', summary: 'show the token ring: tokens and ownership per node', load: () => import('./admin_commands.ts').then((m) => ({ command: m.ringCommand })) },
+  { name: 'repair', summary: 'read-repair a keyspace: read every key from all its replicas', load: () => import('./admin_commands.ts').then((m) => ({ command: m.repairCommand })) },
 ];
 
 function topHelp(): string {

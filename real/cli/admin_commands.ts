@@ -1,0 +1,162 @@
+// `ringkv status|ring|repair`: operating a running cluster through one of
+// its nodes' HTTP API.
+
+import { type Command, UsageError, parseFlags } from './command.ts';
+import { NODE_FLAGS_HELP, NODE_FLAG_NAMES, clientFrom, countFlag, reportingErrors } from './node_client_flags.ts';
+
+interface MemberStatus {
+  id: string;
+  address: string;
+  self: boolean;
+  state: string;
+  link: string | null;
+  phi: number | null;
+  tokens: number;
+  ownership: Record<string, { primary: number; replica: number }>;
+  hintsPending: number;
+}
+
+interface NodeStatus {
+  node: string;
+  cluster: string;
+  uptimeSeconds: number;
+  members: MemberStatus[];
+  keyspaces: { name: string; replicationFactor: number; conflictMode: string }[];
+  ring: { tokens: number; spread: Record<string, { primary: number; replica: number }> };
+  hints: { total: number };
+  storage: { tablesPerLevel: number[]; compactionBacklogBytes: number; diskBytes: number } | null;
+  events: Record<string, number>;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: "show a node's view of the cluster: members, links, phi, hints, storage",
+  help: `usage: ringkv status [--json] [--node URL]
+
+Prints the node's view of every member (up, suspect or down; peer link;
+heartbeat phi; hints waiting for it) and its storage (SSTables per level,
+compaction backlog).
+
+options:
+  --json    print /admin/status as it is
+${NODE_FLAGS_HELP}`,
+  async run(args) {
+    const { flags, positional } = parseFlags(args, { booleans: ['json'], strings: NODE_FLAG_NAMES });
+    if (positional.length > 0) throw new UsageError(`unexpected argument ${positional[0]}`);
+    const client = clientFrom(flags);
+    try {
+      return await reportingErrors('status', async () => {
+        const s = (await client.status(0)) as unknown as NodeStatus;
+        if (flags.has('json')) {
+          console.log(JSON.stringify(s, null, 2));
+          return 0;
+        }
+        console.log(`node ${s.node} of cluster ${s.cluster}, up ${s.uptimeSeconds} s`);
+        console.log(
+          table([
+            ['member', 'address', 'state', 'link', 'phi', 'hints'],
+            ...s.members.map((m) => [m.id + (m.self ? ' (this)' : ''), m.address, m.state, m.link ?? '-', m.phi === null ? '-' : m.phi.toFixed(2), String(m.hintsPending)]),
+          ]),
+        );
+        if (s.storage !== null) {
+          console.log(`storage: tables per level [${s.storage.tablesPerLevel.join(', ')}], compaction backlog ${s.storage.compactionBacklogBytes} B, ${s.storage.diskBytes} B on disk`);
+        }
+        console.log(`hints pending: ${s.hints.total}`);
+        return s.members.every((m) => m.state === 'up') ? 0 : 1;
+      });
+    } finally {
+      client.close();
+    }
+  },
+};
+
+export const ringCommand: Command = {
+  name: 'ring',
+  summary: 'show the token ring: tokens and ownership per node',
+  help: `usage: ringkv ring [--node URL]
+
+Prints each member's token count and its share of the ring, as primary
+(first replica) and as any replica, for each replication factor in use, and
+the spread (largest over smallest share; 1 is perfect balance).
+
+options:
+${NODE_FLAGS_HELP}`,
+  async run(args) {
+    const { flags, positional } = parseFlags(args, { strings: NODE_FLAG_NAMES });
+    if (positional.length > 0) throw new UsageError(`unexpected argument ${positional[0]}`);
+    const client = clientFrom(flags);
+    try {
+      return await reportingErrors('ring', async () => {
+        const s = (await client.status(0)) as unknown as NodeStatus;
+        const factors = Object.keys(s.ring.spread);
+        console.log(`${s.ring.tokens} tokens; keyspaces ${s.keyspaces.map((k) => `${k.name} (N=${k.replicationFactor}, ${k.conflictMode})`).join(', ')}`);
+        console.log(
+          table([
+            ['member', 'tokens', ...factors.flatMap((f) => [`${f} primary`, `${f} replica`])],
+            ...s.members.map((m) => [m.id, String(m.tokens), ...factors.flatMap((f) => [pct(m.ownership[f]!.primary), pct(m.ownership[f]!.replica)])]),
+          ]),
+        );
+        for (const f of factors) console.log(`spread ${f}: primary ${s.ring.spread[f]!.primary.toFixed(2)}, replica ${s.ring.spread[f]!.replica.toFixed(2)}`);
+        return 0;
+      });
+    } finally {
+      client.close();
+    }
+  },
+};
+
+export const repairCommand: Command = {
+  name: 'repair',
+  summary: 'read-repair a keyspace: read every key from all its replicas',
+  help: `usage: ringkv repair KEYSPACE [--start KEY] [--end KEY] [--node URL]
+
+Walks the keyspace (or [start, end)) and reads every key with r = N, so
+every replica answers and the coordinator sends the merged newest version
+to any replica that lacks it (read repair). Keys a replica is missing
+entirely are found too, as the scan merges every replica's keys. Replicas
+that are down are not repaired (their hints or a later repair cover them);
+such keys are counted as failed.
+
+options:
+  --start KEY, --end KEY   limit the range
+  --page N                 keys per scan page (default 500)
+${NODE_FLAGS_HELP}
+
+exit codes: 0 every key read from all replicas, 1 some could not be.`,
+  async run(args) {
+    const { flags, positional } = parseFlags(args, { strings: ['start', 'end', 'page', ...NODE_FLAG_NAMES] });
+    const [keyspace] = positional;
+    if (keyspace === undefined) throw new UsageError('missing KEYSPACE');
+    const client = clientFrom(flags);
+    try {
+      return await reportingErrors('repair', async () => {
+        const before = (await client.status(0)) as unknown as NodeStatus;
+        const ks = before.keyspaces.find((k) => k.name === keyspace);
+        if (ks === undefined) throw new UsageError(`keyspace ${keyspace} is not configured on ${before.node}`);
+        let keys = 0;
+        let failed = 0;
+        for await (const item of client.scan(keyspace, { start: flags.get('start') as string | undefined, end: flags.get('end') as string | undefined, pageSize: countFlag(flags, 'page') ?? 500 })) {
+          keys++;
+          try {
+            await client.get(keyspace, item.key, { r: ks.replicationFactor });
+          } catch {
+            failed++;
+          }
+        }
+        const after = (await client.status(0)) as unknown as NodeStatus;
+        const sent = (after.events['read repair sent'] ?? 0) - (before.events['read repair sent'] ?? 0);
+        console.log(`${keyspace}: ${keys} keys read from all ${ks.replicationFactor} replicas${failed > 0 ? `, ${failed} could not be` : ''}; ${sent} repairs sent by ${after.node}`);
+        return failed === 0 ? 0 : 1;
+      });
+    } finally {
+      client.close();
+    }
+  },
+};
