@@ -6,8 +6,9 @@
  * client reads; the healthy replicas keep every acknowledged write, and
  * repair rewrites what the bad disk lost.
  * Cluster: 3 nodes, the `default` keyspace (N=3, lww). A node that cannot
- * open its disk at all is replaced by an empty one (as an operator would)
- * and refilled by repair; the run's fault log says when that happened.
+ * open its disk at all (rot in CURRENT or the manifest) is lost for the rest
+ * of the run, the fault model's permanent loss of a node; the run's fault
+ * log says when that happened.
  * Workload: 4 clients; STRONG keys (linearizability checked), QUORUM keys.
  * Faults: on n1 only, 2 bits flip every ~150 ms (mean); n1 crashes at 500,
  * 1100 and 1700 ms and restarts 100 ms later each time.
@@ -27,7 +28,7 @@ import { LWW_KEYSPACE, eventualKeys, strongKeys } from './key_groups.ts';
 export const diskCorruption: Scenario = {
   name: 'disk-corruption',
   summary: 'bit rot on one disk plus crashes of that node: no corrupt read, nothing lost (convergence not judged yet)',
-  cluster: { nodes: 3, keyspaces: [LWW_KEYSPACE], onOpenFailure: 'wipe' },
+  cluster: { nodes: 3, keyspaces: [LWW_KEYSPACE], onOpenFailure: 'lose' },
   workload: {
     clients: 4,
     thinkMs: 10,

@@ -7,7 +7,7 @@
  * skewed and drifting clocks and clock jumps. Without a strict quorum STRONG
  * answers an error, never a stale value.
  * Cluster: 5 nodes, the `default` keyspace (N=3, lww). A node that cannot
- * open its rotten disk is replaced by an empty one.
+ * open its rotten disk is lost for the rest of the run.
  * Workload: 8 clients on 4 keys, every operation at STRONG.
  * Faults: partitions every ~300 ms (mean), ~300 ms long; a crash every
  * ~400 ms (mean), at most 2 down, ~250 ms down; 2% loss, 2% duplication, 5%
@@ -27,7 +27,7 @@ import { LWW_KEYSPACE, strongKeys } from './key_groups.ts';
 export const strongUnderChaos: Scenario = {
   name: 'strong-under-chaos',
   summary: 'partitions, crashes, packet faults, bit rot, clock skew and jumps: STRONG stays linearizable',
-  cluster: { nodes: 5, keyspaces: [LWW_KEYSPACE], onOpenFailure: 'wipe' },
+  cluster: { nodes: 5, keyspaces: [LWW_KEYSPACE], onOpenFailure: 'lose' },
   workload: {
     clients: 8,
     thinkMs: 10,

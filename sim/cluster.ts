@@ -7,8 +7,11 @@
 //
 // A node whose open fails (its disk too damaged to recover) is handled by the
 // scenario's policy: 'fail' ends the run with the error (a node must recover
-// from the faults the scenario injects), 'wipe' replaces the node by an empty
-// one on a fresh disk, as an operator would, and repair refills it.
+// from the faults the scenario injects); 'lose' keeps the node down for the
+// rest of the run, the fault model's permanent loss of a node. (Replacing it
+// by an empty node would be unsound: an empty replica answering reads breaks
+// the quorum intersection that STRONG and durability rest on, until it has
+// been rebuilt, which the node cannot do yet.)
 
 import { AssertionError, assert } from '../io/assert.ts';
 import type { Env } from '../io/env.ts';
@@ -43,7 +46,7 @@ export interface ClusterNode {
 /** Opens a node on `env` (StoreNode.open, or a test double). */
 export type NodeOpener = (env: Env, config: NodeConfig, cb: (err: Error | null, node?: ClusterNode) => void) => void;
 
-export type OpenFailurePolicy = 'fail' | 'wipe';
+export type OpenFailurePolicy = 'fail' | 'lose';
 
 export interface ClusterSpec {
   nodes: number;
@@ -85,6 +88,8 @@ export class SimCluster {
   private readonly pastMarks = new Map<string, number>();
   /** Opens that failed and how they were handled, in order. */
   readonly openFailures: string[] = [];
+  /** Nodes lost for good (their disk could not be opened), with why. */
+  private readonly lost = new Map<string, string>();
   private fatal: Error | null = null;
 
   constructor(
@@ -119,7 +124,7 @@ export class SimCluster {
 
   allReady(): boolean {
     this.throwIfFatal();
-    return this.ids.every((id) => this.member(id).node !== null);
+    return this.ids.every((id) => this.member(id).node !== null || this.lost.has(id));
   }
 
   /** The open node `id`, or null while it is down or opening. */
@@ -131,8 +136,13 @@ export class SimCluster {
     return this.ids.filter((id) => this.member(id).node !== null);
   }
 
+  /** Nodes down that can come back (not lost). */
   downIds(): string[] {
-    return this.ids.filter((id) => !this.sim.isUp(id));
+    return this.ids.filter((id) => !this.sim.isUp(id) && !this.lost.has(id));
+  }
+
+  isLost(id: string): boolean {
+    return this.lost.has(id);
   }
 
   crash(id: string): void {
@@ -143,8 +153,9 @@ export class SimCluster {
     this.sim.crash(id);
   }
 
-  /** Restarts a crashed node and reopens it on its disk. */
+  /** Restarts a crashed node and reopens it on its disk (a lost node stays down). */
   restart(id: string): void {
+    if (this.lost.has(id)) return;
     this.sim.restart(id);
     this.open(id);
   }
@@ -184,8 +195,8 @@ export class SimCluster {
   /**
    * What each home replica holds, for the keys given and every key any
    * replica holds. Every node must be open (the liveness phase brings them up).
-   * A node that fails to list its records is reported as unreadable and left
-   * out of every key's replicas.
+   * A node that fails to list its records, or is lost, is reported as
+   * unreadable and left out of every key's replicas.
    */
   finalState(keys: readonly { keyspace: string; key: string }[]): FinalState {
     const held = new Map<string, Map<string, ReplicaRecord>>(); // ks/key -> node -> record
@@ -201,6 +212,11 @@ export class SimCluster {
     for (const k of keys) note(k.keyspace, k.key);
     const unreadable: { node: string; error: string }[] = [];
     for (const id of this.ids) {
+      const lostWhy = this.lost.get(id);
+      if (lostWhy !== undefined) {
+        unreadable.push({ node: id, error: lostWhy });
+        continue;
+      }
       const node = this.node(id);
       assert(node !== null, `finalState: node ${id} is not open`);
       let records: ReplicaRecord[];
@@ -263,28 +279,18 @@ export class SimCluster {
   }
 
   private openFailed(id: string, err: Error): void {
-    const what = `${id} failed to open its disk at ${this.sim.nowMs()} ms: ${err.name}: ${err.message}`;
+    const what = `${id} failed to open its disk at ${Math.round(this.sim.nowMs())} ms: ${err.name}: ${err.message}`;
     this.sim.trace(`cluster open failed ${id}`);
     if ((this.spec.onOpenFailure ?? 'fail') === 'fail') {
       this.fatal ??= new Error(`node ${what}`);
       this.openFailures.push(`${what} (run ends)`);
       return;
     }
-    this.openFailures.push(`${what}; replaced by an empty node`);
-    // A world event, so the failed incarnation's own event has returned before it is torn down.
-    this.sim.schedule(0, `wipe ${id}`, () => {
-      if (!this.sim.isUp(id) || this.member(id).node !== null || this.member(id).opening) return;
-      this.sim.crash(id);
-      const disk = this.sim.node(id).disk;
-      for (const name of disk.list()) disk.remove(name);
-      const env = this.sim.restart(id).env;
-      const m = this.member(id);
-      m.opening = true;
-      m.incarnation = this.sim.node(id).incarnation;
-      env.disk.syncDir(() => {
-        m.opening = false;
-        this.open(id);
-      });
+    this.openFailures.push(`${what}; the node is lost for the rest of the run`);
+    this.lost.set(id, `lost: ${err.name}: ${err.message}`);
+    // A world event, so the failed incarnation's own event has returned before it goes down.
+    this.sim.schedule(0, `lose ${id}`, () => {
+      if (this.sim.isUp(id)) this.sim.crash(id);
     });
   }
 

@@ -12,7 +12,7 @@
 //   - clocks: a skew and a drift per node from the start, and jumps.
 // Liveness phase (`heal`): every fault process stops, the network quiesces
 // (partitions healed, loss and duplication off), read errors stop, every
-// crashed node restarts. Skews stay: a skewed clock is a condition, not an
+// crashed node restarts (except one lost for good, see cluster.ts). Skews stay: a skewed clock is a condition, not an
 // event, and replication must converge in spite of it. Checks judge
 // linearizability, durability and validity over the whole run, and
 // convergence only after the liveness phase: safety must hold under any
@@ -152,7 +152,7 @@ export class FaultSchedule {
         if (sim.isUp(id(f.node))) this.crashNode(sim, cluster, id(f.node));
         return;
       case 'restart':
-        if (!sim.isUp(id(f.node))) this.restartNode(sim, cluster, id(f.node));
+        if (!sim.isUp(id(f.node)) && !cluster.isLost(id(f.node))) this.restartNode(sim, cluster, id(f.node));
         return;
       case 'isolate':
         this.note(sim, `isolate ${id(f.node)}`);
@@ -216,7 +216,7 @@ export class FaultSchedule {
     const victim = this.rng.pick(up);
     this.crashNode(sim, cluster, victim);
     this.at(sim, this.rng.exponential(c.meanDownMs), 'fault restart', () => {
-      if (!sim.isUp(victim)) this.restartNode(sim, cluster, victim);
+      if (!sim.isUp(victim) && !cluster.isLost(victim)) this.restartNode(sim, cluster, victim);
     });
   }
 
