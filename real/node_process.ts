@@ -97,6 +97,9 @@ export async function startNode(config: RealNodeConfig, logger: Logger): Promise
       }),
     );
     server.keepAliveTimeout = 30_000;
+    // A client that trickles its headers or body holds an in-flight slot; bound how long.
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 30_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.http.port, config.http.host, () => {
