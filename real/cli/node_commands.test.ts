@@ -97,6 +97,8 @@ describe('ringkv status/ring/repair', () => {
     expect(status.out).toMatch(/node k1 of cluster ringkv/);
     expect(status.out).toMatch(/k1 \(this\)\s+127\.0\.0\.1:\d+\s+up/);
     expect(status.out).toMatch(/k2\s+127\.0\.0\.1:\d+\s+up\s+ready/);
+    // The storage engine's state is read through store_node_probe.ts: a renamed engine field shows here.
+    expect(status.out).toMatch(/storage: tables per level \[\d+(, \d+)*\], compaction backlog \d+ B, \d+ B on disk/);
     const ring = await ringkv('ring', '--node', url(1));
     expect(ring.out).toMatch(/192 tokens; keyspaces default \(N=3, lww\), carts \(N=3, siblings\)/);
     expect(ring.out).toMatch(/k3\s+64\s+\d+\.\d%\s+100\.0%/);
