@@ -46,6 +46,12 @@ export interface FakeStoreOptions {
   bugs?: FakeBug[];
   /** 'lazy': delay before a write reaches the other home replicas. */
   replicationDelayMs?: number;
+  /**
+   * Probability that a request answers an error instead; half of the write
+   * errors are definite (nothing applied), the others indefinite (applied or
+   * not, by a coin).
+   */
+  errorProbability?: number;
 }
 
 /** The replicas of one simulated run: node -> `keyspace\0key` -> version. */
@@ -79,6 +85,11 @@ class FakeStoreNode implements ClusterNode {
   }
 
   get(req: GetRequest, cb: (res: GetResponse) => void): void {
+    if (this.env.rng.chance(this.options.errorProbability ?? 0)) {
+      this.mark('get failed');
+      this.reply(() => cb({ ok: false, error: { code: 'unavailable', message: 'fake: read needs 2 replicas, 1 answered', definite: false } }));
+      return;
+    }
     const ks = this.keyspaces.get(req.keyspace)!;
     const home = this.home(ks, req.key);
     const id = `${req.keyspace}\0${utf8Decoder.decode(req.key)}`;
@@ -148,6 +159,18 @@ class FakeStoreNode implements ClusterNode {
     const id = `${keyspace}\0${utf8Decoder.decode(key)}`;
     const hlc = { wallMs: Math.floor(this.env.clock.wallMs()), logical: this.logical++, nodeId: this.config.nodeId };
     const w: Write = value === null ? tombstoneWrite(hlc) : valueWrite(hlc, value);
+    if (this.env.rng.chance(this.options.errorProbability ?? 0)) {
+      const definite = this.env.rng.chance(0.5);
+      const applied = !definite && this.env.rng.chance(0.5);
+      this.mark(definite ? 'write failed definitely' : applied ? 'write failed but applied' : 'write failed');
+      if (!applied) {
+        const message = `fake: write needs 2 acknowledgements, 1 came${definite ? ' (nothing was written)' : ''}`;
+        this.reply(() => cb({ ok: false, error: { code: 'unavailable', message, definite } }));
+        return;
+      }
+      const fail = cb;
+      cb = () => fail({ ok: false, error: { code: 'timeout', message: 'fake: write timed out after it was stored', definite: false } });
+    }
     if (this.hasBug('lose-writes') && this.env.rng.chance(0.3)) {
       this.mark('write lost');
       this.reply(() => cb({ ok: true }));
