@@ -1,0 +1,272 @@
+// Gossip messages and their codec. One exchange is Cassandra's three-way
+// handshake: A sends SYN (a digest per member it knows), B answers ACK (the
+// deltas A lacks, and requests for what B lacks), A answers ACK2 (the
+// deltas B requested). Each message is one frame (io/frame_codec.ts) whose
+// payload is a msgpack map tagged with the protocol, so gossip can share a
+// node's network with other protocols:
+//
+//   { p: 'gossip', v: 1, t: 'syn',  c: cluster, d: [id, generation, maxVersion, ...] }
+//   { p: 'gossip', v: 1, t: 'ack',  c: cluster, s: [delta, ...], r: [id, generation, above, ...] }
+//   { p: 'gossip', v: 1, t: 'ack2', c: cluster, s: [delta, ...] }
+//
+//   delta := { i: id, g: generation, f: from, h: heartbeat,
+//              s?: [status, version], k?: [[token as decimal string, ...], version],
+//              l?: [load, version], a?: [key, value, version, ...] }
+//
+// Digests and requests are flat triples (three scalars each), the cheapest
+// shape for msgpack with a thousand members per SYN. A request asks for the
+// member's writes above `above` in `generation` (0: the whole state).
+// Tokens travel as decimal strings: msgpack has no unsigned 64-bit type that
+// every decoder maps to bigint. The decoder trusts nothing: anything that
+// does not parse, has an unknown version or type, or a field of the wrong
+// shape or size is a GossipWireError, never a crash or a half-built message.
+// Unknown extra keys are ignored, so a later version may add fields.
+
+import { FrameError, decodeFrame, encodeFrame } from '../../io/frame_codec.ts';
+import {
+  type AppField,
+  MAX_APP_FIELDS,
+  MAX_TOKENS_PER_MEMBER,
+  MEMBER_STATUSES,
+  type MemberDelta,
+  type MemberDigest,
+  type MemberStatus,
+  type Versioned,
+  isValidAppKey,
+  isValidAppValue,
+  isValidNodeId,
+  isValidToken,
+  isVersion,
+} from './member_state.ts';
+
+export const GOSSIP_PROTOCOL = 'gossip';
+export const GOSSIP_WIRE_VERSION = 1;
+/** Members one message may describe: far above any cluster this store runs, low enough to bound a decoder's work. */
+export const MAX_GOSSIP_MEMBERS = 100_000;
+export const MAX_CLUSTER_NAME_LENGTH = 255;
+
+/** Asks for a member's writes above `above` in `generation`. */
+export interface GossipRequest {
+  readonly nodeId: string;
+  readonly generation: number;
+  readonly above: number;
+}
+
+export type GossipMessage =
+  | { readonly t: 'syn'; readonly cluster: string; readonly digests: readonly MemberDigest[] }
+  | { readonly t: 'ack'; readonly cluster: string; readonly deltas: readonly MemberDelta[]; readonly requests: readonly GossipRequest[] }
+  | { readonly t: 'ack2'; readonly cluster: string; readonly deltas: readonly MemberDelta[] };
+
+export class GossipWireError extends Error {
+  override name = 'GossipWireError';
+}
+
+// ---- encoding ----
+
+function encodeDelta(d: MemberDelta): Record<string, unknown> {
+  const out: Record<string, unknown> = { i: d.nodeId, g: d.generation, f: d.from, h: d.heartbeat };
+  if (d.status !== undefined) out['s'] = [d.status.value, d.status.version];
+  if (d.tokens !== undefined) out['k'] = [d.tokens.value.map((t) => t.toString()), d.tokens.version];
+  if (d.load !== undefined) out['l'] = [d.load.value, d.load.version];
+  if (d.app.length > 0) {
+    const flat: unknown[] = [];
+    for (const f of d.app) flat.push(f.key, f.value, f.version);
+    out['a'] = flat;
+  }
+  return out;
+}
+
+function flatTriples<T>(items: readonly T[], parts: (item: T) => [string, number, number]): unknown[] {
+  const flat: unknown[] = [];
+  for (const item of items) flat.push(...parts(item));
+  return flat;
+}
+
+export function encodeGossipPayload(m: GossipMessage): Record<string, unknown> {
+  const out: Record<string, unknown> = { p: GOSSIP_PROTOCOL, v: GOSSIP_WIRE_VERSION, t: m.t, c: m.cluster };
+  switch (m.t) {
+    case 'syn':
+      out['d'] = flatTriples(m.digests, (d) => [d.nodeId, d.generation, d.maxVersion]);
+      break;
+    case 'ack':
+      out['s'] = m.deltas.map(encodeDelta);
+      out['r'] = flatTriples(m.requests, (r) => [r.nodeId, r.generation, r.above]);
+      break;
+    case 'ack2':
+      out['s'] = m.deltas.map(encodeDelta);
+      break;
+  }
+  return out;
+}
+
+export function encodeGossipFrame(m: GossipMessage): Uint8Array {
+  return encodeFrame(encodeGossipPayload(m));
+}
+
+// ---- decoding ----
+
+function fail(what: string): never {
+  throw new GossipWireError(what);
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Uint8Array);
+}
+
+function field(o: Record<string, unknown>, key: string): unknown {
+  return Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined;
+}
+
+function version(x: unknown, what: string): number {
+  if (!isVersion(x)) fail(`${what}: not a version`);
+  return x;
+}
+
+function nodeId(x: unknown, what: string): string {
+  if (!isValidNodeId(x)) fail(`${what}: not a node id`);
+  return x;
+}
+
+function pair(x: unknown, what: string): [unknown, number] {
+  if (!Array.isArray(x) || x.length !== 2) fail(`${what}: not a [value, version] pair`);
+  return [x[0], version(x[1], `${what} version`)];
+}
+
+function triples<T>(x: unknown, what: string, build: (id: string, generation: number, n: number) => T): T[] {
+  if (!Array.isArray(x) || x.length % 3 !== 0) fail(`${what}: not a list of triples`);
+  if (x.length / 3 > MAX_GOSSIP_MEMBERS) fail(`${what}: more than ${MAX_GOSSIP_MEMBERS} entries`);
+  const out: T[] = [];
+  for (let i = 0; i < x.length; i += 3) {
+    out.push(build(nodeId(x[i], what), version(x[i + 1], `${what} generation`), version(x[i + 2], what)));
+  }
+  return out;
+}
+
+/** Decimal digits only, no sign or leading zeros: one spelling per token. */
+const TOKEN_TEXT = /^(0|[1-9][0-9]{0,19})$/;
+
+function tokens(x: unknown, what: string): bigint[] {
+  if (!Array.isArray(x)) fail(`${what}: tokens not a list`);
+  if (x.length > MAX_TOKENS_PER_MEMBER) fail(`${what}: ${x.length} tokens`);
+  return x.map((t) => {
+    if (typeof t !== 'string' || !TOKEN_TEXT.test(t)) fail(`${what}: token not a decimal string`);
+    const token = BigInt(t);
+    if (!isValidToken(token)) fail(`${what}: token outside [0, 2^64)`);
+    return token;
+  });
+}
+
+function decodeDelta(x: unknown): MemberDelta {
+  if (!isRecord(x)) fail('delta: not a map');
+  const id = nodeId(field(x, 'i'), 'delta');
+  const generation = version(field(x, 'g'), `delta ${id} generation`);
+  const from = version(field(x, 'f'), `delta ${id} from`);
+  const heartbeat = version(field(x, 'h'), `delta ${id} heartbeat`);
+  let status: Versioned<MemberStatus> | undefined;
+  const s = field(x, 's');
+  if (s !== undefined) {
+    const [value, v] = pair(s, `delta ${id} status`);
+    if (!MEMBER_STATUSES.includes(value as MemberStatus)) fail(`delta ${id}: unknown status`);
+    status = { value: value as MemberStatus, version: v };
+  }
+  let toks: Versioned<readonly bigint[]> | undefined;
+  const k = field(x, 'k');
+  if (k !== undefined) {
+    const [value, v] = pair(k, `delta ${id} tokens`);
+    toks = { value: tokens(value, `delta ${id}`), version: v };
+  }
+  let load: Versioned<number> | undefined;
+  const l = field(x, 'l');
+  if (l !== undefined) {
+    const [value, v] = pair(l, `delta ${id} load`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(`delta ${id}: load not a non-negative number`);
+    load = { value, version: v };
+  }
+  const app: AppField[] = [];
+  const a = field(x, 'a');
+  if (a !== undefined) {
+    if (!Array.isArray(a) || a.length % 3 !== 0) fail(`delta ${id}: application states not a list of triples`);
+    if (a.length / 3 > MAX_APP_FIELDS) fail(`delta ${id}: more than ${MAX_APP_FIELDS} application states`);
+    const keys = new Set<string>();
+    for (let i = 0; i < a.length; i += 3) {
+      const key = a[i];
+      const value = a[i + 1];
+      if (!isValidAppKey(key)) fail(`delta ${id}: bad application state key`);
+      if (!isValidAppValue(value)) fail(`delta ${id}: bad application state value`);
+      if (keys.has(key)) fail(`delta ${id}: application state ${key} twice`);
+      keys.add(key);
+      app.push({ key, value, version: version(a[i + 2], `delta ${id} application state version`) });
+    }
+  }
+  // A field is carried only when written above `from`, and no write is above the state's maxVersion... except
+  // the heartbeat may be at or below `from` (it is always carried). Anything else contradicts the delta's own claim.
+  for (const v of [status?.version, toks?.version, load?.version, ...app.map((f) => f.version)]) {
+    if (v !== undefined && v <= from) fail(`delta ${id}: a field at version ${v}, not above from ${from}`);
+  }
+  return {
+    nodeId: id,
+    generation,
+    from,
+    heartbeat,
+    ...(status !== undefined ? { status } : {}),
+    ...(toks !== undefined ? { tokens: toks } : {}),
+    ...(load !== undefined ? { load } : {}),
+    app,
+  };
+}
+
+function deltas(x: unknown): MemberDelta[] {
+  if (!Array.isArray(x)) fail('deltas: not a list');
+  if (x.length > MAX_GOSSIP_MEMBERS) fail(`deltas: more than ${MAX_GOSSIP_MEMBERS}`);
+  const seen = new Set<string>();
+  return x.map((d) => {
+    const delta = decodeDelta(d);
+    if (seen.has(delta.nodeId)) fail(`deltas: ${delta.nodeId} twice`);
+    seen.add(delta.nodeId);
+    return delta;
+  });
+}
+
+/** Whether a decoded payload belongs to gossip (for a multiplexer that decodes frames itself). */
+export function isGossipPayload(payload: unknown): boolean {
+  return isRecord(payload) && field(payload, 'p') === GOSSIP_PROTOCOL;
+}
+
+/** Validates a decoded frame payload; throws GossipWireError on anything but a well-formed gossip message. */
+export function decodeGossipPayload(payload: unknown): GossipMessage {
+  if (!isRecord(payload)) fail('payload: not a map');
+  if (field(payload, 'p') !== GOSSIP_PROTOCOL) fail('payload: not tagged as gossip');
+  if (field(payload, 'v') !== GOSSIP_WIRE_VERSION) fail('payload: unknown wire version');
+  const cluster = field(payload, 'c');
+  if (typeof cluster !== 'string' || cluster.length > MAX_CLUSTER_NAME_LENGTH) fail('payload: bad cluster name');
+  const t = field(payload, 't');
+  switch (t) {
+    case 'syn':
+      return { t, cluster, digests: triples(field(payload, 'd'), 'digests', (nodeId, generation, maxVersion) => ({ nodeId, generation, maxVersion })) };
+    case 'ack':
+      return {
+        t,
+        cluster,
+        deltas: deltas(field(payload, 's')),
+        requests: triples(field(payload, 'r'), 'requests', (nodeId, generation, above) => ({ nodeId, generation, above })),
+      };
+    case 'ack2':
+      return { t, cluster, deltas: deltas(field(payload, 's')) };
+    default:
+      return fail('payload: unknown message type');
+  }
+}
+
+/** Decodes one whole frame; throws GossipWireError on a short, corrupt, trailing-garbage or malformed frame. */
+export function decodeGossipFrame(frame: Uint8Array): GossipMessage {
+  let decoded: { message: unknown; used: number } | null;
+  try {
+    decoded = decodeFrame(frame);
+  } catch (err) {
+    if (err instanceof FrameError) fail(`frame: ${err.message}`);
+    throw err;
+  }
+  if (decoded === null) fail('frame: truncated');
+  if (decoded.used !== frame.length) fail(`frame: ${frame.length - decoded.used} trailing bytes`);
+  return decodeGossipPayload(decoded.message);
+}

@@ -1,0 +1,188 @@
+// What one node knows of the other members and whether it believes each up:
+// their states (merged from gossip deltas), the phi-accrual detector fed by
+// their heartbeats, and the members evicted after leaving or being removed.
+//
+// Liveness: a member's heartbeat advancing, as seen through gossip, is a
+// heartbeat for the detector (phi_accrual.ts); so is a new generation, which
+// the member wrote after its restart, later than anything known of the old
+// one (a removal generation is not: a remover wrote it). A member is up once
+// its heartbeat has advanced since this node learned of it (state learned
+// second-hand may be a dead node's last words), while the detector does not
+// suspect it, and while its status is not left or removed. Up and down are
+// re-judged on every heartbeat and whenever the owner asks (each round, and
+// at the next suspicion deadline), so isUp always agrees with the events
+// sent.
+//
+// Eviction: left and removed members are forgotten evictAfterMs after this
+// node first saw them so. The evicted generation is remembered, and gossip
+// about the member at that generation or below is ignored, so peers that
+// have not yet evicted it cannot bring it back; a higher generation can (the
+// node restarted and joins again).
+
+import { assert } from '../../io/assert.ts';
+import type { NodeId } from '../../io/network.ts';
+import { type MemberDelta, type MemberDigest, type MemberState, type MemberStatus, type NodeState, isTerminalStatus, mergeMember } from './member_state.ts';
+import type { PhiAccrualDetector } from './phi_accrual.ts';
+
+export type GossipEvent =
+  | { readonly type: 'joined'; readonly nodeId: NodeId; readonly generation: number; readonly status: MemberStatus }
+  /** A member's new generation (it restarted, or refuted a removal). */
+  | { readonly type: 'restarted'; readonly nodeId: NodeId; readonly generation: number }
+  | { readonly type: 'statusChanged'; readonly nodeId: NodeId; readonly from: MemberStatus; readonly to: MemberStatus }
+  | { readonly type: 'tokensChanged'; readonly nodeId: NodeId; readonly tokens: readonly bigint[] }
+  | { readonly type: 'up'; readonly nodeId: NodeId }
+  | { readonly type: 'down'; readonly nodeId: NodeId }
+  | { readonly type: 'evicted'; readonly nodeId: NodeId; readonly generation: number }
+  /** This node moved to a new generation to refute gossip about itself: persist it. */
+  | { readonly type: 'generationChanged'; readonly generation: number };
+
+/** Why a delta was not applied. */
+export type IgnoredDelta = 'stale' | 'gap' | 'incomplete' | 'evicted';
+
+interface Member {
+  state: MemberState;
+  /** The heartbeat advanced (or a new generation came) since this node learned of the member. */
+  advanced: boolean;
+  up: boolean;
+  /** Local time this node first saw the member left or removed; null while it is not. */
+  terminalSinceMs: number | null;
+}
+
+export class MemberTable {
+  private readonly members = new Map<NodeId, Member>();
+  private readonly evicted = new Map<NodeId, number>();
+
+  constructor(
+    private readonly self: NodeId,
+    private readonly detector: PhiAccrualDetector,
+    private readonly evictAfterMs: number,
+    private readonly emit: (event: GossipEvent) => void,
+  ) {
+    assert(Number.isFinite(evictAfterMs) && evictAfterMs >= 0, `evictAfterMs ${evictAfterMs}`);
+  }
+
+  get size(): number {
+    return this.members.size;
+  }
+
+  state(id: NodeId): MemberState | undefined {
+    return this.members.get(id)?.state;
+  }
+
+  isUp(id: NodeId): boolean {
+    return this.members.get(id)?.up ?? false;
+  }
+
+  /** The member's status, or 'down' while a member that should be serving is not up; null if unknown. */
+  stateOf(id: NodeId): NodeState | null {
+    const m = this.members.get(id);
+    if (m === undefined) return null;
+    if (!m.up && !isTerminalStatus(m.state.status)) return 'down';
+    return m.state.status;
+  }
+
+  /** Known members in the order they were learned. */
+  ids(): IterableIterator<NodeId> {
+    return this.members.keys();
+  }
+
+  states(): MemberState[] {
+    return [...this.members.values()].map((m) => m.state);
+  }
+
+  /** Appends a digest per member to `out`. */
+  digestsInto(out: MemberDigest[]): void {
+    for (const m of this.members.values()) out.push(m.state.digest());
+  }
+
+  isEvicted(id: NodeId, generation: number): boolean {
+    const g = this.evicted.get(id);
+    return g !== undefined && generation <= g;
+  }
+
+  /** Merges a delta about another node; returns why it was ignored, or null. */
+  apply(delta: MemberDelta, now: number): IgnoredDelta | null {
+    const id = delta.nodeId;
+    assert(id !== this.self, 'a node merges gossip about itself elsewhere');
+    if (this.isEvicted(id, delta.generation)) return 'evicted';
+    const m = this.members.get(id);
+    const r = mergeMember(m?.state, delta);
+    if (r.kind === 'ignored') return r.reason;
+    if (r.kind === 'unchanged') return null;
+    if (m === undefined) {
+      assert(r.kind === 'created', `merge of unknown ${id} gave ${r.kind}`);
+      this.evicted.delete(id);
+      this.members.set(id, { state: r.state, advanced: false, up: false, terminalSinceMs: isTerminalStatus(r.state.status) ? now : null });
+      this.emit({ type: 'joined', nodeId: id, generation: r.state.generation, status: r.state.status });
+      return null;
+    }
+    const statusBefore = m.state.status;
+    if (r.kind === 'replaced') {
+      m.state = r.state;
+      this.detector.remove(id);
+      m.advanced = r.state.status !== 'removed';
+      if (m.advanced) {
+        this.detector.heartbeat(id, now);
+        this.emit({ type: 'restarted', nodeId: id, generation: r.state.generation });
+      }
+    } else if (r.heartbeatAdvanced) {
+      m.advanced = true;
+      this.detector.heartbeat(id, now);
+    }
+    if (r.statusChanged) {
+      const to = m.state.status;
+      if (!isTerminalStatus(to)) m.terminalSinceMs = null;
+      else if (m.terminalSinceMs === null) m.terminalSinceMs = now;
+      this.emit({ type: 'statusChanged', nodeId: id, from: statusBefore, to });
+    }
+    if (r.tokensChanged) this.emit({ type: 'tokensChanged', nodeId: id, tokens: m.state.tokens });
+    this.judge(id, m, now);
+    return null;
+  }
+
+  /** Re-judges every member, evicts the expired ones, and sorts the rest into believed up or not. */
+  sweep(now: number): { live: NodeId[]; unreachable: NodeId[] } {
+    const live: NodeId[] = [];
+    const unreachable: NodeId[] = [];
+    for (const [id, m] of this.members) {
+      this.judge(id, m, now);
+      if (m.terminalSinceMs !== null && now - m.terminalSinceMs >= this.evictAfterMs) {
+        this.evict(id, m);
+        continue;
+      }
+      (m.up ? live : unreachable).push(id);
+    }
+    return { live, unreachable };
+  }
+
+  /** Re-judges every member. */
+  judgeAll(now: number): void {
+    for (const [id, m] of this.members) this.judge(id, m, now);
+  }
+
+  /** The earliest moment a member believed up becomes suspect if no heartbeat comes first; Infinity if none. */
+  nextSuspicionMs(): number {
+    let first = Number.POSITIVE_INFINITY;
+    for (const [id, m] of this.members) {
+      if (!m.up) continue;
+      const deadline = this.detector.suspicionDeadlineMs(id);
+      if (deadline !== null && deadline < first) first = deadline;
+    }
+    return first;
+  }
+
+  private judge(id: NodeId, m: Member, now: number): void {
+    const up = m.advanced && !isTerminalStatus(m.state.status) && this.detector.isAvailable(id, now);
+    if (up === m.up) return;
+    m.up = up;
+    this.emit({ type: up ? 'up' : 'down', nodeId: id });
+  }
+
+  private evict(id: NodeId, m: Member): void {
+    assert(!m.up, `evicting ${id} while it is up`);
+    this.members.delete(id);
+    this.detector.remove(id);
+    this.evicted.set(id, m.state.generation);
+    this.emit({ type: 'evicted', nodeId: id, generation: m.state.generation });
+  }
+}
