@@ -143,6 +143,23 @@ describe('engine basics', () => {
     expect(reopened.stats().lastSeq).toBe(101);
   });
 
+  it('starts empty over an unfinished creation, and refuses data without CURRENT', () => {
+    const { sim, node, engine } = setup('no-current');
+    wait(sim, (cb) => engine.put(key(1), enc('v'), undefined, cb));
+    wait(sim, (cb) => engine.flush(cb));
+    wait(sim, (cb) => engine.close(cb));
+    node.disk.remove('CURRENT');
+    expect(() => openEngine(sim, node, small)).toThrow(/CURRENT is missing/);
+    // An engine whose creation never completed: a manifest, an empty log, no CURRENT.
+    const sim2 = new Simulator({ seed: 'unfinished' });
+    const node2 = sim2.addNode('n1');
+    node2.disk.create('MANIFEST-000002').close();
+    node2.disk.create('000003.log').close();
+    const fresh = openEngine(sim2, node2, small);
+    expect(fresh.scan()).toEqual([]);
+    expect(node2.disk.list()).not.toContain('000003.log');
+  });
+
   it('expires TTL values and purges them and tombstones after the grace period', () => {
     const graceMs = 1000;
     const { sim, engine } = setup('ttl', { ...small, tombstoneGraceMs: graceMs, l0CompactionTrigger: 1 });

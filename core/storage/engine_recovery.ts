@@ -5,7 +5,9 @@
 // 1. CURRENT -> manifest -> VersionSet: the live tables per level, the log
 //    number, the next file number and lastSeq. No CURRENT means the engine was
 //    never fully created (nothing was acknowledged): every engine file left
-//    over is removed and the engine starts empty. A table the manifest names
+//    over is removed and the engine starts empty; but tables or a non-empty
+//    log without CURRENT mean CURRENT was lost, and open refuses with
+//    CorruptionError rather than discard data. A table the manifest names
 //    must exist (it was synced, dir-synced, then named), else CorruptionError.
 // 2. Every WAL numbered >= the log number is replayed, in number order, into
 //    one memtable. Batches carry their seqs, and the first must be
@@ -27,11 +29,11 @@
 // in place, so the next open starts over from step 1.
 
 import type { StorageEnv } from '../../io/env.ts';
-import type { File } from '../../io/disk.ts';
+import type { Disk, File } from '../../io/disk.ts';
 import { CorruptionError } from './errors.ts';
 import type { EngineOptions, RecoveryStats } from './engine_options.ts';
 import { FlushJob } from './flush_job.ts';
-import { ManifestLog, parseFileName, readManifest, tableFileName, walFileName } from './manifest.ts';
+import { CURRENT_FILE, ManifestLog, parseFileName, readManifest, tableFileName, walFileName } from './manifest.ts';
 import { Memtable } from './memtable.ts';
 import { RateLimiter } from './rate_limiter.ts';
 import { readWal } from './wal_reader.ts';
@@ -57,6 +59,14 @@ export function recoverStorage(env: StorageEnv, options: EngineOptions, cb: (err
     versions = recovered?.versions ?? new VersionSet();
     const names = disk.list();
     if (recovered === undefined) {
+      // Only an unfinished creation leaves files without CURRENT, and it
+      // leaves no data: tables or written logs mean CURRENT was lost.
+      for (const name of names) {
+        const p = parseFileName(name);
+        if (p?.kind === 'table' || (p?.kind === 'wal' && fileSize(disk, name) > 0)) {
+          throw new CorruptionError(`${CURRENT_FILE} is missing but ${name} holds data`);
+        }
+      }
       for (const name of names) {
         const p = parseFileName(name);
         if (p !== undefined && p.kind !== 'current') disk.remove(name);
@@ -119,6 +129,15 @@ export function recoverStorage(env: StorageEnv, options: EngineOptions, cb: (err
     },
   );
   job.start();
+}
+
+function fileSize(disk: Disk, name: string): number {
+  const file = disk.open(name);
+  try {
+    return file.size();
+  } finally {
+    file.close();
+  }
 }
 
 /** Step 2: replays the logs at or above the log number into `memtable`; raises versions.lastSeq. */

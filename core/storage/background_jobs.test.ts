@@ -1,0 +1,189 @@
+// Flush and compaction jobs on their own, on a simulated disk: what they
+// write, that they advance in bounded, rate-limited steps, and how they fail.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Simulator, type SimNode } from '../../sim/simulator.ts';
+import { BlockCache } from './block_cache.ts';
+import { CompactionJob } from './compaction_job.ts';
+import type { CompactionPlan } from './compaction_plan.ts';
+import { compareEntries, EntryKind, type Entry } from './entry.ts';
+import { CorruptionError } from './errors.ts';
+import { FlushJob } from './flush_job.ts';
+import type { JobEnv } from './incremental_merge.ts';
+import { tableFileName } from './manifest.ts';
+import { Memtable } from './memtable.ts';
+import { RateLimiter } from './rate_limiter.ts';
+import { SstableReader } from './sstable_reader.ts';
+import { TableCache } from './table_cache.ts';
+import type { TableMeta } from './version_edit.ts';
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+function world(seed: string) {
+  const sim = new Simulator({ seed });
+  const node = sim.addNode('n1');
+  let next = 100;
+  const deps = { disk: node.disk, newFileNumber: () => next++, writerOptions: { blockBytes: 512 } };
+  return { sim, node, deps };
+}
+
+function jobEnv(node: SimNode, stepBytes: number, rate = 0): JobEnv {
+  return { timers: node.env.timers, limiter: new RateLimiter(node.clock, rate, Math.max(1, rate / 10)), stepBytes, buggify: () => false };
+}
+
+function readAll(node: SimNode, t: TableMeta): Entry[] {
+  const reader = SstableReader.open(node.disk.open(tableFileName(t.fileNumber)));
+  const out: Entry[] = [];
+  const it = reader.iterator();
+  for (it.seekToFirst(); it.valid(); it.next()) out.push({ ...it.entry(), key: it.entry().key.slice(), value: it.entry().value.slice() });
+  reader.close();
+  return out;
+}
+
+function run<T>(sim: Simulator, start: (cb: (err: Error | null, v?: T) => void) => void): { err: Error | null; value?: T } {
+  let result: { err: Error | null; value?: T } | undefined;
+  start((err, value) => {
+    result = { err, ...(value !== undefined ? { value } : {}) };
+  });
+  sim.runUntil(() => result !== undefined, { maxEvents: 1_000_000 });
+  expect(result).toBeDefined();
+  return result!;
+}
+
+describe('flush job', () => {
+  it('writes the memtable as one table, newest version per key, tombstones kept', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ k: fc.nat(30), del: fc.boolean(), len: fc.nat(200) }), { minLength: 1, maxLength: 300 }),
+        fc.integer({ min: 64, max: 4096 }),
+        (writes, stepBytes) => {
+          const { sim, node, deps } = world('flush');
+          const mem = new Memtable(node.rng);
+          const newest = new Map<string, Entry>();
+          writes.forEach((w, i) => {
+            const key = enc(`k${w.k}`);
+            const e: Entry = w.del
+              ? { key, seq: i + 1, kind: EntryKind.Delete, value: new Uint8Array(0), timeMs: 5 }
+              : { key, seq: i + 1, kind: EntryKind.Put, value: new Uint8Array(w.len).fill(i & 0xff), timeMs: 0 };
+            mem.add(e);
+            newest.set(`k${w.k}`, e);
+          });
+          mem.freeze();
+          let job!: FlushJob;
+          const { err, value } = run<TableMeta[]>(sim, (cb) => {
+            job = new FlushJob(jobEnv(node, stepBytes), deps, mem, writes.length, cb);
+            job.start();
+          });
+          expect(err).toBeNull();
+          expect(value).toHaveLength(1);
+          const got = readAll(node, value![0]!);
+          expect(got).toEqual([...newest.values()].sort(compareEntries));
+          // Bounded steps: no step consumed much more than stepBytes of input.
+          const inputBytes = writes.reduce((s, w) => s + 3 + (w.del ? 0 : w.len) + 16, 0);
+          expect(job.steps).toBeGreaterThanOrEqual(Math.floor(inputBytes / (stepBytes + 16 + 203)));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('paces its steps by the rate limit', () => {
+    const { sim, node, deps } = world('paced');
+    const mem = new Memtable(node.rng);
+    for (let i = 0; i < 2000; i++) mem.add({ key: enc(`key${i}`), seq: i + 1, kind: EntryKind.Put, value: new Uint8Array(100).fill(i), timeMs: 0 });
+    mem.freeze();
+    const rate = 100_000; // bytes per second
+    const started = sim.nowMs();
+    const { err, value } = run<TableMeta[]>(sim, (cb) => new FlushJob(jobEnv(node, 4096, rate), { ...deps, writerOptions: { compression: false } }, mem, 2000, cb).start());
+    expect(err).toBeNull();
+    const elapsedSec = (sim.nowMs() - started) / 1000;
+    // Every byte but the first burst, the last step and the metadata written at the end waits its turn.
+    const bytes = value![0]!.fileBytes;
+    expect(bytes).toBeGreaterThan(200_000);
+    expect(elapsedSec).toBeGreaterThanOrEqual((bytes - 10_000 - 4096 - 16_000) / rate);
+    expect(elapsedSec).toBeLessThanOrEqual(bytes / rate + 0.5);
+  });
+
+  it('cancelled, it removes what it wrote', () => {
+    const { sim, node, deps } = world('cancel');
+    const mem = new Memtable(node.rng);
+    for (let i = 0; i < 500; i++) mem.add({ key: enc(`key${i}`), seq: i + 1, kind: EntryKind.Put, value: new Uint8Array(100), timeMs: 0 });
+    mem.freeze();
+    let called = false;
+    const job = new FlushJob(jobEnv(node, 1000), deps, mem, 500, () => {
+      called = true;
+    });
+    job.start();
+    sim.run({ maxEvents: 5 });
+    expect(job.sink.fileNumbers.length).toBe(1);
+    job.cancel();
+    sim.run({ maxEvents: 1000 });
+    expect(called).toBe(false);
+    expect(node.disk.list()).not.toContain(tableFileName(job.sink.fileNumbers[0]!));
+    expect(node.disk.openHandleCount()).toBe(0);
+  });
+});
+
+describe('compaction job', () => {
+  /** Writes `entries` as one table through a flush job; returns its metadata. */
+  function table(sim: Simulator, node: SimNode, deps: ReturnType<typeof world>['deps'], entries: Entry[]): TableMeta {
+    const mem = new Memtable(node.rng);
+    for (const e of entries) mem.add(e);
+    mem.freeze();
+    const { value } = run<TableMeta[]>(sim, (cb) => new FlushJob(jobEnv(node, 1 << 20), deps, mem, 1e9, cb).start());
+    return value![0]!;
+  }
+
+  const put = (k: string, seq: number, v: string): Entry => ({ key: enc(k), seq, kind: EntryKind.Put, value: enc(v), timeMs: 0 });
+  const del = (k: string, seq: number): Entry => ({ key: enc(k), seq, kind: EntryKind.Delete, value: new Uint8Array(0), timeMs: 1 });
+
+  function plan(inputs: TableMeta[], older: TableMeta[], targetFileBytes = Infinity): CompactionPlan {
+    return { reason: 'test', inputs: inputs.map((table) => ({ level: 1, table })), outputLevel: 2, trivialMove: false, targetFileBytes, olderTables: older };
+  }
+
+  it('merges inputs, keeps a tombstone an older table may need, purges one nothing needs', () => {
+    const { sim, node, deps } = world('compact');
+    const a = table(sim, node, deps, [put('a', 1, 'a1'), put('b', 2, 'b1'), put('c', 3, 'c1')]);
+    const b = table(sim, node, deps, [put('a', 4, 'a2'), del('b', 5), del('x', 6)]);
+    const older = table(sim, node, deps, [put('x', 0 + 1, 'old')].map((e) => ({ ...e, seq: 1 })));
+    const cache = new TableCache(node.disk, new BlockCache(1 << 20));
+    const { err, value } = run<TableMeta[]>(sim, (cb) =>
+      new CompactionJob(jobEnv(node, 100), { ...deps, tableCache: cache }, plan([a, b], [older]), { snapshotSeq: 100, nowMs: 10, graceMs: 0 }, cb).start(),
+    );
+    expect(err).toBeNull();
+    const got = value!.flatMap((t) => readAll(node, t)).map((e) => `${new TextDecoder().decode(e.key)}@${e.seq}`);
+    // b's tombstone and b1 go (nothing older holds b); x's tombstone stays (the older table holds x).
+    expect(got).toEqual(['a@4', 'c@3', 'x@6']);
+  });
+
+  it('cuts outputs at the target size, between keys', () => {
+    const { sim, node, deps } = world('cut');
+    const entries: Entry[] = [];
+    for (let i = 0; i < 300; i++) entries.push(put(`key${String(i).padStart(4, '0')}`, i + 1, 'v'.repeat(50)));
+    const t = table(sim, node, deps, entries);
+    const cache = new TableCache(node.disk, new BlockCache(1 << 20));
+    const { value } = run<TableMeta[]>(sim, (cb) =>
+      new CompactionJob(jobEnv(node, 500), { ...deps, tableCache: cache, writerOptions: { blockBytes: 512, compression: false } }, plan([t], [], 4096), { snapshotSeq: 1e6, nowMs: 0, graceMs: 0 }, cb).start(),
+    );
+    expect(value!.length).toBeGreaterThan(3);
+    for (let i = 1; i < value!.length; i++) expect(Buffer.compare(value![i - 1]!.largestKey, value![i]!.smallestKey)).toBeLessThan(0);
+    expect(value!.reduce((s, x) => s + x.entryCount, 0)).toBe(300);
+  });
+
+  it('stops at a corrupt input, naming it, and removes its outputs', () => {
+    const { sim, node, deps } = world('corrupt');
+    const entries: Entry[] = [];
+    for (let i = 0; i < 300; i++) entries.push(put(`key${String(i).padStart(4, '0')}`, i + 1, 'v'.repeat(50)));
+    const t = table(sim, node, { ...deps, writerOptions: { blockBytes: 512, compression: false } }, entries);
+    node.disk.flipBit(tableFileName(t.fileNumber), 3000, 1);
+    const cache = new TableCache(node.disk, new BlockCache(1 << 20));
+    const before = node.disk.list();
+    const { err } = run<TableMeta[]>(sim, (cb) =>
+      new CompactionJob(jobEnv(node, 500), { ...deps, tableCache: cache }, plan([t], []), { snapshotSeq: 1e6, nowMs: 0, graceMs: 0 }, cb).start(),
+    );
+    expect(err).toBeInstanceOf(CorruptionError);
+    expect((err as CorruptionError).file).toBe(tableFileName(t.fileNumber));
+    expect(node.disk.list()).toEqual(before);
+  });
+});
