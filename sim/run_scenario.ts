@@ -178,10 +178,10 @@ export function runScenario(scenario: Scenario, seed: Seed, options: RunOptions)
       return g !== undefined && linearizableGroups.has(`${g.keyspace}/${g.prefix}`);
     };
     const linHistory = toHistory(w.ops, checked);
-    history = linearizableGroups.size > 0 ? linHistory : toHistory(w.ops);
+    history = checksLinearizability ? linHistory : toHistory(w.ops);
     let linearizable: boolean | null = null;
     const linViolations: CheckViolation[] = [];
-    if (linearizableGroups.size > 0) {
+    if (checksLinearizability) {
       const verdict = checkLinearizability(linHistory, { maxSteps: options.maxCheckSteps ?? 20_000_000 });
       if (verdict.verdict === 'not-linearizable') {
         linearizable = false;

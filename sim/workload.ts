@@ -89,6 +89,8 @@ export class Workload {
       assert(g.mix.read + g.mix.write + g.mix.delete > 0, `key group ${g.prefix}: empty mix`);
       cluster.keyspace(g.keyspace);
     }
+    const names = this.keys().map((k) => `${k.keyspace}/${k.key}`);
+    assert(new Set(names).size === names.length, 'two key groups name the same key');
     this.totalWeight = spec.groups.reduce((s, g) => s + g.weight, 0);
     for (let p = 0; p < spec.clients; p++) this.clients.push({ process: p, seq: 0, lastRead: new Map(), busy: false });
     this.finalProcess = spec.clients;
