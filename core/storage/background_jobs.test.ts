@@ -15,6 +15,7 @@ import { tableFileName } from './manifest.ts';
 import { Memtable } from './memtable.ts';
 import { RateLimiter } from './rate_limiter.ts';
 import { SstableReader } from './sstable_reader.ts';
+import type { SstableWriterOptions } from './sstable_writer.ts';
 import { TableCache } from './table_cache.ts';
 import type { TableMeta } from './version_edit.ts';
 
@@ -24,7 +25,8 @@ function world(seed: string) {
   const sim = new Simulator({ seed });
   const node = sim.addNode('n1');
   let next = 100;
-  const deps = { disk: node.disk, newFileNumber: () => next++, writerOptions: { blockBytes: 512 } };
+  const writerOptions: Partial<SstableWriterOptions> = { blockBytes: 512 };
+  const deps = { disk: node.disk, newFileNumber: () => next++, writerOptions };
   return { sim, node, deps };
 }
 
