@@ -72,6 +72,8 @@ describe('engine basics', () => {
       (cb) => engine.put(enc('123456789'), enc('x'), undefined, cb),
       (cb) => engine.put(enc('k'), new Uint8Array(17), undefined, cb),
       (cb) => engine.put(enc('k'), enc('x'), { ttlMs: -5 }, cb),
+      (cb) => engine.put(enc('k'), enc('x'), { ttlMs: 1.5 }, cb),
+      (cb) => engine.put(enc('k'), enc('x'), { ttlMs: Number.MAX_SAFE_INTEGER }, cb),
       (cb) => engine.delete(new Uint8Array(0), cb),
       (cb) => engine.write([{ kind: 'put', key: enc('ok'), value: enc('v') }, { kind: 'put', key: enc('k'), value: new Uint8Array(17) }], cb),
     ];

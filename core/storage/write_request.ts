@@ -4,6 +4,9 @@
 import { EntryKind, type Entry } from './entry.ts';
 import { InvalidRequestError } from './errors.ts';
 
+/** A century: expiry times (now + ttl) stay far inside the exact integer range. */
+export const MAX_TTL_MS = 100 * 365 * 24 * 3600 * 1000;
+
 export type WriteOp =
   | { kind: 'put'; key: Uint8Array; value: Uint8Array; ttlMs?: number }
   | { kind: 'delete'; key: Uint8Array };
@@ -18,8 +21,8 @@ export function validateWrite(ops: WriteOp[], limits: { maxKeyBytes: number; max
     if (op.kind === 'put') {
       if (!(op.value instanceof Uint8Array)) return new InvalidRequestError('value must be a Uint8Array');
       if (op.value.length > limits.maxValueBytes) return new InvalidRequestError(`value of ${op.value.length} B exceeds ${limits.maxValueBytes} B`);
-      if (op.ttlMs !== undefined && !(Number.isSafeInteger(op.ttlMs) && op.ttlMs > 0)) {
-        return new InvalidRequestError(`ttlMs must be a positive integer, got ${op.ttlMs}`);
+      if (op.ttlMs !== undefined && !(Number.isSafeInteger(op.ttlMs) && op.ttlMs > 0 && op.ttlMs <= MAX_TTL_MS)) {
+        return new InvalidRequestError(`ttlMs must be an integer in [1, ${MAX_TTL_MS}], got ${op.ttlMs}`);
       }
     } else if (op.kind !== 'delete') {
       return new InvalidRequestError(`unknown operation ${(op as { kind: unknown }).kind}`);
