@@ -25,15 +25,18 @@ import type { Ring } from './ring.ts';
 import { RING_SIZE } from './token_range.ts';
 
 const RING = Number(RING_SIZE);
+const FRACTION_ONE = 1 << 24;
+
+// Tuning, chosen by building rings of 3 to 100 nodes at 16 and 256 vnodes
+// (real/bench/ring_report.ts) and keeping the smallest worst-case spread.
 /** A new token takes at least this fraction of the range it splits, and leaves at least as much. */
 const MIN_SPLIT = 1 / 64;
-/** Weight of the token terms against the node terms. */
+/** Weight of the per-token terms against the per-node terms. */
 const TOKEN_WEIGHT = 0.25;
-const FRACTION_ONE = 1 << 24;
-/** Share of a measured score drop applied to the rest of the drifting group (see run). */
-const CALIBRATION = Number(process.env.CAL ?? 0.8);
-/** Weight of replicated against primary balance. */
+/** Weight of replicated against primary balance in the per-node terms. */
 const REPLICA_WEIGHT = 1.5;
+/** Share of a re-scored candidate's drop applied to the rest of its group (see run). */
+const CALIBRATION = 0.8;
 
 export class BalancedAllocation {
   // Slots 0..used-1 hold tokens; slot `used` is the trial slot.
@@ -154,6 +157,23 @@ export class BalancedAllocation {
     this.replicated[this.joining] = this.replicatedTarget[this.joining]!;
   }
 
+  /**
+   * Chooses `vnodes` tokens, greedily. Candidates are grouped by the node
+   * owning their range, one max-heap per group, and a tournament tree over
+   * the groups' best keys finds the best overall. Keys are scores from when
+   * they were computed, less the group's drift: a candidate is re-scored when
+   * it reaches the top and taken if its fresh score still beats every other
+   * key, else pushed back (lazy greedy, as in Cassandra).
+   *
+   * Taking a range of node H lowers the worth of all H's ranges by about the
+   * same amount, and plain lazy greedy would then re-score H's ranges one by
+   * one (hundreds of re-scores per token at 256 vnodes). Instead the first
+   * re-score in H's group after H changed measures the drop, and most of it
+   * (CALIBRATION) is applied to the whole group at once through the drift;
+   * the remainder keeps the search close to exact. Nodes that only lost
+   * replicated share are calibrated the same way on large rings; on small
+   * rings every placement touches most nodes and exact re-scoring is cheap.
+   */
   run(): bigint[] {
     const hosts = this.joining;
     const heaps = Array.from({ length: hosts }, () => new CandidateHeap());
@@ -172,7 +192,6 @@ export class BalancedAllocation {
       const wasCached = this.cached[heap.peekId()] === 1;
       const s = heap.pop();
       const score = this.evaluate(s);
-      (globalThis as any).POPS++;
       if (score > -Infinity && this.changed[best] && wasCached && score < estimate) {
         drift[best]! += CALIBRATION * (estimate - score);
         this.changed[best] = 0;
@@ -349,7 +368,9 @@ export class BalancedAllocation {
     this.replicated[Y]! += this.span[p]! - this.replicatedTarget[Y]! / this.vnodes;
     this.placed++;
     this.changed[host] = 1;
-    if (this.joining >= 4 * (this.m + 1)) for (let i = 0; i < this.affectedCount; i++) this.changed[this.owner[this.affected[i]!]!] = 1;
+    if (this.joining >= 4 * (this.m + 1)) {
+      for (let i = 0; i < this.affectedCount; i++) this.changed[this.owner[this.affected[i]!]!] = 1;
+    }
     this.invalidateAround(p);
     return token;
   }

@@ -6,27 +6,34 @@
 //
 // The balanced allocator follows Cassandra 4's replication-aware allocator,
 // simplified. When a node of weight w joins, every node's target becomes its
-// weight's share of the total weight: w_u / W of the ring as primary owner and
-// m * w_u / W as a replica, m = min(n, nodes). The quality of a ring is the sum
-// over nodes of the squared relative deviations of both shares from target,
-// plus, per token, the squared relative deviation of the token's own shares
-// from its node's per-token target, divided by the node's token count squared
-// (even tokens keep future splits even; the divisor keeps that secondary).
-// Tokens are placed one at a time, greedily: each candidate is the midpoint
-// of an existing range, scored by how much the objective drops if the next
-// token goes there. Scoring is local: splitting a range changes only the
-// primary share of its owner and the replicated shares of the few tokens
-// whose replication walk crosses it (at most a few per replica), so a score
-// costs O(n^2) and all candidates O(n^2 * tokens). The joining node counts as
-// if its unplaced tokens already held ideal shares, so its own term measures
-// how well the placed ones do rather than pulling everything toward it early.
-// Candidates sit in a max-heap of possibly stale scores; the best is
-// re-scored and taken if it still beats the next stale score (lazy greedy),
-// otherwise re-queued. A taken range stays a candidate (its remaining half).
-// Differences from Cassandra: weights are explicit rather than implied by
-// token counts, primary and replicated shares are balanced together, ranges
-// may be split more than once (so a node may bring more vnodes than the ring
-// has tokens), and there is no rack awareness.
+// weight's share of the total weight W: w_u / W of the ring as primary owner
+// and m * w_u / W as a replica, for m replicas per key. The objective is the
+// sum over nodes of the squared relative deviations of both shares from
+// target, plus, per token, the squared relative deviation of the token's own
+// shares from its node's per-token target, divided by the node's token count
+// squared (even tokens keep later splits even; the divisor keeps it second).
+//
+// Tokens are placed one at a time, greedily. Every existing range is a
+// candidate; placing a token inside it moves part of the range, width x, to
+// the joining node. That changes only the primary share of the range's owner
+// and the replicated shares of the few tokens whose replica walk crosses the
+// range (a walk stops after m distinct nodes), so a candidate's effect is
+// computed locally, in O(m^2). Those shares are affine in x, the objective is
+// quadratic in x, and the best x has a closed form: unlike Cassandra, which
+// always splits at the midpoint, a token takes just what the balance wants.
+// The joining node counts as if its unplaced tokens already held ideal
+// shares, so its own term judges the placed ones rather than pulling every
+// early placement toward it (Cassandra's device too). Candidates are scored
+// lazily (see BalancedAllocation.run).
+//
+// While the ring has n or fewer nodes everyone replicates everything; the
+// allocator then balances for m = nodes (one replica fewer than there will
+// be nodes), which spreads each node's tokens between all the others so the
+// ring is ready for the joins to come. Differences from Cassandra besides the
+// split point: weights are explicit instead of implied by token counts,
+// primary and replicated shares are balanced together, a range may be split
+// more than once (a node may bring more vnodes than the ring has tokens), and
+// there is no rack awareness.
 
 import { assert } from '../../io/assert.ts';
 import type { NodeId } from '../../io/network.ts';
