@@ -47,7 +47,7 @@ export const DEFAULT_ENGINE_OPTIONS: Readonly<EngineOptions> = Object.freeze({
   compression: true,
   tombstoneGraceMs: 10 * 24 * 3600 * 1000,
   syncWrites: true,
-  compactionStepBytes: 256 * 1024,
+  compactionStepBytes: 64 * 1024,
   compactionBytesPerSec: 64 * 1024 * 1024,
   maxKeyBytes: 256,
   maxValueBytes: 10 * 1024 * 1024,
