@@ -195,6 +195,7 @@ export class Ring {
         else downHomes.push(node);
         return true;
       }
+      if (out.length >= n + extra) return false;
       if (up) {
         const fallbacks = out.length - (homes - downHomes.length);
         const hintFor = downHomes[fallbacks];

@@ -27,6 +27,7 @@ export function transfersFor(oldRing: Ring, newRing: Ring, n: number): Transfer[
   const bounds = mergeSortedUnique(oldRing.tokens(), newRing.tokens());
   const out: { range: { start: bigint; end: bigint }; from: readonly NodeId[]; to: NodeId }[] = [];
   if (newRing.tokenCount === 0) return out;
+  const firstFor = new Map<NodeId, number>();
   const lastFor = new Map<NodeId, number>();
   for (let k = 0; k < bounds.length; k++) {
     const start = bounds[(k === 0 ? bounds.length : k) - 1]!;
@@ -39,12 +40,23 @@ export function transfersFor(oldRing: Ring, newRing: Ring, n: number): Transfer[
       if (prev && k > 0 && prev.range.end === start && sameList(prev.from, before)) {
         prev.range.end = end;
       } else {
+        if (!firstFor.has(to)) firstFor.set(to, out.length);
         lastFor.set(to, out.length);
         out.push({ range: { start, end }, from: before, to });
       }
     }
   }
-  return out;
+  // A node's last range may run on into its first, through the wrap-around.
+  const merged = new Set<number>();
+  for (const [to, first] of firstFor) {
+    const last = lastFor.get(to)!;
+    const [f, l] = [out[first]!, out[last]!];
+    if (first !== last && l.range.end === f.range.start && sameList(f.from, l.from)) {
+      f.range.start = l.range.start;
+      merged.add(last);
+    }
+  }
+  return merged.size === 0 ? out : out.filter((_, i) => !merged.has(i));
 }
 
 /** Share of the ring's replica copies the transfers carry (a range sent to two nodes counts twice). */
