@@ -3,10 +3,21 @@
 // alone; anything else is an incremental CompactionJob whose outputs are
 // installed by one manifest edit that also retires its inputs.
 //
-// Failures: a corrupt input stops the compaction (its outputs are removed,
-// its inputs stay live and readable) and the table is excluded from later
-// picks, so one bad table cannot stall compaction in a loop; a full disk or a
-// read error is retried after a pause; anything else stops the engine.
+// Failures: a corrupt input stops the compaction (its outputs are removed)
+// and the table is quarantined; if the error names no table, the inputs are
+// excluded from later picks instead, so one bad table cannot stall compaction
+// in a loop. A full disk or a read error is retried after a pause; anything
+// else stops the engine.
+//
+// Quarantine (salvage of a corrupt table, found by a read, a scan or a
+// compaction): a manifest edit removes the table from the live version, then
+// the file is renamed to <name>.corrupt for forensics. Its keys fall back to
+// older versions in lower levels (or vanish) until replication repair refills
+// them; every other key keeps being served. The edit runs while no compaction
+// is installing, so the table's level cannot change under it: a running
+// compaction that reads the table is cancelled first, any other finishes first.
+// The rename is not synced: a crash may lose it, and the next obsolete-file
+// sweep then deletes the table instead of keeping it.
 
 import { assert } from '../../io/assert.ts';
 import { DiskFullError, DiskReadError } from '../../io/disk.ts';
@@ -16,7 +27,7 @@ import type { CompactionPicker, CompactionPlan } from './compaction_plan.ts';
 import { CorruptionError } from './errors.ts';
 import type { TableOutputDeps } from './flush_job.ts';
 import type { JobEnv } from './incremental_merge.ts';
-import { parseFileName, type ManifestLog } from './manifest.ts';
+import { parseFileName, tableFileName, type ManifestLog } from './manifest.ts';
 import type { TableCache } from './table_cache.ts';
 import type { TableMeta, VersionEdit } from './version_edit.ts';
 import type { VersionSet } from './version_set.ts';
@@ -43,6 +54,8 @@ export interface CompactionHost {
   flushing(): boolean;
   /** A new version is installed: obsolete files may go, held writes may proceed. */
   onInstalled(): void;
+  /** Renames a quarantined table's file (whose edit is durable) out of the way. */
+  retireCorrupt(fileNumber: number): void;
   /** An error after which the disk state is unknown: the engine stops. */
   fail(err: Error): void;
 }
@@ -58,6 +71,20 @@ export interface CompactionStats {
   errors: number;
 }
 
+/** A table removed from the live version because it is corrupt. */
+export interface QuarantinedTable {
+  level: number;
+  fileNumber: number;
+  /** The file as renamed, kept for forensics. */
+  file: string;
+  fileBytes: number;
+  entryCount: number;
+  smallestKey: Uint8Array;
+  largestKey: Uint8Array;
+  /** Whether the manifest edit removing it is durable. */
+  installed: boolean;
+}
+
 export class CompactionScheduler {
   /** Tables found corrupt: never picked again. */
   readonly excluded = new Set<number>();
@@ -65,7 +92,11 @@ export class CompactionScheduler {
     compactionsRun: 0, trivialMoves: 0, bytesWritten: 0, shadowedDropped: 0, tombstonesPurged: 0, expiredPurged: 0,
     corruptTablesFound: 0, errors: 0,
   };
-  private current: { plan: CompactionPlan; job: CompactionJob | null } | null = null;
+  /** Tables quarantined (or being quarantined) since open, in the order found. */
+  readonly quarantined: QuarantinedTable[] = [];
+  private readonly quarantineQueue: number[] = [];
+  private quarantining = false;
+  private current: { plan: CompactionPlan; job: CompactionJob | null; installing: boolean } | null = null;
   private retryTimer: TimerId | undefined;
   private waiters: Array<{ cb: Callback; err: Error | null }> = [];
 
@@ -92,15 +123,73 @@ export class CompactionScheduler {
     return this.current !== null || this.retryTimer !== undefined || this.pick() !== undefined;
   }
 
+  /**
+   * Removes a corrupt live table from the version (see the top of the file).
+   * Tables not live in the current version (already gone, or read through an
+   * older version) and tables already quarantined are ignored.
+   */
+  quarantine(fileNumber: number): void {
+    if (!this.host.running() || this.quarantined.some((q) => q.fileNumber === fileNumber)) return;
+    const found = this.findLive(fileNumber);
+    if (found === undefined) return;
+    const { level, table } = found;
+    this.quarantined.push({
+      level, fileNumber, file: `${tableFileName(fileNumber)}.corrupt`, fileBytes: table.fileBytes, entryCount: table.entryCount,
+      smallestKey: table.smallestKey, largestKey: table.largestKey, installed: false,
+    });
+    this.quarantineQueue.push(fileNumber);
+    const running = this.current;
+    if (running !== null && !running.installing && running.job !== null && running.plan.inputs.some((i) => i.table.fileNumber === fileNumber)) {
+      running.job.cancel();
+      this.current = null;
+    }
+    this.pumpQuarantine();
+  }
+
+  private findLive(fileNumber: number): { level: number; table: TableMeta } | undefined {
+    const levels = this.host.versions.current.levels;
+    for (let level = 0; level < levels.length; level++) {
+      const table = levels[level]!.find((t) => t.fileNumber === fileNumber);
+      if (table !== undefined) return { level, table };
+    }
+    return undefined;
+  }
+
+  /** Installs queued quarantines one edit at a time, whenever no compaction is installing. */
+  private pumpQuarantine(): void {
+    if (this.quarantining || this.quarantineQueue.length === 0 || !this.host.running()) return;
+    if (this.current !== null) return; // resumed when it installs or fails
+    const fileNumber = this.quarantineQueue.shift()!;
+    const found = this.findLive(fileNumber);
+    const record = this.quarantined.find((q) => q.fileNumber === fileNumber);
+    assert(record !== undefined, 'a queued quarantine is recorded');
+    if (found === undefined) return this.pumpQuarantine();
+    this.quarantining = true;
+    const { host } = this;
+    const edit: VersionEdit = { deletedTables: [{ level: found.level, fileNumber }], nextFileNumber: host.versions.nextFileNumber };
+    host.manifest.logAndApply(edit, (err) => {
+      this.quarantining = false;
+      if (!host.running()) return;
+      if (err !== null) return host.fail(err);
+      record.installed = true;
+      this.excluded.delete(fileNumber);
+      host.retireCorrupt(fileNumber);
+      host.onInstalled();
+      this.pumpQuarantine();
+      this.maybeSchedule();
+    });
+  }
+
   /** Starts the next compaction if one is due and none is running. */
   maybeSchedule(): void {
     if (!this.host.running() || this.current !== null || this.retryTimer !== undefined) return;
+    if (this.quarantining || this.quarantineQueue.length > 0) return this.pumpQuarantine();
     const plan = this.pick();
     if (plan === undefined) {
       this.notifyIfIdle();
       return;
     }
-    const current: { plan: CompactionPlan; job: CompactionJob | null } = { plan, job: null };
+    const current: { plan: CompactionPlan; job: CompactionJob | null; installing: boolean } = { plan, job: null, installing: false };
     this.current = current;
     if (plan.trivialMove) {
       const { level, table } = plan.inputs[0]!;
@@ -143,6 +232,7 @@ export class CompactionScheduler {
   /** Answers compactAll() callers if nothing is running or due. */
   notifyIfIdle(): void {
     if (this.waiters.length === 0 || this.current !== null || this.retryTimer !== undefined || this.host.flushing()) return;
+    if (this.quarantining || this.quarantineQueue.length > 0) return;
     if (this.pick() !== undefined) return;
     this.answerWaiters();
   }
@@ -158,6 +248,7 @@ export class CompactionScheduler {
 
   private install(plan: CompactionPlan, outputs: TableMeta[], count: () => void): void {
     const { host } = this;
+    if (this.current !== null) this.current.installing = true;
     const edit: VersionEdit = {
       deletedTables: plan.inputs.map((i) => ({ level: i.level, fileNumber: i.table.fileNumber })),
       addedTables: outputs.map((table) => ({ level: plan.outputLevel, table })),
@@ -170,6 +261,7 @@ export class CompactionScheduler {
       count();
       this.current = null;
       host.onInstalled();
+      this.pumpQuarantine();
       this.maybeSchedule();
     });
   }
@@ -181,9 +273,13 @@ export class CompactionScheduler {
     if (err instanceof CorruptionError) {
       this.stats.corruptTablesFound++;
       const bad = err.file !== undefined ? parseFileName(err.file) : undefined;
-      if (bad?.kind === 'table') this.excluded.add(bad.number);
-      else for (const i of plan.inputs) this.excluded.add(i.table.fileNumber);
-      this.host.onInstalled(); // nothing changed on disk, but writes held for this compaction may go on
+      if (bad?.kind === 'table' && this.findLive(bad.number) !== undefined) {
+        this.quarantine(bad.number);
+      } else {
+        for (const i of plan.inputs) this.excluded.add(i.table.fileNumber);
+      }
+      this.host.onInstalled(); // writes held for this compaction may go on
+      this.pumpQuarantine();
       this.maybeSchedule();
       return;
     }

@@ -11,7 +11,10 @@
 // hold the state of some prefix that includes every acknowledged write: no
 // acknowledged write lost, deleted keys still deleted, nothing that was never
 // written. After a bit flip a read may fail with CorruptionError, but what it
-// returns must still be right.
+// returns must still be right. Once the engine quarantines a corrupt table,
+// a key inside that table's key range may read as missing or as any older
+// value it had, until a write issued after the quarantine covers it; every
+// other key keeps the strict rules.
 //
 // A TTL's expiry is fixed when the engine applies the write, somewhere between
 // the call and its acknowledgement (or the crash): the model keeps that window
@@ -129,11 +132,14 @@ class Run {
   /** Writes acknowledged so far: always a prefix of history. */
   acked = 0;
   corrupted = false;
+  /** Keys in the range of a quarantined table: the history length when it was quarantined. */
+  private readonly lostSince = new Map<string, number>();
+  private readonly seenQuarantines = new Set<number>();
   /** Incarnation counter: callbacks of a crashed engine never fire, but guard anyway. */
   private generation = 0;
   readonly log: string[] = [];
   /** Flushes and compactions over every incarnation, and crashes that hit them. */
-  readonly work = { flushes: 0, compactions: 0, crashesMidFlush: 0, crashesMidCompaction: 0, crashesMidOpen: 0 };
+  readonly work = { flushes: 0, compactions: 0, crashesMidFlush: 0, crashesMidCompaction: 0, crashesMidOpen: 0, quarantines: 0 };
 
   constructor(
     seed: number,
@@ -235,24 +241,55 @@ class Run {
     return got === undefined || got === s.value;
   }
 
+  /** Marks the keys of tables the engine has quarantined since the last look. */
+  noteQuarantines(): void {
+    if (this.engine === undefined) return;
+    for (const q of this.engine.stats().quarantined) {
+      if (this.seenQuarantines.has(q.fileNumber)) continue;
+      expect(this.corrupted, `table ${q.fileNumber} quarantined without a bit flip`).toBe(true);
+      this.seenQuarantines.add(q.fileNumber);
+      this.work.quarantines++;
+      const lo = dec(q.smallestKey);
+      const hi = dec(q.largestKey);
+      for (let k = 0; k < KEYS; k++) {
+        const key = keyName(k);
+        if (key >= lo && key <= hi) this.lostSince.set(key, this.history.length);
+      }
+      this.log.push(`quarantine ${q.file} [${lo}, ${hi}]`);
+    }
+  }
+
+  /** Whether `got` is a possible read of `key` in the state of the first `n` writes at time `t`. */
+  private consistentKey(key: string, state: Map<string, KeyState>, got: string | undefined, t: number, n: number): boolean {
+    if (Run.consistent(state.get(key), got, t)) return true;
+    const since = this.lostSince.get(key);
+    if (since === undefined) return false;
+    const writes = this.history.slice(0, n).map((w, i) => ({ i, o: w.ops.find((o) => o.key === key) }));
+    if (writes.some(({ i, o }) => o !== undefined && i >= since)) return false; // rewritten since: strict again
+    return got === undefined || writes.some(({ o }) => o !== undefined && o.value === got);
+  }
+
   /** A read that may fail with CorruptionError only after a bit flip. */
   private read<T>(fn: () => T): T | 'corrupt' {
+    this.noteQuarantines();
     try {
       return fn();
     } catch (err) {
       if (this.corrupted && err instanceof CorruptionError) return 'corrupt';
       throw err;
+    } finally {
+      this.noteQuarantines();
     }
   }
 
-  checkGet(k: number, state = this.stateAt(this.acked)): boolean {
+  checkGet(k: number, state = this.stateAt(this.acked), n = this.acked): boolean {
     const key = keyName(k);
     const got = this.read(() => this.engine.get(enc(key)));
     if (got === 'corrupt') return true;
-    return Run.consistent(state.get(key), got === undefined ? undefined : dec(got), this.now());
+    return this.consistentKey(key, state, got === undefined ? undefined : dec(got), this.now(), n);
   }
 
-  checkScan(a: number, b: number, limit: number | undefined, state = this.stateAt(this.acked)): boolean {
+  checkScan(a: number, b: number, limit: number | undefined, state = this.stateAt(this.acked), n = this.acked): boolean {
     const t = this.now();
     const got = this.read(() => this.engine.scan({ start: enc(keyName(a)), end: enc(keyName(b)), ...(limit ? { limit } : {}) }));
     if (got === 'corrupt') return true;
@@ -264,7 +301,7 @@ class Run {
     for (let k = a; k < b; k++) {
       const key = keyName(k);
       if (!complete && key > keys[keys.length - 1]!) break;
-      if (!Run.consistent(state.get(key), returned.get(key), t)) return false;
+      if (!this.consistentKey(key, state, returned.get(key), t, n)) return false;
     }
     for (const key of keys) if (key < keyName(a) || key >= keyName(b)) return false;
     return true;
@@ -290,6 +327,7 @@ class Run {
     if (activity.flushing) this.work.crashesMidFlush++;
     if (activity.compacting) this.work.crashesMidCompaction++;
     const crashedAt = this.now();
+    this.noteQuarantines();
     this.log.push(`crash after ${events} events, ${this.history.length - this.acked} writes pending`);
     this.crashNode();
     this.open(reopenBudgets);
@@ -299,8 +337,8 @@ class Run {
     for (let n = this.history.length; n >= this.acked && match < 0; n--) {
       const state = this.stateAt(n);
       let ok = true;
-      for (let k = 0; k < KEYS && ok; k++) ok = this.checkGet(k, state);
-      if (ok) ok = this.checkScan(0, KEYS, undefined, state);
+      for (let k = 0; k < KEYS && ok; k++) ok = this.checkGet(k, state, n);
+      if (ok) ok = this.checkScan(0, KEYS, undefined, state, n);
       if (ok) match = n;
     }
     expect(match, `after the crash no prefix of ${this.acked}..${this.history.length} writes matches the engine`).toBeGreaterThanOrEqual(0);
@@ -378,6 +416,7 @@ function execute(run: Run, ops: Op[]): void {
     }
   }
   run.quiesce();
+  run.noteQuarantines();
   for (let k = 0; k < KEYS; k++) expect(run.checkGet(k), `final get ${keyName(k)}`).toBe(true);
   expect(run.checkScan(0, KEYS, undefined), 'final scan').toBe(true);
   // And once more after a clean close and reopen.
@@ -385,6 +424,7 @@ function execute(run: Run, ops: Op[]): void {
   run.engine.close((err) => {
     closed = err;
   });
+  run.noteQuarantines();
   run.sim.runUntil(() => closed !== undefined, { maxEvents: 1_000_000 });
   expect(closed).toBeNull();
   expect(run.node.disk.openHandleCount(), 'file handles leaked').toBe(0);
@@ -394,7 +434,7 @@ function execute(run: Run, ops: Op[]): void {
 
 describe('engine against a Map model', () => {
   it('random operation sequences with crashes, torn tails and bit flips', () => {
-    const total = { crashes: 0, flushes: 0, compactions: 0, crashesMidFlush: 0, crashesMidCompaction: 0, crashesMidOpen: 0 };
+    const total = { crashes: 0, flushes: 0, compactions: 0, crashesMidFlush: 0, crashesMidCompaction: 0, crashesMidOpen: 0, quarantines: 0 };
     fc.assert(
       fc.property(config, fc.array(op, { minLength: 20, maxLength: 120 }), (c, ops) => {
         const run = new Run(c.seed, engineOptions(c), c.buggify);
@@ -414,5 +454,6 @@ describe('engine against a Map model', () => {
     expect(total.crashesMidFlush).toBeGreaterThan(30);
     expect(total.crashesMidCompaction).toBeGreaterThan(10);
     expect(total.crashesMidOpen).toBeGreaterThan(80);
+    expect(total.quarantines).toBeGreaterThan(10);
   });
 });

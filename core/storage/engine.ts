@@ -54,7 +54,7 @@ import { recoverStorage } from './engine_recovery.ts';
 import { Fifo } from './fifo.ts';
 import { FlushJob } from './flush_job.ts';
 import type { JobEnv } from './incremental_merge.ts';
-import { ManifestLog, walFileName } from './manifest.ts';
+import { ManifestLog, parseFileName, tableFileName, walFileName } from './manifest.ts';
 import { obsoleteFiles } from './obsolete_files.ts';
 import { Memtable } from './memtable.ts';
 import { RateLimiter } from './rate_limiter.ts';
@@ -153,6 +153,7 @@ export class Engine {
           this.deleteObsoleteFiles();
           this.pump();
         },
+        retireCorrupt: (fileNumber) => this.retireCorrupt(fileNumber),
         fail: (err) => this.fail(err),
       },
       this.picker,
@@ -456,7 +457,17 @@ export class Engine {
   }
 
   private noteReadError(err: unknown): void {
-    if (err instanceof CorruptionError) this.counters.corruptBlocksSeen++;
+    if (!(err instanceof CorruptionError)) return;
+    this.counters.corruptBlocksSeen++;
+    const bad = err.file !== undefined ? parseFileName(err.file) : undefined;
+    if (bad?.kind === 'table' && this.refusal() === null) this.compactions.quarantine(bad.number);
+  }
+
+  /** Keeps a quarantined table's file for forensics, out of the obsolete-file sweep's way. */
+  private retireCorrupt(fileNumber: number): void {
+    const name = tableFileName(fileNumber);
+    this.tableCache.evict(fileNumber);
+    if (this.env.disk.exists(name)) this.env.disk.rename(name, `${name}.corrupt`);
   }
 
   private releaseVersion(version: Version): void {
@@ -565,6 +576,7 @@ export class Engine {
       tables: this.tableCache.stats(),
       blockCache: this.blockCache.stats,
       corruptTables: [...this.compactions.excluded].sort((a, b) => a - b),
+      quarantined: this.compactions.quarantined,
       lastSeq: this.lastSeq,
       recovery: this.recoveryStats,
     });

@@ -4,6 +4,7 @@ import { assert } from '../../io/assert.ts';
 import { DEFAULT_LEVELED_OPTIONS, LeveledPicker, type LeveledOptions } from './compaction_picker_leveled.ts';
 import { TieredPicker, type TieredOptions } from './compaction_picker_tiered.ts';
 import type { CompactionPicker } from './compaction_plan.ts';
+import type { QuarantinedTable } from './compaction_scheduler.ts';
 
 export interface EngineOptions {
   compaction: 'leveled' | 'tiered';
@@ -122,8 +123,14 @@ export interface EngineStats {
   bloom: { checks: number; negatives: number; falsePositives: number };
   blockCache: { hits: number; misses: number };
   corruptBlocksSeen: number;
-  /** Tables compaction found corrupt and now leaves alone. */
+  /** Tables compaction found corrupt (without naming the file) and now leaves alone. */
   corruptTables: number[];
+  /** Corrupt tables removed from the live version since open (renamed <name>.corrupt), with the bytes and entries they held. */
+  quarantinedTables: number;
+  quarantinedBytes: number;
+  quarantinedEntries: number;
+  /** Each quarantined table: level, file, key range, size; `installed` once its manifest edit is durable. */
+  quarantined: QuarantinedTable[];
   /** Flush or compaction failures (disk full, read errors, corruption). */
   backgroundErrors: number;
   /** Writes held back: delayed by the slowdown trigger, or waiting for a flush or compaction. */

@@ -3,7 +3,7 @@
 
 import type { BlockCacheStats } from './block_cache.ts';
 import type { CompactionPicker } from './compaction_plan.ts';
-import type { CompactionStats } from './compaction_scheduler.ts';
+import type { CompactionStats, QuarantinedTable } from './compaction_scheduler.ts';
 import type { EngineStats, RecoveryStats } from './engine_options.ts';
 import { estimateLiveBytes } from './live_bytes.ts';
 import type { SstableReadStats } from './sstable_reader.ts';
@@ -43,6 +43,7 @@ export interface StatsInputs {
   tables: SstableReadStats;
   blockCache: BlockCacheStats;
   corruptTables: number[];
+  quarantined: readonly QuarantinedTable[];
   lastSeq: number;
   recovery: RecoveryStats;
 }
@@ -75,6 +76,10 @@ export function engineStats(i: StatsInputs): EngineStats {
     blockCache: { hits: i.blockCache.hits, misses: i.blockCache.misses },
     corruptBlocksSeen: c.corruptBlocksSeen + k.corruptTablesFound,
     corruptTables: i.corruptTables,
+    quarantinedTables: i.quarantined.length,
+    quarantinedBytes: i.quarantined.reduce((n, q) => n + q.fileBytes, 0),
+    quarantinedEntries: i.quarantined.reduce((n, q) => n + q.entryCount, 0),
+    quarantined: i.quarantined.map((q) => ({ ...q, smallestKey: q.smallestKey.slice(), largestKey: q.largestKey.slice() })),
     backgroundErrors: c.flushErrors + k.errors,
     writeSlowdowns: c.writeSlowdowns,
     writeStops: c.writeStops,
