@@ -212,7 +212,7 @@ describe('Ring ownership and ranges', () => {
     expect(ring.preferenceList(MAX_TOKEN, 3)).toEqual(['a']);
   });
 
-  it('spread is max/min of share per weight', () => {
+  it('spread is max/min of share per target share (replica targets capped at the whole ring)', () => {
     const ring = Ring.fromEntries(
       [
         { token: RING_SIZE / 4n, node: 'a' },
@@ -221,9 +221,12 @@ describe('Ring ownership and ranges', () => {
       ],
       new Map([['b', 0.5]]),
     );
-    // a owns 1/4, b 1/4 at weight 0.5, c 1/2.
+    // Primary: a owns 1/4 (target 0.4), b 1/4 (target 0.2), c 1/2 (target 0.4).
     expect(ring.spread(1).primary).toBeCloseTo(2, 12);
     expect(ring.spread(1).replica).toBeCloseTo(2, 12);
-    expect(ring.spread(3).replica).toBeCloseTo(2, 12);
+    // Two replicas: a and c hold 3/4 (target 0.8), b 1/2 (target 0.4).
+    expect(ring.spread(2).replica).toBeCloseTo(1.25 / 0.9375, 12);
+    // Three replicas on three nodes: everyone holds everything, as it must.
+    expect(ring.spread(3).replica).toBe(1);
   });
 });

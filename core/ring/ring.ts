@@ -11,6 +11,7 @@
 
 import { assert } from '../../io/assert.ts';
 import type { NodeId } from '../../io/network.ts';
+import { primaryTargets, replicaTargets } from './ownership_targets.ts';
 import { isToken, RING_SIZE, type TokenRange } from './token_range.ts';
 
 export { transfersFor, type Transfer } from './ring_transfers.ts';
@@ -35,9 +36,9 @@ export interface PreferenceEntry {
 }
 
 export interface OwnershipSpread {
-  /** max/min over nodes of primary share / weight; 1 is perfect balance. */
+  /** max/min over nodes of primary share / its target; 1 is perfect balance. */
   readonly primary: number;
-  /** max/min over nodes of replica share / weight. */
+  /** max/min over nodes of replica share / its target. */
   readonly replica: number;
 }
 
@@ -234,17 +235,25 @@ export class Ring {
     return out;
   }
 
-  /** How unequal weighted ownership is: max/min of share / weight over nodes. */
+  /**
+   * How unequal ownership is: max/min over nodes of share / target share,
+   * targets being proportional to weight (replica targets capped at 1, see
+   * ownership_targets.ts). 1 is perfect balance.
+   */
   spread(n: number): OwnershipSpread {
+    if (this.nodeIds.length === 0) return { primary: 1, replica: 1 };
+    const own = this.ownership(n);
+    const primaryTarget = primaryTargets(this.weights);
+    const replicaTarget = replicaTargets(this.weights, Math.min(n, this.nodeIds.length));
     let [pMin, pMax, rMin, rMax] = [Infinity, 0, Infinity, 0];
-    for (const [node, own] of this.ownership(n)) {
-      const w = this.weightOf(node);
-      pMin = Math.min(pMin, own.primary / w);
-      pMax = Math.max(pMax, own.primary / w);
-      rMin = Math.min(rMin, own.replica / w);
-      rMax = Math.max(rMax, own.replica / w);
-    }
-    return this.nodeIds.length === 0 ? { primary: 1, replica: 1 } : { primary: pMax / pMin, replica: rMax / rMin };
+    this.nodeIds.forEach((id, u) => {
+      const { primary, replica } = own.get(id)!;
+      pMin = Math.min(pMin, primary / primaryTarget[u]!);
+      pMax = Math.max(pMax, primary / primaryTarget[u]!);
+      rMin = Math.min(rMin, replica / replicaTarget[u]!);
+      rMax = Math.max(rMax, replica / replicaTarget[u]!);
+    });
+    return { primary: pMax / pMin, replica: rMax / rMin };
   }
 
   /**
