@@ -30,12 +30,15 @@ const show = (e: Entry | undefined) => (e === undefined ? undefined : `${Buffer.
 
 /**
  * Keys from small alphabets so that many versions of a key and shared prefixes
- * occur: short ones (zero bytes against the zero padding of the 8-byte prefix),
- * and long ones that agree on their first 8 bytes and differ after.
+ * occur: short ones (zero bytes against the zero padding of the 16-byte
+ * prefix), ones around each 4-byte word boundary of the prefix, and long ones
+ * that agree on their first 16 bytes and differ after.
  */
 const arbKey = fc.oneof(
   fc.uint8Array({ maxLength: 3 }).map((b) => b.map((x) => x % 4)),
   fc.uint8Array({ minLength: 6, maxLength: 11 }).map((b) => b.map((x) => (x % 7 === 0 ? 1 : 0))),
+  fc.uint8Array({ minLength: 12, maxLength: 20 }).map((b) => b.map((x) => (x % 5 === 0 ? 1 : 0))),
+  fc.uint8Array({ minLength: 0, maxLength: 4 }).map((b) => Uint8Array.from([...new Uint8Array(14).fill(7), ...b.map((x) => x % 3)])),
 );
 
 type Op =

@@ -10,11 +10,13 @@
 //
 // Comparisons never touch the Entry objects, which lie scattered in the heap:
 // each node's key is copied into one byte arena (keyStart/keyLength), its seq
-// into seqs, and the first 8 key bytes (zero-padded, big-endian) into two u32s
-// (prefixHi/prefixLo). Keys whose padded prefixes differ compare as their
+// into seqs, and the first 16 key bytes (zero-padded, big-endian) into four
+// u32s (prefix0..prefix3). Keys whose padded prefixes differ compare as their
 // prefixes do (a key that ends early pads with 0, below any byte the other key
-// has there), so most steps of a search read two numbers; the rest compare
-// arena bytes from the 9th on. entries[i] is only read to return it.
+// has there), so most steps of a search read a few numbers; the rest compare
+// arena bytes from the 17th on. 16 bytes because keys often share a long
+// prefix (a keyspace or table name, zero-padded numbers), which 8 bytes rarely
+// get past. entries[i] is only read to return it.
 //
 // Heights are drawn from the injected Rng (P(height > h) = 1/4^h, as in
 // LevelDB), so one seed builds one structure. Nodes are never removed: a
@@ -30,6 +32,8 @@ const BRANCHING = 4;
 const HEAD = 0;
 const NONE = 0;
 const INITIAL_NODES = 1024;
+/** Key bytes held as u32 words per node (prefix0..prefix3). */
+const PREFIX_BYTES = 16;
 /**
  * Bytes charged per entry beyond its key (held twice: the entry's and the
  * arena copy) and value: the Entry object, its slot in `entries`, the per-node
@@ -41,8 +45,10 @@ export class Memtable {
   private entries: Entry[] = [];
   private heights = new Uint8Array(INITIAL_NODES);
   private linkBase = new Int32Array(INITIAL_NODES);
-  private prefixHi = new Uint32Array(INITIAL_NODES);
-  private prefixLo = new Uint32Array(INITIAL_NODES);
+  private prefix0 = new Uint32Array(INITIAL_NODES);
+  private prefix1 = new Uint32Array(INITIAL_NODES);
+  private prefix2 = new Uint32Array(INITIAL_NODES);
+  private prefix3 = new Uint32Array(INITIAL_NODES);
   private keyStart = new Int32Array(INITIAL_NODES);
   private keyLength = new Int32Array(INITIAL_NODES);
   private seqs = new Float64Array(INITIAL_NODES);
@@ -95,8 +101,10 @@ export class Memtable {
     this.keyStart[node] = this.arenaUsed;
     this.keyLength[node] = key.length;
     this.arenaUsed += key.length;
-    this.prefixHi[node] = prefixWord(key, 0);
-    this.prefixLo[node] = prefixWord(key, 4);
+    this.prefix0[node] = prefixWord(key, 0);
+    this.prefix1[node] = prefixWord(key, 4);
+    this.prefix2[node] = prefixWord(key, 8);
+    this.prefix3[node] = prefixWord(key, 12);
     this.seqs[node] = seq;
     this.heights[node] = h;
     const base = this.linkCount;
@@ -151,17 +159,31 @@ export class Memtable {
 
   /** @internal The first node at or after (key, seq) in internal order, or NONE. */
   findGreaterOrEqual(key: Uint8Array, seq: number, recordPrev: boolean): number {
-    const { links, linkBase, prefixHi, prefixLo } = this;
-    const hi = prefixWord(key, 0);
-    const lo = prefixWord(key, 4);
+    const { links, linkBase, prefix0, prefix1, prefix2, prefix3 } = this;
+    const w0 = prefixWord(key, 0);
+    const w1 = prefixWord(key, 4);
+    const w2 = prefixWord(key, 8);
+    const w3 = prefixWord(key, 12);
     let x = HEAD;
     let level = this.height - 1;
     for (;;) {
       const next = links[linkBase[x]! + level]!;
       if (next !== NONE) {
-        const nextHi = prefixHi[next]!;
-        const nextLo = prefixLo[next]!;
-        const before = nextHi !== hi ? nextHi < hi : nextLo !== lo ? nextLo < lo : this.nodeBefore(next, key, seq);
+        let before: boolean;
+        const n0 = prefix0[next]!;
+        if (n0 !== w0) before = n0 < w0;
+        else {
+          const n1 = prefix1[next]!;
+          if (n1 !== w1) before = n1 < w1;
+          else {
+            const n2 = prefix2[next]!;
+            if (n2 !== w2) before = n2 < w2;
+            else {
+              const n3 = prefix3[next]!;
+              before = n3 !== w3 ? n3 < w3 : this.nodeBefore(next, key, seq);
+            }
+          }
+        }
         if (before) {
           x = next;
           continue;
@@ -184,14 +206,14 @@ export class Memtable {
     return this.entries[node]!;
   }
 
-  /** Whether `node` sorts strictly before (key, seq), given their padded 8-byte prefixes are equal. */
+  /** Whether `node` sorts strictly before (key, seq), given their padded 16-byte prefixes are equal. */
   private nodeBefore(node: number, key: Uint8Array, seq: number): boolean {
     const arena = this.arena;
     const start = this.keyStart[node]!;
     const length = this.keyLength[node]!;
     const n = length < key.length ? length : key.length;
-    // Equal padded prefixes mean the first min(8, n) bytes are equal.
-    for (let i = n < 8 ? n : 8; i < n; i++) {
+    // Equal padded prefixes mean the first min(PREFIX_BYTES, n) bytes are equal.
+    for (let i = n < PREFIX_BYTES ? n : PREFIX_BYTES; i < n; i++) {
       const d = arena[start + i]! - key[i]!;
       if (d !== 0) return d < 0;
     }
@@ -215,8 +237,10 @@ export class Memtable {
       const capacity = Math.max(nodes, this.heights.length * 2);
       this.heights = grow(this.heights, new Uint8Array(capacity));
       this.linkBase = grow(this.linkBase, new Int32Array(capacity));
-      this.prefixHi = grow(this.prefixHi, new Uint32Array(capacity));
-      this.prefixLo = grow(this.prefixLo, new Uint32Array(capacity));
+      this.prefix0 = grow(this.prefix0, new Uint32Array(capacity));
+      this.prefix1 = grow(this.prefix1, new Uint32Array(capacity));
+      this.prefix2 = grow(this.prefix2, new Uint32Array(capacity));
+      this.prefix3 = grow(this.prefix3, new Uint32Array(capacity));
       this.keyStart = grow(this.keyStart, new Int32Array(capacity));
       this.keyLength = grow(this.keyLength, new Int32Array(capacity));
       this.seqs = grow(this.seqs, new Float64Array(capacity));
