@@ -295,7 +295,7 @@ export class Engine {
     let newWal: WalWriter;
     const newNumber = this.versions.newFileNumber();
     try {
-      newWal = new WalWriter(this.env.disk.create(walFileName(newNumber)));
+      newWal = new WalWriter(this.env.disk.create(walFileName(newNumber)), { timers: this.env.timers });
     } catch (err) {
       this.fail(err as Error);
       return false;

@@ -90,7 +90,7 @@ export function recoverStorage(env: StorageEnv, options: EngineOptions, cb: (err
     let walNumber: number;
     try {
       walNumber = versions.newFileNumber();
-      wal = new WalWriter(disk.create(walFileName(walNumber)));
+      wal = new WalWriter(disk.create(walFileName(walNumber)), { timers: env.timers });
       versions.apply({ logNumber: walNumber });
     } catch (err) {
       return cb(err as Error);

@@ -235,6 +235,44 @@ describe('WalWriter group commit', () => {
     expect(file.syncCalls).toBe(writesEach + 1);
   });
 
+  it('with timers, starts each sync a turn later so clients resuming on that turn join it', () => {
+    // Timers whose 0 ms callbacks run when the test says (one event-loop turn).
+    const due: Array<() => void> = [];
+    const timers = {
+      setTimer: (_ms: number, fn: () => void) => due.push(fn),
+      cancelTimer: (id: number) => {
+        due[id - 1] = () => {};
+      },
+    };
+    const turn = () => {
+      for (const fn of due.splice(0)) fn();
+    };
+    const file = new ManualSyncFile();
+    const writer = new WalWriter(file, { timers });
+    const clients = 8;
+    const writesEach = 5;
+    let acked = 0;
+    // Each client writes again on the turn after its acknowledgement (a promise continuation, a request).
+    const client = (left: number) => {
+      if (left === 0) return;
+      writer.append(rec(50), true, (err) => {
+        expect(err).toBeNull();
+        acked++;
+        due.push(() => client(left - 1));
+      });
+    };
+    for (let c = 0; c < clients; c++) client(writesEach);
+    expect(file.syncsPending()).toBe(0); // not yet: the sync waits for the turn
+    for (let i = 0; i < 100 && acked < clients * writesEach; i++) {
+      turn();
+      while (file.syncsPending() > 0) file.completeSync();
+    }
+    expect(acked).toBe(clients * writesEach);
+    // Every sync carries every client's next write.
+    expect(file.syncCalls).toBe(writesEach);
+    expect(writer.stats.durableAcks).toBe(clients * writesEach);
+  });
+
   it('on close, fails waiting callbacks, lets the sync in flight report, then closes the file', () => {
     const file = new ManualSyncFile();
     const writer = new WalWriter(file);

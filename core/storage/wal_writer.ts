@@ -9,6 +9,12 @@
 // sync that began after its bytes were appended. An append the disk refuses
 // (DiskFullError) calls back synchronously with that error.
 //
+// Gathering. With `timers`, a sync starts one event-loop turn (a 0 ms timer)
+// after the append or acknowledgement that calls for it, not at once: clients
+// acknowledged by the previous sync resume on that turn (promise
+// continuations, their next request) and their appends join the sync instead
+// of waiting for the one after. Without timers a sync starts at once.
+//
 // Failure model:
 // - A full disk writes nothing of the failed append (io/disk.ts), and each
 //   record goes to the file in one append() call, so the log stays a valid
@@ -25,6 +31,7 @@
 
 import { assert } from '../../io/assert.ts';
 import { DiskFullError, type DiskError, type File } from '../../io/disk.ts';
+import type { TimerId, Timers } from '../../io/timers.ts';
 import { EngineClosedError } from './errors.ts';
 import { BLOCK_BYTES, checkBlockBytes, encodeRecord } from './log_format.ts';
 
@@ -33,6 +40,8 @@ export type WalCallback = (err: Error | null) => void;
 export interface WalWriterOptions {
   /** Block size of the log; readers must use the same. */
   blockBytes: number;
+  /** When given, syncs start one turn after they are called for (see Gathering above). */
+  timers: Timers;
 }
 
 export interface WalWriterStats {
@@ -62,6 +71,9 @@ export class WalWriter {
   private acknowledging = false;
   private closed = false;
   private fileClosed = false;
+  private readonly timers: Timers | undefined;
+  /** The timer that will start the next sync, when gathering. */
+  private syncTimer: TimerId | undefined;
   readonly stats: WalWriterStats = { records: 0, syncs: 0, durableAcks: 0 };
 
   constructor(
@@ -69,6 +81,7 @@ export class WalWriter {
     options?: Partial<WalWriterOptions>,
   ) {
     this.blockBytes = options?.blockBytes ?? BLOCK_BYTES;
+    this.timers = options?.timers;
     checkBlockBytes(this.blockBytes);
     // Appending to an existing log continues its block structure. Only do this
     // to a log whose tail readWal() found clean ('eof'): records after a torn
@@ -112,7 +125,7 @@ export class WalWriter {
       return;
     }
     this.waiting.push(cb);
-    if (this.inFlight === null && !this.acknowledging) this.startSync();
+    if (this.inFlight === null && !this.acknowledging) this.requestSync();
   }
 
   /** Log length in bytes: the file's size when opened plus everything appended since. */
@@ -146,7 +159,7 @@ export class WalWriter {
       return;
     }
     this.waiting.push(cb);
-    if (this.inFlight === null && !this.acknowledging) this.startSync();
+    if (this.inFlight === null && !this.acknowledging) this.requestSync();
   }
 
   /**
@@ -157,6 +170,7 @@ export class WalWriter {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.cancelSyncTimer();
     this.failWaiting(new EngineClosedError(`log ${this.file.name} closed`));
     if (this.inFlight === null) this.closeFile();
   }
@@ -170,6 +184,22 @@ export class WalWriter {
   private refusal(): Error | null {
     if (this.closed) return new EngineClosedError(`log ${this.file.name} is closed`);
     return this.failure;
+  }
+
+  /** Starts a sync for the waiting callbacks now, or on the next turn when gathering. */
+  private requestSync(): void {
+    if (this.timers === undefined) return this.startSync();
+    if (this.syncTimer !== undefined) return;
+    this.syncTimer = this.timers.setTimer(0, () => {
+      this.syncTimer = undefined;
+      if (this.inFlight === null && this.waiting.length > 0 && this.failure === null && !this.closed) this.startSync();
+    });
+  }
+
+  private cancelSyncTimer(): void {
+    if (this.syncTimer === undefined) return;
+    this.timers!.cancelTimer(this.syncTimer);
+    this.syncTimer = undefined;
   }
 
   private startSync(): void {
@@ -213,10 +243,11 @@ export class WalWriter {
     // Callbacks may have appended, closed or failed the writer.
     assert(this.inFlight === null, 'no sync starts while callbacks run');
     if (this.closed) this.closeFile();
-    else if (this.waiting.length > 0 && this.failure === null) this.startSync();
+    else if (this.waiting.length > 0 && this.failure === null) this.requestSync();
   }
 
   private failWaiting(err: Error): void {
+    this.cancelSyncTimer();
     const waiting = this.waiting;
     this.waiting = [];
     for (const cb of waiting) cb(err);
