@@ -44,7 +44,7 @@ export const DEFAULT_ENGINE_OPTIONS: Readonly<EngineOptions> = Object.freeze({
   memtableBytes: 4 * 1024 * 1024,
   blockBytes: 4096,
   bloomBitsPerKey: 10,
-  blockCacheBytes: 8 * 1024 * 1024,
+  blockCacheBytes: 32 * 1024 * 1024,
   compression: true,
   tombstoneGraceMs: 10 * 24 * 3600 * 1000,
   syncWrites: true,
