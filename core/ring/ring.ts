@@ -5,9 +5,9 @@
 //
 // A Ring is immutable: membership changes build a new one (withNode,
 // withoutNode), so a coordinator can hold the ring a request started with.
-// Per-n replica tables are computed lazily and cached; they are a pure
-// function of the tokens, so the cache does not make the object mutable in
-// any observable way.
+// Per-n replica tables and ownership are computed lazily and cached; they are
+// pure functions of the tokens, so the caches do not make the object mutable
+// in any observable way.
 
 import { assert } from '../../io/assert.ts';
 import type { NodeId } from '../../io/network.ts';
@@ -46,6 +46,7 @@ export class Ring {
   static readonly EMPTY = new Ring([], new Uint32Array(0), [], new Float64Array(0));
 
   private readonly replicaTables = new Map<number, Uint32Array>();
+  private readonly ownerships = new Map<number, ReadonlyMap<NodeId, NodeOwnership>>();
   private readonly nodeIndex = new Map<NodeId, number>();
 
   private constructor(
@@ -214,11 +215,13 @@ export class Ring {
   }
 
   /** Share of the ring each node holds as first replica and as any of the n replicas. */
-  ownership(n: number): Map<NodeId, NodeOwnership> {
+  ownership(n: number): ReadonlyMap<NodeId, NodeOwnership> {
+    const m = Math.min(n, this.nodeIds.length);
+    const cached = this.ownerships.get(m);
+    if (cached) return cached;
     const out = new Map<NodeId, NodeOwnership>();
     const nodes = this.nodeIds.length;
     if (nodes === 0) return out;
-    const m = Math.min(n, nodes);
     const table = this.replicaTable(n);
     const primary = new Array<bigint>(nodes).fill(0n);
     const replica = new Array<bigint>(nodes).fill(0n);
@@ -232,6 +235,7 @@ export class Ring {
     assert(replica.reduce((a, b) => a + b, 0n) === BigInt(m) * RING_SIZE, 'replicas must cover the ring m times');
     const size = Number(RING_SIZE);
     this.nodeIds.forEach((id, i) => out.set(id, { primary: Number(primary[i]!) / size, replica: Number(replica[i]!) / size }));
+    this.ownerships.set(m, out);
     return out;
   }
 
