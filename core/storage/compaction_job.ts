@@ -7,6 +7,7 @@
 
 import { CompactionMerge } from './compaction_merge.ts';
 import type { CompactionPlan } from './compaction_plan.ts';
+import type { BlockCache } from './block_cache.ts';
 import type { TableOutputDeps } from './flush_job.ts';
 import { IncrementalMerge, type JobCallback, type JobEnv } from './incremental_merge.ts';
 import { MergingIterator } from './merging_iterator.ts';
@@ -16,6 +17,8 @@ import { tableContainsKey } from './version.ts';
 
 export interface CompactionJobDeps extends TableOutputDeps {
   tableCache: TableCache;
+  /** When given, output blocks are cached as they are written (table_sink.ts). */
+  blockCache?: BlockCache;
 }
 
 export interface CompactionRulesInput {
@@ -29,7 +32,7 @@ export class CompactionJob {
   private readonly job: IncrementalMerge;
 
   constructor(env: JobEnv, deps: CompactionJobDeps, readonly plan: CompactionPlan, rules: CompactionRulesInput, cb: JobCallback) {
-    this.sink = new TableSink(deps.disk, deps.newFileNumber, deps.writerOptions, plan.targetFileBytes);
+    this.sink = new TableSink(deps.disk, deps.newFileNumber, deps.writerOptions, plan.targetFileBytes, deps.blockCache);
     const { tableCache } = deps;
     const olderVersionMayExist = (key: Uint8Array): boolean => {
       for (const t of plan.olderTables) {

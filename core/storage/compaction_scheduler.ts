@@ -200,7 +200,7 @@ export class CompactionScheduler {
     const { host } = this;
     current.job = new CompactionJob(
       host.jobEnv,
-      { ...host.outputDeps(), tableCache: host.tableCache },
+      { ...host.outputDeps(), tableCache: host.tableCache, blockCache: host.tableCache.blockCache },
       plan,
       { snapshotSeq: host.snapshotSeq(), nowMs: host.wallMs(), graceMs: host.graceMs },
       (err, tables) => {

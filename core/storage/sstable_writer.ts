@@ -29,6 +29,8 @@ export interface SstableWriterOptions {
   compression: boolean;
   /** Entries between full keys in a data block. */
   restartInterval: number;
+  /** Told each data block written (its offset and uncompressed contents, valid only during the call), e.g. to warm a block cache. */
+  onDataBlock?: (offset: number, raw: Uint8Array) => void;
 }
 
 export const DEFAULT_SSTABLE_WRITER_OPTIONS: Readonly<SstableWriterOptions> = Object.freeze({
@@ -153,7 +155,9 @@ export class SstableWriter {
   private flushDataBlock(): void {
     assert(!this.dataBlock.isEmpty(), 'flushing an empty data block');
     assert(this.pendingHandle === undefined, 'index entry of the previous block still pending');
-    this.pendingHandle = this.writeBlock(this.dataBlock.finish(), this.options.compression);
+    const raw = this.dataBlock.finish();
+    this.pendingHandle = this.writeBlock(raw, this.options.compression);
+    this.options.onDataBlock?.(this.pendingHandle.offset, raw);
     this.dataBlock.reset();
     this.dataBlocks++;
     this.pendingKey = this.lastKey.slice(0, this.lastKeyLength);

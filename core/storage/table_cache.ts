@@ -15,7 +15,7 @@ export class TableCache {
 
   constructor(
     private readonly disk: Disk,
-    private readonly blockCache: BlockCache,
+    readonly blockCache: BlockCache,
   ) {}
 
   /** The table's reader; throws CorruptionError (naming the file) when it cannot be opened or does not match its metadata. */
@@ -42,13 +42,14 @@ export class TableCache {
     return reader;
   }
 
-  /** Closes the reader of a table that is going away. */
+  /** Closes the reader of a table that is going away, and drops its cached blocks. */
   evict(fileNumber: number): void {
     const reader = this.readers.get(fileNumber);
     if (reader === undefined) return;
     this.readers.delete(fileNumber);
     addStats(this.retired, reader.stats);
     reader.close();
+    this.blockCache.evictFile(fileNumber);
   }
 
   stats(): SstableReadStats {
