@@ -89,8 +89,11 @@ export class BalancedAllocation {
     const drift = new Float64Array(hosts);
     const tops = new MaxTree(hosts);
     const retop = (u: number): void => tops.set(u, heaps[u]!.size > 0 ? heaps[u]!.peekScore() - drift[u]! : -Infinity);
-    for (let s = 0; s < ring.used; s++) heaps[ring.owner[s]!]!.push(this.evaluate(s), s);
-    for (let u = 0; u < hosts; u++) retop(u);
+    for (let s = 0; s < ring.used; s++) heaps[ring.owner[s]!]!.append(this.evaluate(s), s);
+    for (let u = 0; u < hosts; u++) {
+      heaps[u]!.heapify();
+      retop(u);
+    }
     const chosen: bigint[] = [];
     while (chosen.length < ring.vnodes) {
       const best = tops.argmax();
@@ -234,28 +237,35 @@ export class BalancedAllocation {
     const ring = this.ring;
     const t = this.cachedTokenTerms;
     const c = this.cachedShares;
-    this.q0 = t[s * 4]!;
-    this.q1 = t[s * 4 + 1]!;
-    this.q2 = t[s * 4 + 2]!;
+    // The new objective as q0 + q1 x + q2 x^2 (see addSquare, inlined here: this is the hot loop).
+    let q0 = t[s * 4]!;
+    let q1 = t[s * 4 + 1]!;
+    let q2 = t[s * 4 + 2]!;
     let old = t[s * 4 + 3]!;
-    for (let i = 0; i < this.cachedNodeCount[s]!; i++) {
+    const count = this.cachedNodeCount[s]!;
+    for (let i = 0; i < count; i++) {
       const at = s * this.nodesPerCandidate + i;
       const u = this.cachedNodes[at]!;
       const pt = ring.primaryTarget[u]!;
       const rt = ring.replicatedTarget[u]!;
-      const p0 = ring.primary[u]!;
-      const r0 = ring.replicated[u]!;
-      this.addSquare(1, (p0 + c[at * 4]!) / pt - 1, c[at * 4 + 1]! / pt);
-      this.addSquare(REPLICA_WEIGHT, (r0 + c[at * 4 + 2]!) / rt - 1, c[at * 4 + 3]! / rt);
-      old += sq(p0 / pt - 1) + REPLICA_WEIGHT * sq(r0 / rt - 1);
+      const p0 = ring.primary[u]! / pt - 1;
+      const r0 = ring.replicated[u]! / rt - 1;
+      const pa = p0 + c[at * 4]! / pt;
+      const pb = c[at * 4 + 1]! / pt;
+      const ra = r0 + c[at * 4 + 2]! / rt;
+      const rb = c[at * 4 + 3]! / rt;
+      q0 += pa * pa + REPLICA_WEIGHT * ra * ra;
+      q1 += 2 * (pa * pb + REPLICA_WEIGHT * ra * rb);
+      q2 += pb * pb + REPLICA_WEIGHT * rb * rb;
+      old += p0 * p0 + REPLICA_WEIGHT * r0 * r0;
     }
     const w = ring.width[s]!;
     const lo = w * MIN_SPLIT;
     const hi = w - lo;
-    let x = this.q2 > 0 ? -this.q1 / (2 * this.q2) : this.q1 > 0 ? lo : hi;
+    let x = q2 > 0 ? -q1 / (2 * q2) : q1 > 0 ? lo : hi;
     x = Math.min(hi, Math.max(lo, x));
     this.bestFraction = x / w;
-    return old - (this.q0 + x * (this.q1 + x * this.q2));
+    return old - (q0 + x * (q1 + x * q2));
   }
 
   /** Adds weight * (alpha + beta x)^2 to the quadratic being built. */

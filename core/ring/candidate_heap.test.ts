@@ -29,6 +29,18 @@ describe('CandidateHeap', () => {
     );
   });
 
+  it('heapify after appends orders like pushes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: -9, max: 9 }), fc.nat(30)), { maxLength: 200 }), (entries) => {
+        const heap = new CandidateHeap();
+        for (const [score, id] of entries) heap.append(score, id);
+        heap.heapify();
+        const sorted = [...entries].sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+        expect(sorted.map(() => heap.pop())).toEqual(sorted.map(([, id]) => id));
+      }),
+    );
+  });
+
   it('refuses NaN and popping when empty', () => {
     const heap = new CandidateHeap();
     expect(() => heap.push(Number.NaN, 1)).toThrow(/NaN/);

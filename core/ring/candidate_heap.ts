@@ -32,6 +32,19 @@ export class CandidateHeap {
     ids[i] = id;
   }
 
+  /** Adds an entry without restoring heap order; call heapify() before the next push, peek or pop. */
+  append(score: number, id: number): void {
+    assert(!Number.isNaN(score), `candidate ${id} scored NaN`);
+    if (this.count === this.ids.length) this.grow();
+    this.scores[this.count] = score;
+    this.ids[this.count++] = id;
+  }
+
+  /** Restores heap order in O(size) after appends. */
+  heapify(): void {
+    for (let i = (this.count >> 1) - 1; i >= 0; i--) this.siftDown(i, this.scores[i]!, this.ids[i]!);
+  }
+
   peekScore(): number {
     assert(this.count > 0, 'peek on an empty heap');
     return this.scores[0]!;
@@ -45,14 +58,17 @@ export class CandidateHeap {
   /** Removes the best entry and returns its id. */
   pop(): number {
     assert(this.count > 0, 'pop on an empty heap');
+    const top = this.ids[0]!;
+    const n = --this.count;
+    if (n > 0) this.siftDown(0, this.scores[n]!, this.ids[n]!);
+    return top;
+  }
+
+  /** Places (score, id) at hole i or below it, moving better children up. */
+  private siftDown(i: number, score: number, id: number): void {
     const scores = this.scores;
     const ids = this.ids;
-    const top = ids[0]!;
-    const n = --this.count;
-    if (n === 0) return top;
-    const score = scores[n]!;
-    const id = ids[n]!;
-    let i = 0;
+    const n = this.count;
     for (;;) {
       let child = 2 * i + 1;
       if (child >= n) break;
@@ -66,7 +82,6 @@ export class CandidateHeap {
     }
     scores[i] = score;
     ids[i] = id;
-    return top;
   }
 
   private grow(): void {
