@@ -10,9 +10,12 @@ import { Fifo } from './fifo.ts';
 
 type Callback = (err: Error | null) => void;
 
+/** One object per write (allocated on every write, so kept flat). */
 export interface Ack {
+  /** The write's last seq; 0 for a barrier. */
+  readonly lastSeq: number;
   /** Undefined for a barrier. */
-  readonly write?: { lastSeq: number; cb: Callback };
+  readonly cb: Callback | undefined;
   done: boolean;
   err: Error | null;
 }
@@ -36,18 +39,19 @@ export class AckQueue {
 
   unacknowledgedWrites(): number {
     let n = 0;
-    for (const a of this.queue) if (a.write !== undefined) n++;
+    for (const a of this.queue) if (a.cb !== undefined) n++;
     return n;
   }
 
   addWrite(lastSeq: number, cb: Callback): Ack {
-    const ack: Ack = { write: { lastSeq, cb }, done: false, err: null };
+    assert(lastSeq > 0, 'a write has a seq');
+    const ack: Ack = { lastSeq, cb, done: false, err: null };
     this.queue.push(ack);
     return ack;
   }
 
   addBarrier(): Ack {
-    const ack: Ack = { done: false, err: null };
+    const ack: Ack = { lastSeq: 0, cb: undefined, done: false, err: null };
     this.queue.push(ack);
     return ack;
   }
@@ -61,13 +65,13 @@ export class AckQueue {
         const ack = this.queue.shift()!;
         if (ack.err !== null) {
           this.onError(ack.err);
-          ack.write?.cb(ack.err);
+          ack.cb?.(ack.err);
           continue;
         }
-        if (ack.write === undefined) continue;
-        assert(ack.write.lastSeq > this.visibleSeq, 'writes are acknowledged in seq order');
-        this.visibleSeq = ack.write.lastSeq;
-        ack.write.cb(null);
+        if (ack.cb === undefined) continue;
+        assert(ack.lastSeq > this.visibleSeq, 'writes are acknowledged in seq order');
+        this.visibleSeq = ack.lastSeq;
+        ack.cb(null);
       }
     } finally {
       this.draining = false;
@@ -77,6 +81,6 @@ export class AckQueue {
 
   /** Fails every entry still waiting. */
   failAll(err: Error): void {
-    for (const a of this.queue.drain()) a.write?.cb(err);
+    for (const a of this.queue.drain()) a.cb?.(err);
   }
 }

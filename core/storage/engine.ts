@@ -67,7 +67,7 @@ import { encodeWriteBatch } from './write_batch.ts';
 import { engineStats, newEngineCounters } from './engine_stats.ts';
 import { AckQueue } from './ack_queue.ts';
 import { findNewest, mergedView, type ReadView } from './engine_reads.ts';
-import { copyWrite, validateWrite, writeEntries, type WriteOp } from './write_request.ts';
+import { copyWrite, userBytes, validateWrite, writeEntries, type WriteOp } from './write_request.ts';
 
 export type { EngineOptions, EngineStats, ScanOptions } from './engine_options.ts';
 
@@ -201,7 +201,8 @@ export class Engine {
       this.later(() => cb(null));
       return;
     }
-    this.writeQueue.push({ ...copyWrite(ops), cb, delayed: false });
+    const copied = copyWrite(ops);
+    this.writeQueue.push({ ops: copied, userBytes: userBytes(copied), cb, delayed: false });
     this.pump();
   }
 

@@ -31,16 +31,31 @@ export function validateWrite(ops: WriteOp[], limits: { maxKeyBytes: number; max
   return null;
 }
 
-/** Copies of the caller's buffers (it may reuse them once write() returns), and the user bytes they carry. */
-export function copyWrite(ops: WriteOp[]): { ops: WriteOp[]; userBytes: number } {
-  let userBytes = 0;
-  const copied = ops.map((op): WriteOp => {
-    userBytes += op.key.length + (op.kind === 'put' ? op.value.length : 0);
-    return op.kind === 'put'
-      ? { kind: 'put', key: op.key.slice(), value: op.value.slice(), ...(op.ttlMs !== undefined ? { ttlMs: op.ttlMs } : {}) }
-      : { kind: 'delete', key: op.key.slice() };
-  });
-  return { ops: copied, userBytes };
+/** Copies of the caller's buffers (it may reuse them once write() returns); a put's key and value share one buffer. */
+export function copyWrite(ops: WriteOp[]): WriteOp[] {
+  const copied: WriteOp[] = new Array(ops.length);
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    if (op.kind === 'delete') {
+      copied[i] = { kind: 'delete', key: op.key.slice() };
+      continue;
+    }
+    const k = op.key.length;
+    const both = new Uint8Array(k + op.value.length);
+    both.set(op.key, 0);
+    both.set(op.value, k);
+    const put: WriteOp = { kind: 'put', key: both.subarray(0, k), value: both.subarray(k) };
+    if (op.ttlMs !== undefined) put.ttlMs = op.ttlMs;
+    copied[i] = put;
+  }
+  return copied;
+}
+
+/** Key and value bytes a write carries (its share of userBytesWritten). */
+export function userBytes(ops: WriteOp[]): number {
+  let n = 0;
+  for (const op of ops) n += op.key.length + (op.kind === 'put' ? op.value.length : 0);
+  return n;
 }
 
 /**
