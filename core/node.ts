@@ -35,6 +35,7 @@ import { PeerRpc, type ReplyTo } from './replication/peer_rpc.ts';
 import { RecordWriter } from './replication/record_writer.ts';
 import { ReplicaService } from './replication/replica_service.ts';
 import { ReplicaStore } from './replication/replica_store.ts';
+import { ReplicaCompleteness, lossAtOpen } from './replication/replica_completeness.ts';
 import { ScanCoordinator } from './replication/scan_coordinator.ts';
 import { LAYOUT_OVERHEAD_BYTES, metaKey } from './replication/storage_keys.ts';
 import type {
@@ -118,6 +119,8 @@ export function defaultNodeConfig(nodeId: string, members: ClusterMember[], over
 }
 
 const HLC_META = 'hlc-lease';
+/** Present once this node's replica records may lack acknowledged writes (replica_completeness.ts). */
+const INCOMPLETE_META = 'replica-incomplete';
 const DEFAULT_SIBLING_LIMITS: SiblingLimits = { warn: 25, max: 100 };
 
 export class StoreNode {
@@ -138,8 +141,10 @@ export class StoreNode {
     readonly ring: Ring,
     private readonly engine: Engine,
     ceilingMs: number,
+    incompleteAtOpen: boolean,
   ) {
     const mark = (what: string): void => this.mark(what);
+    if (incompleteAtOpen) mark('replica may have lost writes');
     const keyspaces = new KeyspaceRegistry(config.keyspaces);
     const writer = new RecordWriter(engine);
     const graceMs = config.engine?.tombstoneGraceMs ?? 10 * 24 * 3600 * 1000;
@@ -181,6 +186,12 @@ export class StoreNode {
       replicas: this.replicas,
       hints: this.hints,
       hlc,
+      completeness: new ReplicaCompleteness(
+        incompleteAtOpen,
+        () => engine.stats().quarantinedTables > 0,
+        (cb) => writer.put(metaKey(INCOMPLETE_META), Uint8Array.of(1), undefined, cb),
+        mark,
+      ),
       coordinateForwarded: (f, cb) => this.coordinator.handleForward(f, cb),
       scan: (request, reply) => this.serveScan(request, reply),
       mark,
@@ -212,13 +223,30 @@ export class StoreNode {
       } catch (readErr) {
         if (!(readErr instanceof CorruptionError)) throw readErr;
       }
-      let node: StoreNode;
+      let flagged: boolean;
       try {
-        node = new StoreNode(env, config, ring, engine!, ceiling);
-      } catch (buildErr) {
-        return engine!.close(() => cb(buildErr as Error));
+        flagged = engine!.get(metaKey(INCOMPLETE_META)) !== undefined;
+      } catch (readErr) {
+        if (!(readErr instanceof CorruptionError)) throw readErr;
+        flagged = true; // the flag may be what rotted
       }
-      cb(null, node);
+      const stats = engine!.stats();
+      const incomplete = flagged || lossAtOpen(stats.recovery, env.disk.list(), stats.quarantinedTables) !== null;
+      const build = (): void => {
+        let node: StoreNode;
+        try {
+          node = new StoreNode(env, config, ring, engine!, ceiling, incomplete);
+        } catch (buildErr) {
+          return engine!.close(() => cb(buildErr as Error));
+        }
+        cb(null, node);
+      };
+      if (!incomplete || flagged) return build();
+      // Durable before anything is served: recovery has already removed the damaged log.
+      engine!.put(metaKey(INCOMPLETE_META), Uint8Array.of(1), undefined, (putErr) => {
+        if (putErr !== null) return engine!.close(() => cb(putErr));
+        build();
+      });
     });
   }
 

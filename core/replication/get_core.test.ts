@@ -100,6 +100,28 @@ describe('get core against a model of reply sets', () => {
     expect(out!.ok === false && out!.error.message).toContain('got 1 of 3');
   });
 
+  it('merges a reply that does not count but answers only on R counted replies, and repairs towards it', () => {
+    const core = new GetCore(['a', 'b', 'c'], 2);
+    core.reply('a', lww(5, 'a', false), false); // newest, from a replica that may have lost writes
+    core.reply('b', lww(3, 'b', false));
+    expect(core.outcome()).toBeNull();
+    expect(core.replied).toBe(1);
+    core.reply('c', lww(4, 'c', false));
+    expect(core.outcome()).toEqual({ ok: true, merged: lww(5, 'a', false), replied: 2 });
+    // The uncounted replica holds the merge but is not one of the quorum that does.
+    expect(core.repairPlan()).toEqual({ merged: lww(5, 'a', false), stale: ['b', 'c'], current: [] });
+  });
+
+  it('fails when only uncounted replies could still make R', () => {
+    const core = new GetCore(['a', 'b', 'c'], 2);
+    core.reply('a', null, false);
+    core.reply('b', null);
+    core.fail('c', 'corruption');
+    const out = core.outcome();
+    expect(out).toMatchObject({ ok: false, error: { replied: 1, required: 2, definite: false } });
+    expect(out!.ok === false && out!.error.message).toContain('may have lost writes');
+  });
+
   it('fails a read whose replicas hold versions of different modes, and repairs nothing', () => {
     const core = new GetCore(['a', 'b'], 2);
     core.reply('a', lww(1, 'a', false));

@@ -4,6 +4,10 @@
 // passes, and once every replica answered (or the deadline passed) names the
 // replicas whose version falls short of the merge of all replies: the read
 // repair targets.
+//
+// A reply can be merged without counting towards R: STRONG reads take the
+// version of a replica that may have lost acknowledged writes
+// (replica_completeness.ts), but a quorum of it could miss a completed write.
 
 import { assert } from '../../io/assert.ts';
 import type { NodeId } from '../../io/network.ts';
@@ -19,12 +23,14 @@ export interface RepairPlan {
   merged: VersionedValue | null;
   /** Replicas that replied with less than `merged`, in target order. */
   stale: NodeId[];
-  /** Replicas that replied with exactly `merged`. */
+  /** Replicas whose reply counts towards R and is exactly `merged`. */
   current: NodeId[];
 }
 
 export class GetCore {
   private readonly replies = new Map<NodeId, VersionedValue | null>();
+  /** Replies merged but not counted towards `required`. */
+  private readonly uncounted = new Set<NodeId>();
   private readonly failures = new Map<NodeId, ErrorCode>();
   private readonly waiting: Set<NodeId>;
   private timedOut = false;
@@ -38,13 +44,16 @@ export class GetCore {
     assert(Number.isInteger(required) && required >= 1, `get core: required ${required}`);
   }
 
+  /** Replies that count towards `required`. */
   get replied(): number {
-    return this.replies.size;
+    return this.replies.size - this.uncounted.size;
   }
 
-  reply(node: NodeId, value: VersionedValue | null): void {
+  /** `counts: false`: merged into the answer, but not one of the R replies. */
+  reply(node: NodeId, value: VersionedValue | null, counts = true): void {
     if (!this.waiting.delete(node)) return;
     this.replies.set(node, value);
+    if (!counts) this.uncounted.add(node);
   }
 
   fail(node: NodeId, code: ErrorCode): void {
@@ -63,15 +72,15 @@ export class GetCore {
 
   /** null while the outcome is open. Replicas holding versions of different modes (a misconfigured cluster) fail the read. */
   outcome(): GetOutcome | null {
-    if (this.replies.size >= this.required) {
+    if (this.replied >= this.required) {
       try {
-        return { ok: true, merged: mergeAll(this.replies.values()), replied: this.replies.size };
+        return { ok: true, merged: mergeAll(this.replies.values()), replied: this.replied };
       } catch (err) {
         if (!(err instanceof ConflictModeMismatchError)) throw err;
         return { ok: false, error: errorInfo('internal', `replicas disagree: ${err.message}`, false) };
       }
     }
-    const possible = this.replies.size + (this.timedOut ? 0 : this.waiting.size);
+    const possible = this.replied + (this.timedOut ? 0 : this.waiting.size);
     if (possible >= this.required) return null;
     return { ok: false, error: this.failure() };
   }
@@ -89,14 +98,16 @@ export class GetCore {
     const current: NodeId[] = [];
     for (const node of this.targets) {
       if (!this.replies.has(node)) continue;
-      (sameVersion(this.replies.get(node)!, merged) ? current : stale).push(node);
+      if (!sameVersion(this.replies.get(node)!, merged)) stale.push(node);
+      else if (!this.uncounted.has(node)) current.push(node);
     }
     return { merged, stale, current };
   }
 
   private failure(): ErrorInfo {
-    const counts = { replied: this.replies.size, required: this.required };
-    const parts = [`read needs ${this.required} replies, got ${this.replies.size} of ${this.targets.length} replicas`];
+    const counts = { replied: this.replied, required: this.required };
+    const parts = [`read needs ${this.required} replies, got ${this.replied} of ${this.targets.length} replicas`];
+    if (this.uncounted.size > 0) parts.push(`${this.uncounted.size} from replicas that may have lost writes`);
     if (this.failures.size > 0) parts.push(`${this.failures.size} failed (${[...new Set(this.failures.values())].sort().join(', ')})`);
     if (this.waiting.size > 0) parts.push(`${this.waiting.size} ${this.timedOut ? 'did not answer in time' : 'still unanswered'}`);
     const message = parts.join('; ');

@@ -15,8 +15,8 @@ const sib: VersionedValue = {
 const samples: Message[] = [
   { t: 'read', id: 1, ks: 'default', key: enc('k'), hintFor: null },
   { t: 'read', id: 2, ks: 'default', key: enc('k'), hintFor: 'n3' },
-  { t: 'read_ok', id: 3, value: lww },
-  { t: 'read_ok', id: 4, value: null },
+  { t: 'read_ok', id: 3, value: lww, complete: true },
+  { t: 'read_ok', id: 4, value: null, complete: false },
   { t: 'write', id: 5, ks: 'sib', key: enc('k'), value: sib, origin: 'client', hintFor: 'n4' },
   { t: 'write', id: 6, ks: 'default', key: enc('k'), value: lww, origin: 'repair', hintFor: null },
   { t: 'write_ok', id: 7 },

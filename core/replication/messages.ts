@@ -9,7 +9,9 @@
 // version or type, or a field of the wrong shape is a WireError (the node
 // counts it and drops the frame), never a crash or a half-built message.
 //
-//   read          ks key hintFor?          -> read_ok value|null | fail
+//   read          ks key hintFor?          -> read_ok value|null complete | fail
+//                 (complete: false when the replica may have lost acknowledged
+//                 writes, replica_completeness.ts: STRONG does not count it)
 //   write         ks key value origin hintFor? -> write_ok | fail
 //   scan          ks start? end? limit     -> scan_ok items more | fail
 //   forward       a siblings-mode write relayed to a home replica, which
@@ -46,7 +48,7 @@ export interface ForwardedWrite {
 
 export type Message =
   | { t: 'read'; id: number; ks: string; key: Uint8Array; hintFor: string | null }
-  | { t: 'read_ok'; id: number; value: VersionedValue | null }
+  | { t: 'read_ok'; id: number; value: VersionedValue | null; complete: boolean }
   | { t: 'write'; id: number; ks: string; key: Uint8Array; value: VersionedValue; origin: WriteOrigin; hintFor: string | null }
   | { t: 'write_ok'; id: number }
   | { t: 'fail'; id: number; code: ErrorCode; message: string; definite: boolean }
@@ -103,7 +105,7 @@ function parseMessage(raw: unknown): Message {
     case 'read':
       return { t, id, ks: keyspaceName(r['ks']), key: bytes(r['key'], 'key'), hintFor: optionalNode(r['hintFor']) };
     case 'read_ok':
-      return { t, id, value: r['value'] === null ? null : versioned(r['value']) };
+      return { t, id, value: r['value'] === null ? null : versioned(r['value']), complete: bool(r['complete']) };
     case 'write': {
       const origin = r['origin'];
       if (!(ORIGINS as readonly unknown[]).includes(origin)) throw new WireError(`write origin ${showValue(origin)} unknown`);

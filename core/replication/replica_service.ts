@@ -29,6 +29,8 @@ export interface ReplicaServiceDeps {
   readonly replicas: ReplicaStore;
   readonly hints: HintQueue;
   readonly hlc: HybridLogicalClock;
+  /** Whether this replica still holds every write it acknowledged (replica_completeness.ts). */
+  readonly completeness: { readonly complete: boolean };
   /** Coordinates a relayed siblings-mode write (coordinator.ts). */
   readonly coordinateForwarded: (f: ForwardedWrite, cb: (res: WriteResponse) => void) => void;
   readonly scan: (request: Extract<Message, { t: 'scan' }>, reply: ReplyTo) => void;
@@ -53,7 +55,7 @@ export class ReplicaService {
           this.d.mark('replica read corrupt');
           return fail('corruption', `${this.d.self}: ${err.message}`, false);
         }
-        return reply({ t: 'read_ok', id: request.id, value });
+        return reply({ t: 'read_ok', id: request.id, value, complete: this.d.completeness.complete });
       }
       case 'write':
         return this.write(from, request, reply, fail);

@@ -4,6 +4,11 @@
 // - Only the key's N home replicas take part (never fallbacks or hints); a
 //   request needs a strict majority Q of them, and fails (never answers
 //   stale) without it.
+// - A replica that may have lost writes it acknowledged (bit rot in its log,
+//   a quarantined table: replica_completeness.ts) says so in its read reply;
+//   its version is merged but it is not one of the Q: a quorum of it could
+//   miss a completed write. Its write acknowledgements still count: what it
+//   acknowledges now it holds, and reads never rest on it.
 // - A write first reads the versions of a quorum, picks an HLC above all of
 //   them (moving the local HLC there), then writes to a quorum. The phase-1
 //   read writes nothing, so a failure there is definite; after it, a failure
@@ -68,7 +73,7 @@ export class StrongCoordinator {
     for (const node of home) {
       this.d.rpc.call(node, { t: 'read', ks: ks.name, key, hintFor: null }, deadline.remainingMs(), (reply) => {
         if (reply === null) return;
-        if (reply.t === 'read_ok') core.reply(node, reply.value);
+        if (reply.t === 'read_ok') core.reply(node, reply.value, reply.complete);
         else if (reply.t === 'fail') core.fail(node, reply.code);
         step();
       });
@@ -129,7 +134,7 @@ export class StrongCoordinator {
     for (const node of home) {
       this.d.rpc.call(node, { t: 'read', ks: ks.name, key: intent.key, hintFor: null }, intent.deadline.remainingMs(), (reply) => {
         if (reply === null) return;
-        if (reply.t === 'read_ok') phase1.reply(node, reply.value);
+        if (reply.t === 'read_ok') phase1.reply(node, reply.value, reply.complete);
         else if (reply.t === 'fail') phase1.fail(node, reply.code);
         step();
       });

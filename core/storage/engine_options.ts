@@ -148,6 +148,8 @@ export interface RecoveryStats {
   walBytesDropped: number;
   /** Records after a sequence gap (a lost unsynced tail in an earlier log), discarded. */
   walRecordsAfterGap: number;
+  /** Logs whose replay stopped at damage followed by whole records (bit rot, or a torn multi-record tail): acknowledged writes may be lost. */
+  walLogsDamaged: number;
   /** Entries of the replayed logs written to a table on open. */
   entriesRecovered: number;
 }

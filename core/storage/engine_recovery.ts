@@ -51,7 +51,7 @@ export interface RecoveredState {
 
 export function recoverStorage(env: StorageEnv, options: EngineOptions, cb: (err: Error | null, state?: RecoveredState) => void): void {
   const { disk } = env;
-  const stats: RecoveryStats = { walFiles: 0, walRecords: 0, walBytesDropped: 0, walRecordsAfterGap: 0, entriesRecovered: 0 };
+  const stats: RecoveryStats = { walFiles: 0, walRecords: 0, walBytesDropped: 0, walRecordsAfterGap: 0, walLogsDamaged: 0, entriesRecovered: 0 };
   let versions: VersionSet;
   const memtable = new Memtable(env.rng);
   try {
@@ -159,6 +159,7 @@ function replayLogs(names: string[], versions: VersionSet, memtable: Memtable, s
     }
     stats.walFiles++;
     stats.walBytesDropped += replay.droppedBytes;
+    if (replay.stopReason === 'corrupt') stats.walLogsDamaged++;
     for (const record of replay.records) {
       let batch;
       try {

@@ -1,0 +1,54 @@
+// A replica whose log rots in the middle loses writes it acknowledged; a
+// STRONG quorum must not rest on it, or a read answers an older version than
+// a completed write.
+
+import { describe, expect, it } from 'vitest';
+import { ClusterFixture, dec, enc } from './cluster_fixture.testkit.ts';
+import { lossAtOpen } from './replica_completeness.ts';
+
+const STRONG = { level: 'STRONG' } as const;
+const noLoss = { walFiles: 1, walRecords: 3, walBytesDropped: 40, walRecordsAfterGap: 0, walLogsDamaged: 0, entriesRecovered: 3 };
+
+describe('replica completeness', () => {
+  it('names the evidence of lost writes at open, and a torn tail is none', () => {
+    expect(lossAtOpen(noLoss, ['000001.log', 'CURRENT'], 0)).toBeNull();
+    expect(lossAtOpen({ ...noLoss, walLogsDamaged: 1 }, [], 0)).toContain('damaged');
+    expect(lossAtOpen(noLoss, [], 2)).toContain('quarantined');
+    expect(lossAtOpen(noLoss, ['000007.sst.corrupt'], 0)).toContain('quarantined table file');
+  });
+
+  it('a STRONG read does not answer from a quorum that counts a replica whose log rotted', () => {
+    const c = new ClusterFixture('rotten-log', { nodes: 3 });
+    const key = 'k';
+    const [a, b, r] = c.home(key) as [string, string, string];
+    expect(c.put(a, { keyspace: 'default', key: enc(key), value: enc('v1'), consistency: STRONG })).toEqual({ ok: true });
+    c.advance(50);
+    // r misses v2; a and b acknowledge it.
+    c.crash(r);
+    expect(c.put(a, { keyspace: 'default', key: enc(key), value: enc('v2'), consistency: STRONG })).toEqual({ ok: true });
+    c.restart(r);
+    expect(c.held('default', key).get(r)).toEqual(['v1']);
+    // Bit rot early in a's log, then a restart: replay stops there, and v1 and v2 are gone from a.
+    const disk = c.sim.node(a).disk;
+    const log = disk.list().find((n) => n.endsWith('.log'))!;
+    disk.flipBit(log, 12, 3);
+    c.crash(a);
+    c.restart(a);
+    expect(c.held('default', key).get(a)).toBeUndefined();
+    expect(c.node(a).marks().get('replica may have lost writes')).toBe(1);
+    // With b down, a and r are a majority of the home replicas, but only r can be counted.
+    c.crash(b);
+    c.advance(1000);
+    const got = c.get(r, { keyspace: 'default', key: enc(key), consistency: STRONG });
+    expect(got.ok).toBe(false);
+    // b back: the read answers v2 and writes it back.
+    c.restart(b);
+    c.advance(1000);
+    const again = c.get(r, { keyspace: 'default', key: enc(key), consistency: STRONG });
+    expect(again.ok && again.values.map(dec)).toEqual(['v2']);
+    // The flag outlives a clean restart.
+    c.crash(a);
+    c.restart(a);
+    expect(c.node(a).marks().get('replica may have lost writes')).toBe(1);
+  });
+});
