@@ -97,7 +97,9 @@ export class Memtable {
     const node = this.entries.length;
     this.reserve(node + 1, this.linkCount + h, this.arenaUsed + key.length);
     this.entries.push(entry);
-    this.arena.set(key, this.arenaUsed);
+    const arena = this.arena;
+    if (key.length <= 32) for (let i = 0, p = this.arenaUsed; i < key.length; i++) arena[p + i] = key[i]!;
+    else arena.set(key, this.arenaUsed);
     this.keyStart[node] = this.arenaUsed;
     this.keyLength[node] = key.length;
     this.arenaUsed += key.length;

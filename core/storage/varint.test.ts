@@ -81,6 +81,22 @@ describe('varint', () => {
     expect(() => new ByteReader(Uint8Array.of(5, 1)).lengthPrefixed()).toThrow(CorruptionError);
   });
 
+  it('copies any range of a source, short or long', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.uint8Array({ maxLength: 90 }), fc.nat(), fc.nat()), { maxLength: 20 }), (parts) => {
+        const w = new ByteWriter(16);
+        const expected: number[] = [];
+        for (const [data, a, b] of parts) {
+          const start = data.length === 0 ? 0 : a % (data.length + 1);
+          const end = start + (data.length === 0 ? 0 : b % (data.length - start + 1));
+          w.bytes(data, start, end);
+          expected.push(...data.subarray(start, end));
+        }
+        expect([...w.view()]).toEqual(expected);
+      }),
+    );
+  });
+
   it('grows its buffer and keeps earlier bytes', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 100 }), { maxLength: 30 }), (chunks) => {

@@ -117,6 +117,9 @@ export class ByteReader {
 }
 
 /** A growable byte buffer for encoders; reuse it with reset() between records. */
+/** Copies up to this many bytes go byte by byte (keys, small values, suffixes). */
+const SMALL_COPY_BYTES = 32;
+
 export class ByteWriter {
   private buf: Uint8Array;
   private len = 0;
@@ -169,7 +172,14 @@ export class ByteWriter {
   bytes(data: Uint8Array, start = 0, end = data.length): void {
     const n = end - start;
     this.reserve(n);
-    this.buf.set(n === data.length ? data : data.subarray(start, end), this.len);
+    const buf = this.buf;
+    if (n <= SMALL_COPY_BYTES) {
+      // TypedArray.set (and the subarray view it needs) costs more than a short loop.
+      let p = this.len;
+      for (let i = start; i < end; i++) buf[p++] = data[i]!;
+    } else {
+      buf.set(n === data.length ? data : data.subarray(start, end), this.len);
+    }
     this.len += n;
   }
 
