@@ -10,12 +10,21 @@
 // before the node serves anything (the damaged log is gone after recovery,
 // so the evidence would not survive the next restart) and is never cleared;
 // a full rebuild from the other replicas would be what clears it.
+//
+// The price: rot in a log's last records cannot be told from the torn tail
+// of a crash during an unsynced append, so any tail dropped at open flags the
+// node too, and a node flagged is one fewer voter for STRONG on its keys
+// (with N=3, STRONG on them then needs both other home replicas).
 
 import type { RecoveryStats } from '../storage/engine_options.ts';
 
 /** Why a freshly opened engine may lack acknowledged writes, or null. */
 export function lossAtOpen(recovery: RecoveryStats, fileNames: readonly string[], quarantinedTables: number): string | null {
   if (recovery.walLogsDamaged > 0) return `${recovery.walLogsDamaged} log(s) damaged before their end`;
+  // A damaged tail is what a crash during an unsynced append leaves, but also
+  // what bit rot in the last synced records looks like: the two cannot be told
+  // apart, so a tail dropped at open counts as loss.
+  if (recovery.walBytesDropped > 0) return `${recovery.walBytesDropped} bytes of log tail dropped`;
   if (quarantinedTables > 0) return `${quarantinedTables} table(s) quarantined`;
   // A table quarantined in an earlier life leaves its file renamed, and nothing else.
   const retired = fileNames.filter((n) => n.endsWith('.corrupt')).length;
