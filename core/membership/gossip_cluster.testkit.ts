@@ -9,6 +9,7 @@ import { SimNetwork } from '../../sim/sim_network.ts';
 import type { Seed } from '../../sim/sim_rng.ts';
 import { Simulator } from '../../sim/simulator.ts';
 import { type GossipEvent, Gossiper, type GossiperOptions } from './gossip.ts';
+import { encodeGossipPayload } from './gossip_messages.ts';
 
 export interface GossipClusterOptions {
   nodes: number;
@@ -16,6 +17,8 @@ export interface GossipClusterOptions {
   /** The first `seedNodes` nodes are the seeds. Default 3 (at most `nodes`). */
   seedNodes?: number;
   gossip?: Partial<Omit<GossiperOptions, 'generation' | 'seeds' | 'send'>>;
+  /** Options for one node, over `gossip`. */
+  perNode?: (id: string) => Partial<Omit<GossiperOptions, 'generation' | 'seeds' | 'send'>>;
   net?: Partial<PacketFaultOptions>;
   /** Each node's clock drifts by a uniform draw in ±this many ppm. Default 0. */
   clockDriftPpm?: number;
@@ -102,6 +105,20 @@ export class GossipCluster {
     return this.sim.nowMs();
   }
 
+  /**
+   * Hands every running node the whole state of every other, as one ACK2
+   * payload through Gossiper.handleMessage (the multiplexer's entry, so it is
+   * validated and merged as gossip would be): the membership a finished
+   * bootstrap leaves, without simulating it. Nobody is believed up yet: that
+   * takes heartbeats.
+   */
+  preloadMembership(): void {
+    const running = this.running();
+    const deltas = running.map((g) => g.localState.deltaAbove(0));
+    const payload = encodeGossipPayload({ t: 'ack2', cluster: 'ringkv', deltas });
+    for (const g of running) assert(g.handleMessage(running[0]!.nodeId, payload), `preload of ${g.nodeId} refused`);
+  }
+
   /** Every running node knows every running node and believes it up. */
   allUp(): boolean {
     const running = this.running();
@@ -130,7 +147,7 @@ export class GossipCluster {
 
   private launch(id: string, generation: number): Gossiper {
     const node = this.sim.node(id);
-    const g = new Gossiper(node.env, { status: 'normal', ...this.options.gossip, generation, seeds: this.seeds });
+    const g = new Gossiper(node.env, { status: 'normal', ...this.options.gossip, ...this.options.perNode?.(id), generation, seeds: this.seeds });
     g.onChange((event) => {
       if (this.listeners.length === 0) return;
       const e = { ...event, at: id, timeMs: this.sim.nowMs() } as ClusterEvent;

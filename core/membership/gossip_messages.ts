@@ -6,16 +6,20 @@
 // node's network with other protocols:
 //
 //   { p: 'gossip', v: 1, t: 'syn',  c: cluster, d: [id, generation, maxVersion, ...] }
-//   { p: 'gossip', v: 1, t: 'ack',  c: cluster, s: [delta, ...], r: [id, generation, above, ...] }
-//   { p: 'gossip', v: 1, t: 'ack2', c: cluster, s: [delta, ...] }
+//   { p: 'gossip', v: 1, t: 'ack',  c: cluster, s: [delta, ...], b: [beat, ...], r: [id, generation, above, ...] }
+//   { p: 'gossip', v: 1, t: 'ack2', c: cluster, s: [delta, ...], b: [beat, ...] }
 //
 //   delta := { i: id, g: generation, f: from, h: heartbeat,
 //              s?: [status, version], k?: [[token as decimal string, ...], version],
 //              l?: [load, version], a?: [key, value, version, ...] }
+//   beat  := id, generation, from, heartbeat   (four scalars of the flat list b:
+//            a delta that carries the heartbeat and no field)
 //
-// Digests and requests are flat triples (three scalars each), the cheapest
-// shape for msgpack with a thousand members per SYN. A request asks for the
-// member's writes above `above` in `generation` (0: the whole state).
+// Digests, requests and beats are flat lists of scalars, the cheapest shape
+// for msgpack: once a cluster has settled nearly every delta is a heartbeat
+// alone, and a SYN to a thousand-node cluster holds a thousand digests. A
+// request asks for the member's writes above `above` in `generation` (0: the
+// whole state). A message names a member at most once across s and b.
 // Tokens travel as decimal strings: msgpack has no unsigned 64-bit type that
 // every decoder maps to bigint. The decoder trusts nothing: anything that
 // does not parse, has an unknown version or type, or a field of the wrong
@@ -76,6 +80,20 @@ function encodeDelta(d: MemberDelta): Record<string, unknown> {
   return out;
 }
 
+const hasFields = (d: MemberDelta): boolean => d.status !== undefined || d.tokens !== undefined || d.load !== undefined || d.app.length > 0;
+
+/** The deltas as maps (s) and bare heartbeats (b). */
+function encodeDeltas(out: Record<string, unknown>, deltas: readonly MemberDelta[]): void {
+  const maps: Record<string, unknown>[] = [];
+  const beats: unknown[] = [];
+  for (const d of deltas) {
+    if (hasFields(d)) maps.push(encodeDelta(d));
+    else beats.push(d.nodeId, d.generation, d.from, d.heartbeat);
+  }
+  out['s'] = maps;
+  out['b'] = beats;
+}
+
 function flatTriples<T>(items: readonly T[], parts: (item: T) => [string, number, number]): unknown[] {
   const flat: unknown[] = [];
   for (const item of items) flat.push(...parts(item));
@@ -89,11 +107,11 @@ export function encodeGossipPayload(m: GossipMessage): Record<string, unknown> {
       out['d'] = flatTriples(m.digests, (d) => [d.nodeId, d.generation, d.maxVersion]);
       break;
     case 'ack':
-      out['s'] = m.deltas.map(encodeDelta);
+      encodeDeltas(out, m.deltas);
       out['r'] = flatTriples(m.requests, (r) => [r.nodeId, r.generation, r.above]);
       break;
     case 'ack2':
-      out['s'] = m.deltas.map(encodeDelta);
+      encodeDeltas(out, m.deltas);
       break;
   }
   return out;
@@ -156,6 +174,25 @@ function tokens(x: unknown, what: string): bigint[] {
   });
 }
 
+const NO_APP_FIELDS: readonly AppField[] = Object.freeze([]);
+
+function appFields(a: unknown, id: string): AppField[] {
+  if (!Array.isArray(a) || a.length % 3 !== 0) fail(`delta ${id}: application states not a list of triples`);
+  if (a.length / 3 > MAX_APP_FIELDS) fail(`delta ${id}: more than ${MAX_APP_FIELDS} application states`);
+  const out: AppField[] = [];
+  const keys = new Set<string>();
+  for (let i = 0; i < a.length; i += 3) {
+    const key = a[i];
+    const value = a[i + 1];
+    if (!isValidAppKey(key)) fail(`delta ${id}: bad application state key`);
+    if (!isValidAppValue(value)) fail(`delta ${id}: bad application state value`);
+    if (keys.has(key)) fail(`delta ${id}: application state ${key} twice`);
+    keys.add(key);
+    out.push({ key, value, version: version(a[i + 2], `delta ${id} application state version`) });
+  }
+  return out;
+}
+
 function decodeDelta(x: unknown): MemberDelta {
   if (!isRecord(x)) fail('delta: not a map');
   const id = nodeId(field(x, 'i'), 'delta');
@@ -182,27 +219,17 @@ function decodeDelta(x: unknown): MemberDelta {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(`delta ${id}: load not a non-negative number`);
     load = { value, version: v };
   }
-  const app: AppField[] = [];
   const a = field(x, 'a');
-  if (a !== undefined) {
-    if (!Array.isArray(a) || a.length % 3 !== 0) fail(`delta ${id}: application states not a list of triples`);
-    if (a.length / 3 > MAX_APP_FIELDS) fail(`delta ${id}: more than ${MAX_APP_FIELDS} application states`);
-    const keys = new Set<string>();
-    for (let i = 0; i < a.length; i += 3) {
-      const key = a[i];
-      const value = a[i + 1];
-      if (!isValidAppKey(key)) fail(`delta ${id}: bad application state key`);
-      if (!isValidAppValue(value)) fail(`delta ${id}: bad application state value`);
-      if (keys.has(key)) fail(`delta ${id}: application state ${key} twice`);
-      keys.add(key);
-      app.push({ key, value, version: version(a[i + 2], `delta ${id} application state version`) });
-    }
-  }
-  // A field is carried only when written above `from`, and no write is above the state's maxVersion... except
-  // the heartbeat may be at or below `from` (it is always carried). Anything else contradicts the delta's own claim.
-  for (const v of [status?.version, toks?.version, load?.version, ...app.map((f) => f.version)]) {
+  const app = a === undefined ? NO_APP_FIELDS : appFields(a, id);
+  // A delta carries a field only if it was written above `from` (the heartbeat is always carried, so it may
+  // be at or below): a field at or below `from` contradicts the delta's own claim.
+  const notAbove = (v: number | undefined): void => {
     if (v !== undefined && v <= from) fail(`delta ${id}: a field at version ${v}, not above from ${from}`);
-  }
+  };
+  notAbove(status?.version);
+  notAbove(toks?.version);
+  notAbove(load?.version);
+  for (const f of app) notAbove(f.version);
   return {
     nodeId: id,
     generation,
@@ -215,16 +242,23 @@ function decodeDelta(x: unknown): MemberDelta {
   };
 }
 
-function deltas(x: unknown): MemberDelta[] {
-  if (!Array.isArray(x)) fail('deltas: not a list');
-  if (x.length > MAX_GOSSIP_MEMBERS) fail(`deltas: more than ${MAX_GOSSIP_MEMBERS}`);
+/** The deltas of an ACK or ACK2: maps (s) and then bare heartbeats (b). */
+function deltas(maps: unknown, beats: unknown): MemberDelta[] {
+  if (!Array.isArray(maps)) fail('deltas: not a list');
+  if (!Array.isArray(beats) || beats.length % 4 !== 0) fail('beats: not a list of quadruples');
+  if (maps.length + beats.length / 4 > MAX_GOSSIP_MEMBERS) fail(`deltas: more than ${MAX_GOSSIP_MEMBERS}`);
   const seen = new Set<string>();
-  return x.map((d) => {
-    const delta = decodeDelta(d);
+  const once = (delta: MemberDelta): MemberDelta => {
     if (seen.has(delta.nodeId)) fail(`deltas: ${delta.nodeId} twice`);
     seen.add(delta.nodeId);
     return delta;
-  });
+  };
+  const out = maps.map((d) => once(decodeDelta(d)));
+  for (let i = 0; i < beats.length; i += 4) {
+    const id = nodeId(beats[i], 'beat');
+    out.push(once({ nodeId: id, generation: version(beats[i + 1], 'beat generation'), from: version(beats[i + 2], 'beat from'), heartbeat: version(beats[i + 3], 'beat heartbeat'), app: NO_APP_FIELDS }));
+  }
+  return out;
 }
 
 /** Whether a decoded payload belongs to gossip (for a multiplexer that decodes frames itself). */
@@ -247,11 +281,11 @@ export function decodeGossipPayload(payload: unknown): GossipMessage {
       return {
         t,
         cluster,
-        deltas: deltas(field(payload, 's')),
+        deltas: deltas(field(payload, 's'), field(payload, 'b')),
         requests: triples(field(payload, 'r'), 'requests', (nodeId, generation, above) => ({ nodeId, generation, above })),
       };
     case 'ack2':
-      return { t, cluster, deltas: deltas(field(payload, 's')) };
+      return { t, cluster, deltas: deltas(field(payload, 's'), field(payload, 'b')) };
     default:
       return fail('payload: unknown message type');
   }

@@ -95,6 +95,8 @@ export interface MemberDelta {
   readonly app: readonly AppField[];
 }
 
+const NO_APP_FIELDS: readonly AppField[] = Object.freeze([]);
+
 export interface InitialFields {
   status: MemberStatus;
   tokens: readonly bigint[];
@@ -137,6 +139,8 @@ export class MemberState {
   private loadField: Versioned<number>;
   private readonly appFields = new Map<string, Versioned<string>>();
   private max: number;
+  /** Highest version of any field but the heartbeat: a delta above it carries the heartbeat alone. */
+  private fieldMax: number;
 
   private constructor(
     readonly nodeId: NodeId,
@@ -154,7 +158,8 @@ export class MemberState {
     this.statusField = status;
     this.tokensField = tokens;
     this.loadField = load;
-    this.max = Math.max(heartbeat, status.version, tokens.version, load.version);
+    this.fieldMax = Math.max(status.version, tokens.version, load.version);
+    this.max = Math.max(heartbeat, this.fieldMax);
   }
 
   /** A node's own state at the start of a generation: fields at versions 1..n, heartbeat after them. */
@@ -216,6 +221,8 @@ export class MemberState {
   /** Every write above `version`, plus the heartbeat. */
   deltaAbove(version: number): MemberDelta {
     assert(isVersion(version), `delta above ${version}`);
+    // Most deltas, once a cluster has settled, are a heartbeat and nothing else.
+    if (version >= this.fieldMax) return { nodeId: this.nodeId, generation: this.gen, from: version, heartbeat: this.beat, app: NO_APP_FIELDS };
     const app: AppField[] = [];
     for (const [key, f] of this.appFields) if (f.version > version) app.push({ key, value: f.value, version: f.version });
     return {
@@ -259,24 +266,24 @@ export class MemberState {
 
   putStatus(status: MemberStatus): void {
     assert(MEMBER_STATUSES.includes(status), `status ${String(status)}`);
-    this.statusField = { value: status, version: this.nextVersion() };
+    this.statusField = { value: status, version: this.nextFieldVersion() };
   }
 
   putTokens(tokens: readonly bigint[]): void {
     checkTokens(tokens);
-    this.tokensField = { value: [...tokens], version: this.nextVersion() };
+    this.tokensField = { value: [...tokens], version: this.nextFieldVersion() };
   }
 
   putLoad(load: number): void {
     checkLoad(load);
-    this.loadField = { value: load, version: this.nextVersion() };
+    this.loadField = { value: load, version: this.nextFieldVersion() };
   }
 
   putApp(key: string, value: string): void {
     assert(isValidAppKey(key), `application state key ${JSON.stringify(key)}`);
     assert(isValidAppValue(value), `application state ${key}: value of ${value.length} chars (at most ${MAX_APP_VALUE_LENGTH})`);
     assert(this.appFields.has(key) || this.appFields.size < MAX_APP_FIELDS, `more than ${MAX_APP_FIELDS} application states`);
-    this.setApp(key, { value, version: this.nextVersion() });
+    this.setApp(key, { value, version: this.nextFieldVersion() });
   }
 
   // ---- merging a delta from gossip ----
@@ -315,12 +322,14 @@ export class MemberState {
         changed = true;
       }
     }
-    this.max = Math.max(this.max, this.beat, this.statusField.version, this.tokensField.version, this.loadField.version);
+    this.fieldMax = Math.max(this.fieldMax, this.statusField.version, this.tokensField.version, this.loadField.version);
+    this.max = Math.max(this.max, this.beat, this.fieldMax);
     return { heartbeatAdvanced, statusChanged, tokensChanged, changed };
   }
 
   private setApp(key: string, field: Versioned<string>): void {
     this.appFields.set(key, field);
+    if (field.version > this.fieldMax) this.fieldMax = field.version;
     if (field.version > this.max) this.max = field.version;
   }
 
@@ -328,6 +337,11 @@ export class MemberState {
     assert(this.max < Number.MAX_SAFE_INTEGER, `versions of ${this.nodeId} exhausted`);
     this.max += 1;
     return this.max;
+  }
+
+  private nextFieldVersion(): number {
+    this.fieldMax = this.nextVersion();
+    return this.fieldMax;
   }
 }
 

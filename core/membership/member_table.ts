@@ -44,6 +44,8 @@ interface Member {
   /** The heartbeat advanced (or a new generation came) since this node learned of the member. */
   advanced: boolean;
   up: boolean;
+  /** When the detector will suspect it if no heartbeat comes first (it changes only with a heartbeat); Infinity before the first. */
+  deadlineMs: number;
   /** Local time this node first saw the member left or removed; null while it is not. */
   terminalSinceMs: number | null;
 }
@@ -106,38 +108,49 @@ export class MemberTable {
     assert(id !== this.self, 'a node merges gossip about itself elsewhere');
     if (this.isEvicted(id, delta.generation)) return 'evicted';
     const m = this.members.get(id);
+    // Read before merging: a merge within a generation changes the state in place.
+    const statusBefore = m?.state.status;
     const r = mergeMember(m?.state, delta);
     if (r.kind === 'ignored') return r.reason;
     if (r.kind === 'unchanged') return null;
     if (m === undefined) {
       assert(r.kind === 'created', `merge of unknown ${id} gave ${r.kind}`);
       this.evicted.delete(id);
-      this.members.set(id, { state: r.state, advanced: false, up: false, terminalSinceMs: isTerminalStatus(r.state.status) ? now : null });
+      this.members.set(id, { state: r.state, advanced: false, up: false, deadlineMs: Number.POSITIVE_INFINITY, terminalSinceMs: isTerminalStatus(r.state.status) ? now : null });
       this.emit({ type: 'joined', nodeId: id, generation: r.state.generation, status: r.state.status });
       return null;
     }
-    const statusBefore = m.state.status;
+    // A heartbeat after the deadline may leave the member held by flap damping: judge it then.
+    const late = now >= m.deadlineMs;
     if (r.kind === 'replaced') {
       m.state = r.state;
       this.detector.remove(id);
+      m.deadlineMs = Number.POSITIVE_INFINITY;
       m.advanced = r.state.status !== 'removed';
       if (m.advanced) {
-        this.detector.heartbeat(id, now);
+        this.heartbeat(id, m, now);
         this.emit({ type: 'restarted', nodeId: id, generation: r.state.generation });
       }
     } else if (r.heartbeatAdvanced) {
       m.advanced = true;
-      this.detector.heartbeat(id, now);
+      this.heartbeat(id, m, now);
     }
     if (r.statusChanged) {
       const to = m.state.status;
       if (!isTerminalStatus(to)) m.terminalSinceMs = null;
       else if (m.terminalSinceMs === null) m.terminalSinceMs = now;
-      this.emit({ type: 'statusChanged', nodeId: id, from: statusBefore, to });
+      this.emit({ type: 'statusChanged', nodeId: id, from: statusBefore!, to });
     }
     if (r.tokensChanged) this.emit({ type: 'tokensChanged', nodeId: id, tokens: m.state.tokens });
-    this.judge(id, m, now);
+    // A heartbeat cannot take a member that is up down (the deadline timer and the rounds do that), so the
+    // common case, a heartbeat of a live member, skips judging: with a thousand members it is most of the work.
+    if (!m.up || r.statusChanged || late || r.kind === 'replaced') this.judge(id, m, now);
     return null;
+  }
+
+  private heartbeat(id: NodeId, m: Member, now: number): void {
+    this.detector.heartbeat(id, now);
+    m.deadlineMs = this.detector.suspicionDeadlineMs(id)!;
   }
 
   /** Re-judges every member, evicts the expired ones, and sorts the rest into believed up or not. */
@@ -145,7 +158,7 @@ export class MemberTable {
     const live: NodeId[] = [];
     const unreachable: NodeId[] = [];
     for (const [id, m] of this.members) {
-      this.judge(id, m, now);
+      if (!this.clearlyStillUp(id, m, now)) this.judge(id, m, now);
       if (m.terminalSinceMs !== null && now - m.terminalSinceMs >= this.evictAfterMs) {
         this.evict(id, m);
         continue;
@@ -163,12 +176,17 @@ export class MemberTable {
   /** The earliest moment a member believed up becomes suspect if no heartbeat comes first; Infinity if none. */
   nextSuspicionMs(): number {
     let first = Number.POSITIVE_INFINITY;
-    for (const [id, m] of this.members) {
-      if (!m.up) continue;
-      const deadline = this.detector.suspicionDeadlineMs(id);
-      if (deadline !== null && deadline < first) first = deadline;
-    }
+    for (const m of this.members.values()) if (m.up && m.deadlineMs < first) first = m.deadlineMs;
     return first;
+  }
+
+  /**
+   * Up, and well before its suspicion deadline: no need to compute φ (a
+   * sweep over a thousand members each round is mostly this). Anything
+   * closer to the deadline is judged on φ itself.
+   */
+  private clearlyStillUp(id: NodeId, m: Member, now: number): boolean {
+    return m.up && now < m.deadlineMs - 1 && !this.detector.isHeld(id, now);
   }
 
   private judge(id: NodeId, m: Member, now: number): void {
