@@ -33,66 +33,13 @@ import type { TimerId } from '../../io/timers.ts';
 import type { LivenessView } from '../replication/liveness.ts';
 import { type GossipMessage, GossipWireError, type GossipRequest, decodeGossipFrame, decodeGossipPayload, encodeGossipFrame } from './gossip_messages.ts';
 import { chooseGossipTargets } from './gossip_targets.ts';
+import { DEFAULT_EVICT_AFTER_MS, type GossipStats, type GossiperOptions } from './gossip_options.ts';
 import { type MemberDelta, type MemberDigest, MemberState, type MemberStatus, type NodeState, isValidNodeId, isVersion, mergeMember, removalState } from './member_state.ts';
 import { type GossipEvent, MemberTable } from './member_table.ts';
-import { PhiAccrualDetector, type PhiAccrualOptions } from './phi_accrual.ts';
+import { PhiAccrualDetector } from './phi_accrual.ts';
 
+export type { GossipStats, GossiperOptions } from './gossip_options.ts';
 export type { GossipEvent } from './member_table.ts';
-
-export interface GossiperOptions {
-  /** This node's incarnation: the caller bumps it on every restart and persists it (see 'generationChanged'). */
-  generation: number;
-  /** Nodes every node gossips with now and then; a new node learns the cluster from them. */
-  seeds: readonly NodeId[];
-  /** Period of a round (and of this node's heartbeat). Default 1000. */
-  intervalMs?: number;
-  /**
-   * Live members sent a SYN per round. Default 2: with one, the news of a
-   * heartbeat reaches a node so irregularly that detection at 100 nodes takes
-   * ~12 s; with two, ~9 s (see gossip_cluster.test.ts).
-   */
-  fanout?: number;
-  /** φ at which a member is suspected. Default 8. */
-  phiThreshold?: number;
-  /**
-   * The rest of the detector's options. Defaults here: firstHeartbeatEstimateMs
-   * = intervalMs, acceptableHeartbeatPauseMs = 2 intervals (a member's stall
-   * of up to 2 s at 1 s rounds is no suspicion; the gossip lag itself is in σ),
-   * maxSampleSize = 50 (50 s of rhythm at 1 s rounds, σ known within ~10%; every node keeps a
-   * window per member, a million windows in a simulated thousand-node cluster).
-   */
-  detector?: Omit<PhiAccrualOptions, 'threshold'>;
-  /** Gossip from another cluster is ignored. Default 'ringkv'. */
-  clusterName?: string;
-  /** Initial fields of this node's state. Defaults: 'joining', no tokens, load 0, no application states. */
-  status?: MemberStatus;
-  tokens?: readonly bigint[];
-  load?: number;
-  appStates?: ReadonlyMap<string, string>;
-  /** How long a left or removed member stays known. Default 3 days (Cassandra's quarantine). */
-  evictAfterMs?: number;
-  /** Sends a frame; given when a multiplexer owns env.net. Default env.net.send, with env.net.onFrame registered at start. */
-  send?: (to: NodeId, frame: Uint8Array) => void;
-}
-
-export interface GossipStats {
-  rounds: number;
-  sent: { syn: number; ack: number; ack2: number };
-  received: { syn: number; ack: number; ack2: number };
-  bytesSent: number;
-  /** Frames or payloads that failed to decode or validate (dropped). */
-  rejectedFrames: number;
-  /** Well-formed messages of another cluster (dropped). */
-  foreignCluster: number;
-  /** Messages that arrived while stopped (dropped). */
-  whileStopped: number;
-  /** Deltas not applied: older generation, gap in versions, not a whole state, or an evicted member. */
-  ignoredDeltas: { stale: number; gap: number; incomplete: number; evicted: number };
-  /** Times this node moved to a new generation to refute gossip about itself. */
-  refutations: number;
-}
-
-const DEFAULT_EVICT_AFTER_MS = 3 * 24 * 3600 * 1000;
 
 export class Gossiper implements LivenessView {
   readonly nodeId: NodeId;
