@@ -239,6 +239,35 @@ describe('Gossiper', () => {
     expect(events.filter((e) => e.type === 'down').length).toBe(2 * 5 * 5);
   });
 
+  it('a member whose links keep failing is held down by flap damping instead of flapping', () => {
+    /** 'up' events about the member at one peer, per cycle. */
+    const upsPerCycle = (flapPenalty: number): number[] => {
+      const cluster = settled(5, 15, { gossip: { detector: { flapPenalty } } });
+      cluster.runFor(60 * ROUND);
+      const x = 'n0004';
+      let cycle = 0;
+      const ups = Array.from({ length: 10 }, () => 0);
+      cluster.onEvent((e) => {
+        if (e.at === 'n0000' && e.type === 'up' && e.nodeId === x) ups[cycle]!++;
+      });
+      // Cut off for 20 s (long enough to be suspected), back for 10 s, ten times over.
+      for (; cycle < 10; cycle++) {
+        cluster.net.isolate(x);
+        cluster.runFor(20 * ROUND);
+        cluster.net.heal();
+        cluster.runFor(10 * ROUND);
+      }
+      return ups;
+    };
+    // Penalties of 1000 per recovery reach the suppress level (2500) at the third: from then on the member is
+    // held down while reachable, until the penalty decays.
+    const damped = upsPerCycle(1000);
+    const undamped = upsPerCycle(0);
+    expect(damped.slice(0, 3)).toEqual([1, 1, 1]);
+    expect(damped.slice(3, 9)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(undamped.slice(3, 9).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(3);
+  });
+
   it('is deterministic: the same seed gives the same trace, another seed another', () => {
     const run = (seed: number): string => {
       const cluster = new GossipCluster({ nodes: 6, seed, net: { packetLossProbability: 0.05, packetReplayProbability: 0.05 } });
