@@ -195,8 +195,8 @@ export class SimCluster {
   /**
    * What each home replica holds, for the keys given and every key any
    * replica holds. Every node must be open (the liveness phase brings them up).
-   * A node that fails to list its records, or is lost, is reported as
-   * unreadable and left out of every key's replicas.
+   * A node that fails to list its records is reported as unreadable, a node
+   * lost for good as lost; both are left out of every key's replicas.
    */
   finalState(keys: readonly { keyspace: string; key: string }[]): FinalState {
     const held = new Map<string, Map<string, ReplicaRecord>>(); // ks/key -> node -> record
@@ -211,10 +211,11 @@ export class SimCluster {
     };
     for (const k of keys) note(k.keyspace, k.key);
     const unreadable: { node: string; error: string }[] = [];
+    const lost: { node: string; why: string }[] = [];
     for (const id of this.ids) {
       const lostWhy = this.lost.get(id);
       if (lostWhy !== undefined) {
-        unreadable.push({ node: id, error: lostWhy });
+        lost.push({ node: id, why: lostWhy });
         continue;
       }
       const node = this.node(id);
@@ -235,7 +236,7 @@ export class SimCluster {
         byNode.set(id, record);
       }
     }
-    const skipped = new Set(unreadable.map((u) => u.node));
+    const skipped = new Set([...unreadable.map((u) => u.node), ...lost.map((l) => l.node)]);
     const keyReplicas = order.map(({ keyspace, key }): KeyReplicas => {
       const byNode = held.get(`${keyspace}/${key}`)!;
       const ks = this.keyspace(keyspace);
@@ -244,7 +245,7 @@ export class SimCluster {
       const readable = home.filter((node) => !skipped.has(node));
       return { keyspace, key, mode: ks.conflictMode, replicas: readable.map((node) => ({ node, value: byNode.get(node)?.value ?? null })) };
     });
-    return { keys: keyReplicas, unreadable };
+    return { keys: keyReplicas, unreadable, lost };
   }
 
   // ---- internals ----
@@ -287,7 +288,7 @@ export class SimCluster {
       return;
     }
     this.openFailures.push(`${what}; the node is lost for the rest of the run`);
-    this.lost.set(id, `lost: ${err.name}: ${err.message}`);
+    this.lost.set(id, `${err.name}: ${err.message}`);
     // A world event, so the failed incarnation's own event has returned before it goes down.
     this.sim.schedule(0, `lose ${id}`, () => {
       if (this.sim.isUp(id)) this.sim.crash(id);

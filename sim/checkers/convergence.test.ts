@@ -7,7 +7,7 @@ import { hlc, lwwTombstone, lwwValue, replicasOf } from './client_op_fixtures.ts
 import { checkConvergence } from './convergence.ts';
 import type { FinalState, KeyReplicas } from './final_state.ts';
 
-const keysOnly = (keys: KeyReplicas[]): FinalState => ({ keys, unreadable: [] });
+const keysOnly = (keys: KeyReplicas[]): FinalState => ({ keys, unreadable: [], lost: [] });
 
 describe('convergence checker', () => {
   it('passes when every replica holds the same version', () => {
@@ -30,11 +30,18 @@ describe('convergence checker', () => {
   });
 
   it('fails when a node cannot list its records', () => {
-    const r = checkConvergence({ keys: [replicasOf('k', 'lww', [lwwValue('a', 10), lwwValue('a', 10)])], unreadable: [{ node: 'n3', error: 'CorruptionError: 5.sst: bad footer' }] });
+    const r = checkConvergence({ keys: [replicasOf('k', 'lww', [lwwValue('a', 10), lwwValue('a', 10)])], unreadable: [{ node: 'n3', error: 'CorruptionError: 5.sst: bad footer' }], lost: [] });
     expect(r.converged).toBe(false);
     expect(r.unreadableNodes).toBe(1);
     expect(r.divergentKeys).toBe(0);
     expect(r.violations[0]!.message).toContain('node n3 cannot list its records');
+  });
+
+  it('judges the replicas left when a node was lost for good', () => {
+    const same = [lwwValue('a', 10), lwwValue('a', 10)];
+    expect(checkConvergence({ keys: [replicasOf('k', 'lww', same)], unreadable: [], lost: [{ node: 'n3', why: 'CorruptionError: CURRENT' }] }).converged).toBe(true);
+    const differ = [lwwValue('a', 10), lwwValue('b', 11)];
+    expect(checkConvergence({ keys: [replicasOf('k', 'lww', differ)], unreadable: [], lost: [{ node: 'n3', why: 'CorruptionError: CURRENT' }] }).converged).toBe(false);
   });
 
   it('tells apart sibling sets with the same values but different histories', () => {

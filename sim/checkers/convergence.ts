@@ -2,7 +2,8 @@
 // of every key holds the same version (the same LWW write, or the same dotted
 // version vector set: the same history and the same siblings). A replica that
 // holds nothing while another holds a version has not converged either, and
-// neither has a node whose records cannot be read at all.
+// neither has a node that is up but cannot list its records. A node lost for
+// good is no replica any more: convergence is judged over the others.
 
 import { type CheckViolation, type FinalState, describeVersion, sameVersion } from './final_state.ts';
 

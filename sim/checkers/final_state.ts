@@ -32,8 +32,14 @@ export interface KeyReplicas {
 /** The final state: every key's replicas, and the nodes whose records could not be read at all. */
 export interface FinalState {
   readonly keys: readonly KeyReplicas[];
-  /** A node that failed to list its records (e.g. a table too corrupt to read), with why. */
+  /** A node that is up but failed to list its records (e.g. a table too corrupt to read), with why. */
   readonly unreadable: readonly { readonly node: string; readonly error: string }[];
+  /**
+   * Nodes lost for good during the run (the fault model's permanent loss of
+   * a node), with why: they are no replica any more, and convergence is
+   * judged over the others.
+   */
+  readonly lost: readonly { readonly node: string; readonly why: string }[];
 }
 
 /** One thing a checker found wrong, with the evidence. */
