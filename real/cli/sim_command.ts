@@ -112,7 +112,8 @@ export function formatRun(scenario: Scenario, r: RunResult, maxViolations = 5): 
       `  invalid reads  ${r.checks.invalidReads}${expectationNote(scenario, 'validity', r.checks.invalidReads === 0)}`,
     );
   }
-  if (r.faults.length > 0) lines.push(`  faults injected: ${r.faults.length} (first: ${r.faults[0]})`);
+  if (r.faults.length > 0) lines.push(`  faults injected: ${r.faults.length} (first: ${r.faults[0]}; --json lists them all)`);
+  for (const f of r.faults.filter((x) => x.includes('failed to open'))) lines.push(`  ${f}`);
   for (const v of r.violations.slice(0, maxViolations)) {
     lines.push(`  [${v.check}] ${v.key === '' ? '' : `${v.key}: `}${v.message.split('\n').join('\n    ')}`);
   }
