@@ -173,30 +173,38 @@ describe('compaction job', () => {
     expect(value!.reduce((s, x) => s + x.entryCount, 0)).toBe(300);
   });
 
-  it('with a block cache, caches every output data block as written, identical to what a read decodes', () => {
-    const { sim, node, deps } = world('warm');
-    const entries: Entry[] = [];
-    for (let i = 0; i < 300; i++) entries.push(put(`key${String(i).padStart(4, '0')}`, i + 1, `v${i}`.repeat(20)));
-    const t = table(sim, node, deps, entries);
-    const blocks = new BlockCache(1 << 22);
-    const cache = new TableCache(node.disk, blocks);
-    const { value } = run<TableMeta[]>(sim, (cb) =>
-      new CompactionJob(jobEnv(node, 500), { ...deps, tableCache: cache, blockCache: blocks }, plan([t], [], 4096), { snapshotSeq: 1e6, nowMs: 0, graceMs: 0 }, cb).start(),
-    );
-    expect(value!.length).toBeGreaterThan(1);
-    let dataBlocks = 0;
-    for (const out of value!) {
-      const reader = SstableReader.open(node.disk.open(tableFileName(out.fileNumber)));
-      for (let i = 0; i < reader.dataBlockCount(); i++) {
-        dataBlocks++;
-        const cached = blocks.lookup(out.fileNumber, reader.dataBlockHandle(i).offset);
-        expect(cached).toBeDefined();
-        expect(Buffer.from(cached!.data)).toEqual(Buffer.from(reader.readBlock(i, false).data));
+  it('with a block budget, keeps its output data blocks parsed, identical to what a read decodes, up to the budget', () => {
+    for (const budget of [1 << 22, 3000]) {
+      const { sim, node, deps } = world('warm');
+      const entries: Entry[] = [];
+      for (let i = 0; i < 300; i++) entries.push(put(`key${String(i).padStart(4, '0')}`, i + 1, `v${i}`.repeat(20)));
+      const t = table(sim, node, deps, entries);
+      const cache = new TableCache(node.disk, new BlockCache(1 << 22));
+      let job!: CompactionJob;
+      const { value } = run<TableMeta[]>(sim, (cb) => {
+        job = new CompactionJob(jobEnv(node, 500), { ...deps, tableCache: cache, outputBlockBudgetBytes: budget }, plan([t], [], 4096), { snapshotSeq: 1e6, nowMs: 0, graceMs: 0 }, cb);
+        job.start();
+      });
+      expect(value!.length).toBeGreaterThan(1);
+      const kept = new Map(job.sink.blocks.map((b) => [`${b.fileNumber}@${b.offset}`, b.block]));
+      let dataBlocks = 0;
+      let keptBytes = 0;
+      for (const out of value!) {
+        const reader = SstableReader.open(node.disk.open(tableFileName(out.fileNumber)));
+        for (let i = 0; i < reader.dataBlockCount(); i++) {
+          dataBlocks++;
+          const block = kept.get(`${out.fileNumber}@${reader.dataBlockHandle(i).offset}`);
+          if (block === undefined) continue;
+          keptBytes += block.data.length;
+          expect(Buffer.from(block.data)).toEqual(Buffer.from(reader.readBlock(i, false).data));
+        }
+        reader.close();
       }
-      reader.close();
+      expect(keptBytes).toBeLessThanOrEqual(budget);
+      if (budget > 1 << 20) expect(kept.size).toBe(dataBlocks);
+      else expect(kept.size).toBeGreaterThan(0), expect(kept.size).toBeLessThan(dataBlocks);
+      expect(value!.flatMap((o) => readAll(node, o)).length).toBe(300);
     }
-    expect(blocks.stats.inserts).toBe(dataBlocks);
-    expect(value!.flatMap((o) => readAll(node, o)).length).toBe(300);
   });
 
   it('stops at a corrupt input, naming it, and removes its outputs', () => {

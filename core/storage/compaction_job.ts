@@ -7,7 +7,6 @@
 
 import { CompactionMerge } from './compaction_merge.ts';
 import type { CompactionPlan } from './compaction_plan.ts';
-import type { BlockCache } from './block_cache.ts';
 import type { TableOutputDeps } from './flush_job.ts';
 import { IncrementalMerge, type JobCallback, type JobEnv } from './incremental_merge.ts';
 import { MergingIterator } from './merging_iterator.ts';
@@ -17,8 +16,8 @@ import { tableContainsKey } from './version.ts';
 
 export interface CompactionJobDeps extends TableOutputDeps {
   tableCache: TableCache;
-  /** When given, output blocks are cached as they are written (table_sink.ts). */
-  blockCache?: BlockCache;
+  /** Bytes of output data blocks to keep parsed for the block cache (table_sink.ts); 0 or absent: none. */
+  outputBlockBudgetBytes?: number;
 }
 
 export interface CompactionRulesInput {
@@ -32,7 +31,7 @@ export class CompactionJob {
   private readonly job: IncrementalMerge;
 
   constructor(env: JobEnv, deps: CompactionJobDeps, readonly plan: CompactionPlan, rules: CompactionRulesInput, cb: JobCallback) {
-    this.sink = new TableSink(deps.disk, deps.newFileNumber, deps.writerOptions, plan.targetFileBytes, deps.blockCache);
+    this.sink = new TableSink(deps.disk, deps.newFileNumber, deps.writerOptions, plan.targetFileBytes, deps.outputBlockBudgetBytes ?? 0);
     const { tableCache } = deps;
     const olderVersionMayExist = (key: Uint8Array): boolean => {
       for (const t of plan.olderTables) {

@@ -200,7 +200,7 @@ export class CompactionScheduler {
     const { host } = this;
     current.job = new CompactionJob(
       host.jobEnv,
-      { ...host.outputDeps(), tableCache: host.tableCache, blockCache: host.tableCache.blockCache },
+      { ...host.outputDeps(), tableCache: host.tableCache, outputBlockBudgetBytes: Math.floor(host.tableCache.blockCache.capacityBytes / 4) },
       plan,
       { snapshotSeq: host.snapshotSeq(), nowMs: host.wallMs(), graceMs: host.graceMs },
       (err, tables) => {
@@ -259,8 +259,12 @@ export class CompactionScheduler {
       if (!host.running()) return;
       if (err !== null) return host.fail(err);
       count();
+      const warm = this.current?.job?.sink.blocks ?? [];
       this.current = null;
       host.onInstalled();
+      // The inputs' blocks left the cache with their files: the outputs' take their place.
+      const cache = host.tableCache.blockCache;
+      for (const b of warm) cache.insert(b.fileNumber, b.offset, b.block);
       this.pumpQuarantine();
       this.maybeSchedule();
     });

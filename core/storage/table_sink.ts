@@ -4,15 +4,14 @@
 // disjoint key ranges. finish() syncs every output and then the directory,
 // so the tables it reports survive any crash before the manifest names them.
 //
-// With a block cache, every data block written is also cached (parsed from
-// the bytes in memory, as a read would find it): reads of a compaction's
-// output then hit the cache instead of paying a miss per block right after
-// the compaction installs, which is what made read latency jump while a
-// compaction ran.
+// With a block budget, data blocks written are also kept parsed (from the
+// bytes in memory, as a read would find them), up to that many bytes, for the
+// caller to put in the block cache once the tables are installed: reads of a
+// compaction's output then hit instead of paying a miss per block, and the
+// blocks do not push the inputs' hot blocks out while the compaction runs.
 
 import { assert } from '../../io/assert.ts';
 import type { Disk, File } from '../../io/disk.ts';
-import type { BlockCache } from './block_cache.ts';
 import { Block } from './block_reader.ts';
 import { compareKeys, type Entry } from './entry.ts';
 import { tableFileName } from './manifest.ts';
@@ -29,13 +28,17 @@ export class TableSink {
   private lastKey: Uint8Array | null = null;
   private finishedBytes = 0;
   private state: 'open' | 'finishing' | 'done' | 'abandoned' = 'open';
+  /** Parsed data blocks written so far, within the block budget. */
+  blocks: Array<{ fileNumber: number; offset: number; block: Block }> = [];
+  private blockBytes = 0;
 
   constructor(
     private readonly disk: Disk,
     private readonly newFileNumber: () => number,
     private readonly writerOptions: Partial<SstableWriterOptions>,
     private readonly targetFileBytes: number,
-    private readonly blockCache?: BlockCache,
+    /** Bytes of written data blocks to keep in `blocks` (0: none). */
+    private readonly blockBudgetBytes = 0,
   ) {
     assert(targetFileBytes > 0, 'target file size must be positive');
   }
@@ -50,9 +53,8 @@ export class TableSink {
       this.fileNumbers.push(number);
       const file = this.disk.create(tableFileName(number));
       this.openFiles.push(file);
-      const cache = this.blockCache;
       const options: Partial<SstableWriterOptions> =
-        cache === undefined ? this.writerOptions : { ...this.writerOptions, onDataBlock: (offset, raw) => cache.insert(number, offset, Block.parse(raw.slice())) };
+        this.blockBudgetBytes === 0 ? this.writerOptions : { ...this.writerOptions, onDataBlock: (offset, raw) => this.keepBlock(number, offset, raw) };
       this.current = { writer: new SstableWriter(file, options), number };
     }
     this.current.writer.add(entry);
@@ -101,11 +103,17 @@ export class TableSink {
     this.state = 'abandoned';
     this.current = null;
     this.closeFiles();
+    this.blocks = [];
     for (const n of this.fileNumbers) {
-      this.blockCache?.evictFile(n);
       const name = tableFileName(n);
       if (this.disk.exists(name)) this.disk.remove(name);
     }
+  }
+
+  private keepBlock(fileNumber: number, offset: number, raw: Uint8Array): void {
+    if (this.blockBytes + raw.length > this.blockBudgetBytes) return;
+    this.blockBytes += raw.length;
+    this.blocks.push({ fileNumber, offset, block: Block.parse(raw.slice()) });
   }
 
   private closeFiles(): void {
