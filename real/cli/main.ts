@@ -6,7 +6,7 @@ type CommandEntry = { name: string; summary: string; load: () => Promise<{ comma
 
 // One line per subcommand; the module is imported only when it runs.
 const COMMANDS: CommandEntry[] = [
-  { name: 'bench', summary: 'run a benchmark beside its comparator (engine, checker, sim, cluster)', load: () => import('./bench_command.ts') },
+  { name: 'bench', summary: 'run a benchmark beside its comparator (engine, checker, sim)', load: () => import('./bench_command.ts') },
   { name: 'check', summary: 'check a recorded history for linearizability (jepsen etcd logs or ringkv histories)', load: () => import('./check_command.ts') },
   { name: 'scenarios', summary: 'list the simulator scenarios, one line each', load: () => import('./scenarios_command.ts') },
   { name: 'sim', summary: 'run a scenario in the deterministic simulator for a seed or a range of seeds', load: () => import('./sim_command.ts') },
