@@ -1,13 +1,13 @@
 // An in-memory File for storage tests whose syncs complete only when the test
 // says so (or at once, in auto mode), so tests can hold a sync in flight, fail
 // it, fill the disk, and look at exactly which bytes a sync made durable.
+// The bytes themselves live in a MemoryFile; this adds durability and capacity.
 
 import { assert } from '../../io/assert.ts';
-import { DiskFullError, type DiskError, type File, type SyncCallback } from '../../io/disk.ts';
+import { DiskFullError, type DiskError, type SyncCallback } from '../../io/disk.ts';
+import { MemoryFile } from './memory_file.ts';
 
-export class ManualSyncFile implements File {
-  private buf = new Uint8Array(1024);
-  private length = 0;
+export class ManualSyncFile extends MemoryFile {
   private pending: { length: number; callback: SyncCallback }[] = [];
   /** Bytes made durable by completed syncs. */
   durableLength = 0;
@@ -16,43 +16,22 @@ export class ManualSyncFile implements File {
   /** When true, sync completes synchronously inside sync(). */
   autoSync = false;
   syncCalls = 0;
-  closed = false;
 
-  constructor(
-    readonly name = 'test.log',
-    initial?: Uint8Array,
-  ) {
-    if (initial !== undefined) {
-      this.append(initial);
-      this.durableLength = initial.length;
-    }
+  constructor(name = 'test.log', initial?: Uint8Array) {
+    super(name, initial);
+    if (initial !== undefined) this.durableLength = initial.length;
   }
 
-  size(): number {
-    return this.length;
-  }
-
-  append(data: Uint8Array): void {
+  override append(data: Uint8Array): void {
     assert(!this.closed, `${this.name}: append after close`);
-    if (this.length + data.length > this.capacity) throw new DiskFullError(`${this.name}: disk full`);
-    if (this.length + data.length > this.buf.length) {
-      const grown = new Uint8Array(Math.max(this.buf.length * 2, this.length + data.length));
-      grown.set(this.buf.subarray(0, this.length));
-      this.buf = grown;
-    }
-    this.buf.set(data, this.length);
-    this.length += data.length;
+    if (this.size() + data.length > this.capacity) throw new DiskFullError(`${this.name}: disk full`);
+    super.append(data);
   }
 
-  pread(offset: number, length: number): Uint8Array {
-    const end = Math.min(this.length, offset + length);
-    return this.buf.slice(Math.min(offset, end), end);
-  }
-
-  sync(callback: SyncCallback): void {
+  override sync(callback: SyncCallback): void {
     assert(!this.closed, `${this.name}: sync after close`);
     this.syncCalls++;
-    this.pending.push({ length: this.length, callback });
+    this.pending.push({ length: this.size(), callback });
     if (this.autoSync) this.completeSync();
   }
 
@@ -67,14 +46,5 @@ export class ManualSyncFile implements File {
     assert(next !== undefined, `${this.name}: no sync in flight`);
     if (err === null) this.durableLength = Math.max(this.durableLength, next.length);
     next.callback(err);
-  }
-
-  close(): void {
-    this.closed = true;
-  }
-
-  /** Every byte readable now, durable or not. */
-  contents(): Uint8Array {
-    return this.buf.slice(0, this.length);
   }
 }
