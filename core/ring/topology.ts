@@ -1,0 +1,143 @@
+// The cluster's placement while members join and leave: which nodes a read
+// of a token goes to, and which a write must reach so that no range change
+// can lose it.
+//
+// Two rings are derived from the members' phases:
+// - the read ring (normal + leaving members): the placement every node has
+//   fully received; reads and the "natural" write replicas come from it;
+// - the target ring (normal + joining members): the placement once every
+//   move in progress has finished.
+// A write goes to its natural replicas plus the "pending" ones, the nodes of
+// the target ring's preference list that are not natural (a joining node
+// taking the range, the new owner of a leaving node's range). Reads never
+// go to a pending node: it may not have received the range yet.
+//
+// Several moves may be under way at once; pending replicas are those of the
+// placement where all of them have finished (Cassandra works them out per
+// move). The operations in this codebase run one move at a time.
+//
+// A dead node being removed is 'leaving' while the survivors re-replicate its
+// ranges (its reads then go to the others through the sloppy list) and
+// 'removed' once they have; a replacement is 'joining' with the dead node's
+// tokens while the dead node is 'leaving'. The two never share the read or
+// the target ring, so their tokens may coincide.
+
+import { assert } from '../../io/assert.ts';
+import type { NodeId } from '../../io/network.ts';
+import { Ring } from './ring.ts';
+import { transfersFor, type Transfer } from './ring_transfers.ts';
+
+export type MemberPhase = 'joining' | 'normal' | 'leaving' | 'left' | 'removed'; // 'down' is liveness, not phase
+
+export interface TopologyMember {
+  id: string;
+  phase: MemberPhase;
+  tokens: readonly bigint[];
+}
+
+export interface WriteReplicas {
+  natural: NodeId[];
+  pending: NodeId[];
+}
+
+const PHASE_RANK: Record<MemberPhase, number> = { joining: 0, normal: 1, leaving: 2, left: 3, removed: 4 };
+
+export class Topology {
+  /** Normal + leaving members: where reads go. */
+  readonly readRing: Ring;
+  /** Normal + joining members: the placement once the moves in progress finish. */
+  readonly targetRing: Ring;
+  /** A hash of the members: equal topologies have equal versions, and a change of any query's answer changes it. */
+  readonly version: number;
+  /** Whether any member is joining or leaving (writes may have pending replicas). */
+  readonly moving: boolean;
+
+  private constructor(private readonly sorted: readonly TopologyMember[]) {
+    const entries = (phases: readonly MemberPhase[]) =>
+      sorted.filter((m) => phases.includes(m.phase)).flatMap((m) => m.tokens.map((token) => ({ token, node: m.id })));
+    this.readRing = Ring.fromEntries(entries(['normal', 'leaving']));
+    this.moving = sorted.some((m) => m.phase === 'joining' || m.phase === 'leaving');
+    this.targetRing = this.moving ? Ring.fromEntries(entries(['normal', 'joining'])) : this.readRing;
+    this.version = versionOf(sorted);
+  }
+
+  /** Deterministic: the same members in any order give the same topology. */
+  static of(members: readonly TopologyMember[]): Topology {
+    const seen = new Set<string>();
+    for (const m of members) {
+      assert(!seen.has(m.id), `member ${m.id} listed twice`);
+      seen.add(m.id);
+      assert(PHASE_RANK[m.phase] !== undefined, `member ${m.id} has unknown phase ${String(m.phase)}`);
+      const active = m.phase === 'joining' || m.phase === 'normal' || m.phase === 'leaving';
+      assert(!active || m.tokens.length > 0, `member ${m.id} is ${m.phase} without tokens`);
+    }
+    const sorted = [...members]
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .map((m) => ({ id: m.id, phase: m.phase, tokens: [...m.tokens].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)) }));
+    return new Topology(sorted);
+  }
+
+  /** Every member 'normal': the topology of a cluster that is not changing. */
+  static allNormal(members: readonly { id: string; tokens: readonly bigint[] }[]): Topology {
+    return Topology.of(members.map((m) => ({ id: m.id, phase: 'normal', tokens: m.tokens })));
+  }
+
+  /** Home replicas for a read of `token` (first n distinct nodes of readRing). */
+  readReplicas(token: bigint, n: number): NodeId[] {
+    return this.readRing.preferenceList(token, n);
+  }
+
+  /**
+   * Replicas for a write: readReplicas plus pending ones (a joining node
+   * taking the range, the new owner of a leaving node's range), so writes
+   * during a move reach both old and new owners.
+   */
+  writeReplicas(token: bigint, n: number): WriteReplicas {
+    const natural = this.readRing.preferenceList(token, n);
+    if (!this.moving) return { natural, pending: [] };
+    const pending = this.targetRing.preferenceList(token, n).filter((node) => !natural.includes(node));
+    return { natural, pending };
+  }
+
+  /** Members sorted by id, tokens ascending. */
+  members(): readonly TopologyMember[] {
+    return this.sorted;
+  }
+
+  phaseOf(id: string): MemberPhase | undefined {
+    return this.sorted.find((m) => m.id === id)?.phase;
+  }
+
+  /** What the moves in progress must stream: ranges each pending node gains, with their current replicas as sources. */
+  pendingTransfers(n: number): Transfer[] {
+    if (!this.moving) return [];
+    return transfersFor(this.readRing, this.targetRing, n);
+  }
+
+  /** This topology with one member's phase (and tokens, when given) changed, or the member added. */
+  withMember(id: string, phase: MemberPhase, tokens?: readonly bigint[]): Topology {
+    const old = this.sorted.find((m) => m.id === id);
+    const next = { id, phase, tokens: tokens ?? old?.tokens ?? [] };
+    return Topology.of([...this.sorted.filter((m) => m.id !== id), next]);
+  }
+}
+
+/** Two FNV-1a hashes over the canonical members, folded into a safe integer. */
+function versionOf(sorted: readonly TopologyMember[]): number {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  const feed = (s: string): void => {
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193) >>> 0;
+      b = Math.imul(b ^ c, 0x01000193 ^ 0x100) >>> 0;
+    }
+  };
+  for (const m of sorted) {
+    feed(m.id);
+    feed(`|${PHASE_RANK[m.phase]}|`);
+    for (const t of m.tokens) feed(`${t.toString(16)},`);
+    feed(';');
+  }
+  return (a & 0x1fffff) * 0x100000000 + b;
+}
