@@ -32,6 +32,22 @@ describe('EventQueue', () => {
     expect(q.cancel(12345)).toBe(false);
   });
 
+  it('popPayload returns payloads in order with their time and id; ids grow with insertion', () => {
+    const q = new EventQueue<string>();
+    const a = q.push(3, 'a');
+    const b = q.push(1, 'b');
+    expect(b).toBeGreaterThan(a);
+    q.cancel(a);
+    const c = q.push(3, 'c');
+    expect(c).toBeGreaterThan(b);
+    expect(q.isPending(a)).toBe(false);
+    expect(q.popPayload()).toBe('b');
+    expect([q.poppedTimeMs, q.poppedId]).toEqual([1, b]);
+    expect(q.popPayload()).toBe('c');
+    expect([q.poppedTimeMs, q.poppedId]).toEqual([3, c]);
+    expect(q.popPayload()).toBeUndefined();
+  });
+
   it('refuses non-finite times', () => {
     const q = new EventQueue<number>();
     expect(() => q.push(Number.NaN, 1)).toThrow(AssertionError);
@@ -77,6 +93,8 @@ describe('EventQueue', () => {
           }
           expect(q.size).toBe(model.length);
           expect(q.peekTime()).toBe(model[0]?.time);
+          // Freed slots are reused: an old id must not look pending again.
+          for (const id of issued) expect(q.isPending(id)).toBe(model.some((m) => m.id === id));
         }
         // Whatever was popped came out sorted by (time, id).
         for (let i = 1; i < popped.length; i++) {

@@ -284,7 +284,8 @@ export class Simulator {
           if (untilMs !== Number.POSITIVE_INFINITY) this.now = untilMs;
           break;
         }
-        const { timeMs, payload } = this.queue.pop()!;
+        const payload = this.queue.popPayload()!;
+        const timeMs = this.queue.poppedTimeMs;
         const node = payload.node;
         if (node !== null && (!node.up || node.incarnation !== payload.incarnation)) continue;
         assert(timeMs >= this.now, 'Simulator: event in the past');
