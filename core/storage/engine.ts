@@ -63,11 +63,12 @@ import type { Version } from './version.ts';
 import type { VersionEdit } from './version_edit.ts';
 import type { VersionSet } from './version_set.ts';
 import { WalWriter } from './wal_writer.ts';
-import { encodeWriteBatch } from './write_batch.ts';
+import { encodeWriteOps, writeOpsBytes } from './write_batch.ts';
+import { HEADER_BYTES as LOG_HEADER_BYTES } from './log_format.ts';
 import { engineStats, newEngineCounters } from './engine_stats.ts';
-import { AckQueue } from './ack_queue.ts';
+import { type Ack, AckQueue } from './ack_queue.ts';
 import { findNewest, mergedView, type ReadView } from './engine_reads.ts';
-import { copyWrite, userBytes, validateWrite, writeEntries, type WriteOp } from './write_request.ts';
+import { copyWrite, userBytes, validateWrite, type WriteOp } from './write_request.ts';
 
 export type { EngineOptions, EngineStats, ScanOptions } from './engine_options.ts';
 
@@ -201,6 +202,15 @@ export class Engine {
       this.later(() => cb(null));
       return;
     }
+    if (this.writeQueue.length === 0) {
+      // Nothing ahead of it: applied now, its bytes copied once, into its WAL record.
+      const admission = this.admit(false);
+      if (admission === 'apply') return this.apply(ops, userBytes(ops), cb);
+      const copied = copyWrite(ops);
+      this.writeQueue.push({ ops: copied, userBytes: userBytes(copied), cb, delayed: false });
+      if (admission === 'delay') this.delay(this.writeQueue.peek()!);
+      return;
+    }
     const copied = copyWrite(ops);
     this.writeQueue.push({ ops: copied, userBytes: userBytes(copied), cb, delayed: false });
     this.pump();
@@ -209,27 +219,40 @@ export class Engine {
   /** Applies queued writes while back-pressure allows. */
   private pump(): void {
     while (this.writeQueue.length > 0 && this.refusal() === null) {
-      if (this.slowdownTimer !== undefined) return;
-      if (!this.makeRoom()) return;
       const w = this.writeQueue.peek()!;
-      const pressure = this.picker.writePressure(this.versions.current);
-      if (pressure === 'stop' && this.compactions.canProgress()) {
-        this.counters.writeStops++;
-        this.compactions.maybeSchedule();
-        return; // resumed when a compaction installs
-      }
-      if (pressure !== 'none' && !w.delayed) {
-        w.delayed = true;
-        this.counters.writeSlowdowns++;
-        this.slowdownTimer = this.env.timers.setTimer(1, () => {
-          this.slowdownTimer = undefined;
-          this.pump();
-        });
-        return;
-      }
+      const admission = this.admit(w.delayed);
+      if (admission === 'hold') return;
+      if (admission === 'delay') return this.delay(w);
       this.writeQueue.shift();
-      this.apply(w);
+      this.apply(w.ops, w.userBytes, w.cb);
     }
+  }
+
+  /**
+   * Whether the next write may be applied now, must wait (resumed by a flush
+   * or compaction installing, or the slowdown timer), or is to be delayed
+   * (slowdown, once per write).
+   */
+  private admit(delayed: boolean): 'apply' | 'hold' | 'delay' {
+    if (this.slowdownTimer !== undefined) return 'hold';
+    if (!this.makeRoom()) return 'hold';
+    const pressure = this.picker.writePressure(this.versions.current);
+    if (pressure === 'stop' && this.compactions.canProgress()) {
+      this.counters.writeStops++;
+      this.compactions.maybeSchedule();
+      return 'hold'; // resumed when a compaction installs
+    }
+    if (pressure !== 'none' && !delayed) return 'delay';
+    return 'apply';
+  }
+
+  private delay(w: PendingWrite): void {
+    w.delayed = true;
+    this.counters.writeSlowdowns++;
+    this.slowdownTimer = this.env.timers.setTimer(1, () => {
+      this.slowdownTimer = undefined;
+      this.pump();
+    });
   }
 
   /** Whether the active memtable may take a write; rotates it when full and nothing is flushing. */
@@ -242,36 +265,42 @@ export class Engine {
     return this.rotate();
   }
 
-  private apply(w: PendingWrite): void {
+  /**
+   * Encodes the write once, into the buffer that becomes its WAL record (the
+   * memtable's entries are views into it: `ops` may be the caller's buffers,
+   * reused once write() returns), appends it and inserts the entries.
+   */
+  private apply(ops: WriteOp[], bytes: number, cb: Callback): void {
     // Entry times are whole milliseconds; a wall clock may read fractions.
-    const entries = writeEntries(w.ops, this.lastSeq + 1, Math.floor(this.env.clock.wallMs()));
-    const last = entries[entries.length - 1]!.seq;
-    let refused: Error | null = null;
-    let inAppend = true;
-    let completedAtOnce = false;
-    this.wal.append(encodeWriteBatch(entries), this.options.syncWrites, (err) => {
-      if (inAppend) {
-        // Unsynced writes complete at once; a refusal wrote nothing usable, so the seqs stay free.
-        if (err !== null) refused = err;
-        else completedAtOnce = true;
-        return;
-      }
-      ack.done = true;
-      ack.err = err;
-      this.acks.drain();
-    });
-    inAppend = false;
-    if (refused !== null) {
-      const err: Error = refused;
+    const nowMs = Math.floor(this.env.clock.wallMs());
+    const firstSeq = this.lastSeq + 1;
+    const framed = new Uint8Array(LOG_HEADER_BYTES + writeOpsBytes(ops, firstSeq, nowMs));
+    const entries = encodeWriteOps(ops, firstSeq, nowMs, framed, LOG_HEADER_BYTES);
+    const last = firstSeq + entries.length - 1;
+    const durable = this.options.syncWrites;
+    let ack: Ack | undefined;
+    const err = this.wal.appendFramed(
+      framed,
+      durable,
+      durable
+        ? (syncErr) => {
+            ack!.done = true;
+            ack!.err = syncErr;
+            this.acks.drain();
+          }
+        : undefined,
+    );
+    if (err !== null) {
+      // A refusal wrote nothing usable, so the seqs stay free.
       if (!(err instanceof DiskFullError)) this.fail(err);
-      this.later(() => w.cb(err));
+      this.later(() => cb(err));
       return;
     }
     this.lastSeq = last;
-    for (const e of entries) this.active.add(e);
-    this.counters.userBytesWritten += w.userBytes;
-    const ack = this.acks.addWrite(last, w.cb);
-    if (completedAtOnce) {
+    for (let i = 0; i < entries.length; i++) this.active.add(entries[i]!);
+    this.counters.userBytesWritten += bytes;
+    ack = this.acks.addWrite(last, cb);
+    if (!durable) {
       ack.done = true;
       this.scheduleDrain();
     }

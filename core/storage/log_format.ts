@@ -123,6 +123,22 @@ export function encodeRecord(
   return { bytes: out, blockOffset: offset === blockBytes ? 0 : offset };
 }
 
+/**
+ * Writes the header of a FULL fragment in place: `fragment` is the header's
+ * HEADER_BYTES followed by the `length` payload bytes.
+ */
+export function writeFullHeader(fragment: Uint8Array, length: number): void {
+  assert(length <= 0xffff && fragment.length === HEADER_BYTES + length, `full fragment of ${length} bytes`);
+  const crc = fragmentCrc(FragmentType.Full, fragment, HEADER_BYTES, HEADER_BYTES + length);
+  fragment[0] = crc & 0xff;
+  fragment[1] = (crc >>> 8) & 0xff;
+  fragment[2] = (crc >>> 16) & 0xff;
+  fragment[3] = crc >>> 24;
+  fragment[4] = length & 0xff;
+  fragment[5] = length >>> 8;
+  fragment[6] = FragmentType.Full;
+}
+
 export interface FragmentHeader {
   crc: number;
   length: number;

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DiskError, DiskFullError } from '../../io/disk.ts';
 import { EngineClosedError } from './errors.ts';
 import { ManualSyncFile } from './manual_sync_file.ts';
+import { HEADER_BYTES } from './log_format.ts';
 import { readWal } from './wal_reader.ts';
 import { WalWriter } from './wal_writer.ts';
 
@@ -308,6 +309,45 @@ describe('WalWriter group commit', () => {
     const replay = readWal(reopened, { blockBytes: 64 });
     expect(replay.stopReason).toBe('eof');
     expect(replay.records.map((r) => r.length)).toEqual(Array.from({ length: 12 }, (_, i) => i * 9));
+  });
+});
+
+describe('WalWriter.appendFramed', () => {
+  it('writes the bytes append() writes, for any record sizes and block size, with the header in place when the record fits', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 8, max: 200 }), fc.array(fc.integer({ min: 0, max: 300 }), { maxLength: 30 }), (blockBytes, sizes) => {
+        const a = new ManualSyncFile('a.log');
+        const b = new ManualSyncFile('b.log');
+        const wa = new WalWriter(a, { blockBytes });
+        const wb = new WalWriter(b, { blockBytes });
+        for (const [i, n] of sizes.entries()) {
+          const record = rec(n, i + 1);
+          wa.append(record, false, () => {});
+          const framed = new Uint8Array(HEADER_BYTES + n);
+          framed.set(record, HEADER_BYTES);
+          expect(wb.appendFramed(framed, false, undefined)).toBeNull();
+          // The payload is never moved: views into it stay the record's bytes.
+          expect(Array.from(framed.subarray(HEADER_BYTES))).toEqual(Array.from(record));
+        }
+        expect(Array.from(b.contents())).toEqual(Array.from(a.contents()));
+        expect(wb.bytesWritten()).toBe(wa.bytesWritten());
+        const replay = readWal(b, { blockBytes });
+        expect(replay.records.map((r) => r.length)).toEqual(sizes);
+      }),
+    );
+  });
+
+  it('returns a refusal instead of calling back, and a durable append waits for a sync', () => {
+    const file = new ManualSyncFile('a.log');
+    const w = new WalWriter(file);
+    const calls: (Error | null)[] = [];
+    expect(w.appendFramed(new Uint8Array(HEADER_BYTES + 3), true, (e) => calls.push(e))).toBeNull();
+    expect(calls).toEqual([]);
+    expect(file.syncsPending()).toBe(1);
+    file.completeSync();
+    expect(calls).toEqual([null]);
+    w.close();
+    expect(w.appendFramed(new Uint8Array(HEADER_BYTES), false, undefined)).toBeInstanceOf(EngineClosedError);
   });
 });
 

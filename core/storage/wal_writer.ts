@@ -33,7 +33,7 @@ import { assert } from '../../io/assert.ts';
 import { DiskFullError, type DiskError, type File } from '../../io/disk.ts';
 import type { TimerId, Timers } from '../../io/timers.ts';
 import { EngineClosedError } from './errors.ts';
-import { BLOCK_BYTES, checkBlockBytes, encodeRecord } from './log_format.ts';
+import { BLOCK_BYTES, checkBlockBytes, encodeRecord, HEADER_BYTES, writeFullHeader } from './log_format.ts';
 
 export type WalCallback = (err: Error | null) => void;
 
@@ -105,26 +105,68 @@ export class WalWriter {
       return;
     }
     const encoded = encodeRecord(record, this.blockOffset, this.blockBytes);
+    const err = this.appendEncoded(encoded.bytes, encoded.blockOffset);
+    if (err !== null) {
+      cb(err);
+      return;
+    }
+    this.afterAppend(durable, cb);
+  }
+
+  /**
+   * append() of the record framed[HEADER_BYTES..], without copying it when
+   * it fits the current block as one fragment: the caller leaves the first
+   * HEADER_BYTES free and the header is written there. Returns the refusal or
+   * append error instead of calling back (nothing usable was appended); on
+   * success a durable append passes cb to the next sync, and a non-durable
+   * one is done (cb unused).
+   */
+  appendFramed(framed: Uint8Array, durable: boolean, cb: WalCallback | undefined): Error | null {
+    assert(framed.length >= HEADER_BYTES, 'a framed record has room for its header');
+    assert(!durable || cb !== undefined, 'a durable append has a callback');
+    const refusal = this.refusal();
+    if (refusal !== null) return refusal;
+    const n = framed.length - HEADER_BYTES;
+    let err: Error | null;
+    if (this.blockBytes - this.blockOffset >= framed.length) {
+      writeFullHeader(framed, n);
+      const after = this.blockOffset + framed.length;
+      err = this.appendEncoded(framed, after === this.blockBytes ? 0 : after);
+    } else {
+      const encoded = encodeRecord(framed.subarray(HEADER_BYTES), this.blockOffset, this.blockBytes);
+      err = this.appendEncoded(encoded.bytes, encoded.blockOffset);
+    }
+    if (err !== null) return err;
+    this.afterAppend(durable, cb);
+    return null;
+  }
+
+  /** Hands whole fragments to the file; the error (if any) is the append's. */
+  private appendEncoded(bytes: Uint8Array, blockOffsetAfter: number): Error | null {
     try {
-      this.file.append(encoded.bytes);
+      this.file.append(bytes);
     } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
       if (!(err instanceof DiskFullError)) {
         // Unknown state of the file: it may hold part of the record.
-        this.failure = err instanceof Error ? err : new Error(String(err));
-        this.failWaiting(this.failure);
+        this.failure = e;
+        this.failWaiting(e);
       }
-      cb(err instanceof Error ? err : new Error(String(err)));
-      return;
+      return e;
     }
-    this.length += encoded.bytes.length;
-    this.blockOffset = encoded.blockOffset;
+    this.length += bytes.length;
+    this.blockOffset = blockOffsetAfter;
     this.stats.records++;
     assert(this.file.size() === this.length, `log ${this.file.name}: file size ${this.file.size()} != log length ${this.length}`);
+    return null;
+  }
+
+  private afterAppend(durable: boolean, cb: WalCallback | undefined): void {
     if (!durable) {
-      cb(null);
+      cb?.(null);
       return;
     }
-    this.waiting.push(cb);
+    this.waiting.push(cb!);
     if (this.inFlight === null && !this.acknowledging) this.requestSync();
   }
 

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EntryKind, MAX_SEQ, type Entry } from './entry.ts';
 import { CorruptionError } from './errors.ts';
-import { decodeWriteBatch, encodeWriteBatch, writeBatchBytes } from './write_batch.ts';
+import { decodeWriteBatch, encodeWriteBatch, encodeWriteOps, writeBatchBytes, writeOpsBytes } from './write_batch.ts';
+import { writeEntries, type WriteOp } from './write_request.ts';
 
 const arbEntry: fc.Arbitrary<Entry> = fc.oneof(
   fc.record({
@@ -33,7 +34,39 @@ function expectCorruptionOrBatch(bytes: Uint8Array): Entry[] | undefined {
   }
 }
 
+const arbOp: fc.Arbitrary<WriteOp> = fc.oneof(
+  fc.record({ kind: fc.constant('put' as const), key: fc.uint8Array({ minLength: 1, maxLength: 80 }), value: fc.uint8Array({ maxLength: 200 }) }),
+  fc.record({
+    kind: fc.constant('put' as const),
+    key: fc.uint8Array({ minLength: 1, maxLength: 20 }),
+    value: fc.uint8Array({ maxLength: 20 }),
+    ttlMs: fc.integer({ min: 1, max: 2 ** 40 }),
+  }),
+  fc.record({ kind: fc.constant('delete' as const), key: fc.uint8Array({ minLength: 1, maxLength: 80 }) }),
+);
+
 describe('write batch', () => {
+  it('encodes a request straight from its operations exactly as it encodes their entries, with entries viewing the bytes', () => {
+    fc.assert(
+      fc.property(
+        fc.array(arbOp, { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 2 ** 50 }),
+        fc.integer({ min: 0, max: 2 ** 45 }),
+        fc.integer({ min: 0, max: 9 }),
+        (ops, firstSeq, nowMs, at) => {
+          const expected = writeEntries(ops, firstSeq, nowMs);
+          const out = new Uint8Array(at + writeOpsBytes(ops, firstSeq, nowMs));
+          const entries = encodeWriteOps(ops, firstSeq, nowMs, out, at);
+          expect(Array.from(out.subarray(at))).toEqual(Array.from(encodeWriteBatch(expected)));
+          expect(plain(entries)).toEqual(plain(expected));
+          for (const e of entries) if (e.key.length > 0) expect(e.key.buffer).toBe(out.buffer);
+          expect(plain(decodeWriteBatch(out.subarray(at)))).toEqual(plain(expected));
+        },
+      ),
+    );
+  });
+
+
   it('round-trips any batch of valid entries', () => {
     fc.assert(
       fc.property(fc.array(arbEntry, { maxLength: 20 }), (entries) => {
