@@ -5,6 +5,7 @@
 //   DELETE   /kv/{keyspace}/{key}   -> 204
 //   GET      /kv/{keyspace}?start=&end=&limit=&resume=&encoding=  -> 200 JSON page
 //   GET      /admin/status  GET /metrics  GET /health
+//   GET      /admin/replicas?keyspace=   every replica record held here (replica_dump.ts)
 //
 // Query parameters: consistency=ONE|TWO|QUORUM|ALL|STRONG, r=N (reads),
 // w=N (writes), ttl=SECONDS (puts). The key is everything after the
@@ -27,6 +28,7 @@ import { MAX_LAYOUT_KEY_BYTES } from '../core/replication/storage_keys.ts';
 import { decodeContext } from '../core/versioning/dvv_codec.ts';
 import { HttpInputError, bytesParam, consistencyLabel, consistencyParams, limitParam, percentDecodeBytes, rawQuery, textParam, ttlParam } from './http_params.ts';
 import type { NodeMetrics, Operation } from './metrics.ts';
+import { encodeReplicaDump } from './replica_dump.ts';
 
 export const CONTEXT_HEADER = 'x-ringkv-context';
 
@@ -65,6 +67,9 @@ export function httpRequestHandler(o: HttpApiOptions): (req: IncomingMessage, re
       answered = true;
       o.metrics.observeHttpStatus(status);
       if (status >= 500) o.logger.warn({ method: req.method, url: req.url?.slice(0, 200), status }, 'request failed');
+      // An explicit length: without it node:http answers chunked, which costs
+      // the client a chunk parser and the server extra bytes on every reply.
+      if (status !== 204 && status !== 304) headers['content-length'] = String(body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length);
       res.writeHead(status, headers);
       res.end(body);
     };
@@ -99,6 +104,10 @@ export function httpRequestHandler(o: HttpApiOptions): (req: IncomingMessage, re
       }
       if (pathname === '/admin/status' && req.method === 'GET') {
         return respond(200, { 'content-type': 'application/json' }, JSON.stringify(o.status(), null, 2) + '\n');
+      }
+      if (pathname === '/admin/replicas' && req.method === 'GET') {
+        const keyspace = textParam(rawQuery(search, ['keyspace']), 'keyspace') ?? null;
+        return respond(200, { 'content-type': 'application/json' }, encodeReplicaDump(o.node.nodeId, o.node.dumpReplicaRecords(), keyspace));
       }
       const kv = /^\/kv\/([^/]+)(?:\/(.*))?$/.exec(pathname);
       if (kv === null) return fail(404, 'not_found', `no route ${req.method} ${pathname.slice(0, 100)}; see /kv/{keyspace}/{key}, /admin/status, /metrics`);

@@ -11,7 +11,7 @@
 import type * as net from 'node:net';
 import type { Logger } from 'pino';
 import { FrameOpener, clientProof, newNonce, sameBytes, serverProof, sessionKey, type HandshakeTranscript } from './peer_auth.ts';
-import { HANDSHAKE_MAX_FRAME_BYTES, PeerFrameReader, type PeerMessage, encodePeerMessage } from './peer_wire.ts';
+import { HANDSHAKE_MAX_FRAME_BYTES, PeerFrameReader, type PeerMessage, decodeBatchBody, encodePeerMessage } from './peer_wire.ts';
 
 export interface InboundOptions {
   cluster: string;
@@ -105,6 +105,13 @@ export class InboundConnection {
         if (m.t === 'data') {
           if (!st.opener.open(m.f, m.m)) return this.reject(`frame from ${st.from} failed its MAC`);
           this.o.deliver(st.from, m.f);
+        } else if (m.t === 'batch') {
+          if (!st.opener.open(m.b, m.m)) return this.reject(`batch from ${st.from} failed its MAC`);
+          for (const f of decodeBatchBody(m.b)) {
+            this.o.deliver(st.from, f);
+            // A delivered frame may lead the node to close this connection.
+            if ((this.state as InboundState).s === 'closed') return;
+          }
         } else if (m.t === 'beat') {
           if (!st.opener.open(new Uint8Array(0), m.m)) return this.reject(`heartbeat from ${st.from} failed its MAC`);
           this.o.heartbeat(st.from);

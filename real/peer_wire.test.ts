@@ -1,11 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FrameError } from '../io/frame_codec.ts';
-import { PeerFrameReader, PeerProtocolError, encodePeerMessage, type PeerMessage } from './peer_wire.ts';
+import { PeerFrameReader, PeerProtocolError, decodeBatchBody, encodeBatchBody, encodePeerMessage, type PeerMessage } from './peer_wire.ts';
 
 const mac = fc.uint8Array({ minLength: 16, maxLength: 16 });
 const messageArb: fc.Arbitrary<PeerMessage> = fc.oneof(
   fc.record({ t: fc.constant('data' as const), f: fc.uint8Array({ maxLength: 300 }), m: mac }),
+  fc.record({ t: fc.constant('batch' as const), b: fc.uint8Array({ minLength: 4, maxLength: 300 }), m: mac }),
   fc.record({ t: fc.constant('beat' as const), m: mac }),
   fc.record({ t: fc.constant('auth' as const), proof: fc.uint8Array({ minLength: 32, maxLength: 32 }) }),
 );
@@ -53,5 +54,34 @@ describe('PeerFrameReader', () => {
       r.push(encodePeerMessage(bad as PeerMessage));
       expect(() => r.next()).toThrow(PeerProtocolError);
     }
+  });
+});
+
+describe('batch bodies', () => {
+  it('give back the frames they were made of, empty frames included', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 200 }), { minLength: 1, maxLength: 30 }), (frames) => {
+        const decoded = decodeBatchBody(encodeBatchBody(frames));
+        expect(decoded.map((f) => [...f])).toEqual(frames.map((f) => [...f]));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuse bodies whose length prefixes do not tile them exactly', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 50 }), { minLength: 1, maxLength: 10 }), fc.nat(), (frames, cutAt) => {
+        const body = encodeBatchBody(frames);
+        const cut = 1 + (cutAt % (body.length - 1 || 1));
+        // Cutting the body anywhere but at a frame boundary leaves a prefix that overruns.
+        const boundaries = new Set<number>();
+        let at = 0;
+        for (const f of frames) boundaries.add((at += 4 + f.length));
+        if (cut < body.length && !boundaries.has(cut)) expect(() => decodeBatchBody(body.subarray(0, cut))).toThrow(PeerProtocolError);
+      }),
+      { numRuns: 200 },
+    );
+    expect(() => decodeBatchBody(new Uint8Array(0))).toThrow(PeerProtocolError);
+    expect(() => decodeBatchBody(new Uint8Array([5, 0, 0, 0, 1]))).toThrow(PeerProtocolError);
   });
 });
