@@ -19,7 +19,8 @@ import { assert } from '../io/assert.ts';
 import type { Env } from '../io/env.ts';
 import type { NodeId } from '../io/network.ts';
 import type { TimerId } from '../io/timers.ts';
-import { Ring } from './ring/ring.ts';
+import type { Ring } from './ring/ring.ts';
+import { type MemberPhase, Topology } from './ring/topology.ts';
 import { Engine, type EngineOptions } from './storage/engine.ts';
 import { CorruptionError } from './storage/errors.ts';
 import type { SiblingLimits } from './versioning/dotted_version_vector.ts';
@@ -70,6 +71,8 @@ export type {
 export interface ClusterMember {
   id: string;
   tokens: bigint[];
+  /** Default 'normal'. */
+  phase?: MemberPhase;
 }
 
 export interface NodeConfig {
@@ -134,15 +137,17 @@ export class StoreNode {
   private readonly replicas: ReplicaStore;
   private readonly hints: HintQueue;
   private readonly lease: HlcLease;
+  private currentTopology: Topology;
 
   private constructor(
     private readonly env: Env,
     readonly config: NodeConfig,
-    readonly ring: Ring,
+    topology: Topology,
     private readonly engine: Engine,
     ceilingMs: number,
     incompleteAtOpen: boolean,
   ) {
+    this.currentTopology = topology;
     const mark = (what: string): void => this.mark(what);
     if (incompleteAtOpen) mark('replica may have lost writes');
     const keyspaces = new KeyspaceRegistry(config.keyspaces);
@@ -164,7 +169,7 @@ export class StoreNode {
     this.rpc = new PeerRpc(env, this.liveness, mark);
     const deps: CoordinatorDeps = {
       env,
-      ring,
+      topology: () => this.currentTopology,
       keyspaces,
       rpc: this.rpc,
       liveness: this.liveness,
@@ -203,9 +208,9 @@ export class StoreNode {
 
   /** Opens the storage engine on env.disk (recovering it), loads hints, registers env.net.onFrame, starts timers. */
   static open(env: Env, config: NodeConfig, cb: (err: Error | null, node?: StoreNode) => void): void {
-    let ring: Ring;
+    let topology: Topology;
     try {
-      ring = checkConfig(env, config);
+      topology = checkConfig(env, config);
     } catch (err) {
       return cb(err as Error);
     }
@@ -235,7 +240,7 @@ export class StoreNode {
       const build = (): void => {
         let node: StoreNode;
         try {
-          node = new StoreNode(env, config, ring, engine!, ceiling, incomplete);
+          node = new StoreNode(env, config, topology, engine!, ceiling, incomplete);
         } catch (buildErr) {
           return engine!.close(() => cb(buildErr as Error));
         }
@@ -252,6 +257,22 @@ export class StoreNode {
 
   get nodeId(): NodeId {
     return this.env.nodeId;
+  }
+
+  /** The ring reads go to (the current topology's read ring). */
+  get ring(): Ring {
+    return this.currentTopology.readRing;
+  }
+
+  get topology(): Topology {
+    return this.currentTopology;
+  }
+
+  /** Replaces the placement requests use from now on (membership changes; ring_change/). */
+  setTopology(topology: Topology): void {
+    if (topology.version === this.currentTopology.version) return;
+    this.currentTopology = topology;
+    this.mark('topology changed');
   }
 
   get(req: GetRequest, cb: (res: GetResponse) => void): void {
@@ -356,7 +377,7 @@ export class StoreNode {
   }
 }
 
-function checkConfig(env: Env, config: NodeConfig): Ring {
+function checkConfig(env: Env, config: NodeConfig): Topology {
   assert(config.nodeId === env.nodeId, `config is for ${config.nodeId}, env for ${env.nodeId}`);
   const problem = nodeIdProblem(config.nodeId);
   if (problem !== null) throw new Error(`node id: ${problem}`);
@@ -370,7 +391,7 @@ function checkConfig(env: Env, config: NodeConfig): Ring {
     if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new Error(`${name} must be > 0, got ${String(v)}`);
   }
   if (!(Number.isInteger(config.maxValueBytes) && config.maxValueBytes >= 0)) throw new Error(`maxValueBytes must be >= 0`);
-  const ring = Ring.fromEntries(config.members.flatMap((m) => m.tokens.map((token) => ({ token, node: m.id }))));
-  if (!ring.hasNode(config.nodeId)) throw new Error(`node ${config.nodeId} is not among the members`);
-  return ring;
+  const topology = Topology.of(config.members.map((m) => ({ id: m.id, phase: m.phase ?? 'normal', tokens: m.tokens })));
+  if (topology.phaseOf(config.nodeId) === undefined) throw new Error(`node ${config.nodeId} is not among the members`);
+  return topology;
 }

@@ -21,7 +21,10 @@
 // passed) the ones that fell short get the merge (read_repair.ts).
 // STRONG requests go to strong.ts.
 
+import { assert } from '../../io/assert.ts';
 import type { PreferenceEntry } from '../ring/ring.ts';
+import type { WriteReplicas } from '../ring/topology.ts';
+import { movingWriteQuorum } from './moving_quorum.ts';
 import { keyToken } from '../ring/key_hash.ts';
 import { CorruptionError } from '../storage/errors.ts';
 import { type CausalContext, EMPTY_CONTEXT, siblingCount, siblingLimitVerdict } from '../versioning/dotted_version_vector.ts';
@@ -172,11 +175,12 @@ export class Coordinator {
       }
     }
     if (requirement.strong) return this.strong.write(intent, done);
-    const entries = this.sloppyList(intent.key, ks.replicationFactor);
-    const required = requirement.count;
-    if (ks.conflictMode === 'siblings' && !entries.some((e) => e.node === this.d.env.nodeId && e.role === 'primary')) {
-      return this.forwardToHome(intent, entries, done);
+    const home = this.sloppyList(intent.key, ks.replicationFactor);
+    if (ks.conflictMode === 'siblings' && !home.some((e) => e.node === this.d.env.nodeId && e.role === 'primary')) {
+      return this.forwardToHome(intent, home, done);
     }
+    const { entries, required } = withPending(this.d.topology().writeReplicas(keyToken(intent.key), ks.replicationFactor), home, requirement.count);
+    if (required > requirement.count) this.d.mark('write to pending replicas');
     if (entries.length < required) {
       this.d.mark('write unavailable');
       return void fail(done, errorInfo('unavailable', `write needs ${required} replicas, ${entries.length} of ${ks.replicationFactor} reachable`, true, { replied: 0, required }));
@@ -305,8 +309,23 @@ export class Coordinator {
   sloppyList(key: Uint8Array, n: number): PreferenceEntry[] {
     // One spare asked for and cut off: the list's first n entries are the up home
     // replicas and the fallbacks standing in for the down ones.
-    return this.d.ring.extendedPreferenceList(keyToken(key), n, 1, (node) => this.d.liveness.isUp(node)).slice(0, n);
+    return this.d.topology().readRing.extendedPreferenceList(keyToken(key), n, 1, (node) => this.d.liveness.isUp(node)).slice(0, n);
   }
+}
+
+/**
+ * A write's targets while ranges move: the sloppy list plus the key's pending
+ * replicas, and the acknowledgements it needs (moving_quorum.ts). A pending node
+ * that the sloppy list chose as a fallback takes the write itself instead of
+ * a hint.
+ */
+export function withPending(replicas: WriteReplicas, home: PreferenceEntry[], w: number): { entries: PreferenceEntry[]; required: number } {
+  const required = movingWriteQuorum(replicas, w);
+  const { pending } = replicas;
+  if (pending.length === 0) return { entries: home, required };
+  const kept = home.filter((e) => !pending.includes(e.node));
+  assert(home.every((e) => e.role === 'fallback' || !pending.includes(e.node)), 'a pending replica is never a current one');
+  return { entries: [...kept, ...pending.map((node): PreferenceEntry => ({ node, role: 'primary' }))], required };
 }
 
 function fail(done: (res: WriteResponse) => void, error: ErrorInfo): null {

@@ -4,7 +4,7 @@
 
 import type { Clock } from '../../io/clock.ts';
 import type { Env } from '../../io/env.ts';
-import type { Ring } from '../ring/ring.ts';
+import type { Topology } from '../ring/topology.ts';
 import type { SiblingLimits } from '../versioning/dotted_version_vector.ts';
 import type { Consistency } from './consistency.ts';
 import type { HlcLease } from './hlc_lease.ts';
@@ -22,7 +22,8 @@ export interface CoordinatorLimits {
 
 export interface CoordinatorDeps {
   readonly env: Env;
-  readonly ring: Ring;
+  /** The current placement, read per request: membership changes replace it (topology.ts). */
+  topology(): Topology;
   readonly keyspaces: KeyspaceRegistry;
   readonly rpc: PeerRpc;
   readonly liveness: LivenessView;

@@ -84,7 +84,7 @@ class ScanRun {
   ) {}
 
   round(from: Uint8Array | undefined, items: ScanItem[], rounds: number): void {
-    const nodes = this.d.ring.nodes();
+    const nodes = this.d.topology().readRing.nodes();
     const pages = new Map<NodeId, NodePage>();
     let waiting = nodes.length;
     this.run.whenDeadline(() => this.finishRound(pages, nodes.length, from, items, rounds, true) ?? { ok: false, error: errorInfo('timeout', 'scan timed out', false) });
@@ -105,8 +105,9 @@ class ScanRun {
   private finishRound(pages: Map<NodeId, NodePage>, asked: number, from: Uint8Array | undefined, items: ScanItem[], rounds: number, atDeadline: boolean): ScanResponse | null {
     const n = this.ks.replicationFactor;
     const responders = new Set(pages.keys());
-    for (const { range } of this.d.ring.ranges()) {
-      const home = this.d.ring.preferenceList(range.end, n);
+    const ring = this.d.topology().readRing;
+    for (const { range } of ring.ranges()) {
+      const home = ring.preferenceList(range.end, n);
       const answered = home.filter((node) => responders.has(node)).length;
       if (answered < this.r) {
         this.d.mark('scan unavailable');
@@ -141,7 +142,7 @@ class ScanRun {
     const keys = [...byKey.values()].sort((a, b) => compareKeys(a.key, b.key));
     const now = this.d.env.clock.wallMs();
     for (const { key, versions } of keys) {
-      const home = this.d.ring.preferenceList(keyToken(key), n);
+      const home = ring.preferenceList(keyToken(key), n);
       let merged: VersionedValue | null;
       try {
         merged = mergeAll(home.map((node) => versions.get(node) ?? null));

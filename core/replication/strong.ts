@@ -17,12 +17,23 @@
 //   merge of their answers, it writes that merge back until a quorum holds
 //   it, and only then answers, so a later read cannot see an older version.
 //
+// While ranges move (topology.ts) the quorum is still taken among the N
+// current replicas, and everything written (writes and read write-backs)
+// also goes to the key's pending replicas, and a version counts as written
+// once enough of the current and pending replicas hold it that it is on a
+// quorum of the current replicas and on a quorum of the replicas after the
+// move (moving_quorum.ts; a read that finds fewer holders writes it back
+// first). Data written before the move reaches the new replica
+// by streaming from the one it replaces (core/ring_change/), so quorums
+// keep intersecting across the move.
+//
 // In siblings keyspaces the write supersedes every version phase 1 saw (a
 // linearizable register has no concurrent writes to keep) and, as ever in
 // that mode, is coordinated by a home replica that makes it durable locally
 // before sending it on.
 
 import { keyToken } from '../ring/key_hash.ts';
+import { movingStrongQuorum } from './moving_quorum.ts';
 import { CorruptionError } from '../storage/errors.ts';
 import { join } from '../versioning/dotted_version_vector.ts';
 import { type Hlc, MAX_LOGICAL, compareHlc } from '../versioning/hlc.ts';
@@ -45,8 +56,12 @@ export class StrongCoordinator {
   ) {}
 
   read(ks: KeyspaceConfig, key: Uint8Array, deadline: Deadline, done: (res: GetResponse) => void): void {
-    const home = this.d.ring.preferenceList(keyToken(key), ks.replicationFactor);
+    const topology = this.d.topology();
+    const home = topology.readReplicas(keyToken(key), ks.replicationFactor);
+    const moving = topology.writeReplicas(keyToken(key), ks.replicationFactor);
+    const pending = moving.pending;
     const q = quorumOf(home.length);
+    const holders = movingStrongQuorum(moving);
     const unavailable = this.checkReachable(home, q, 'read');
     if (unavailable !== null) return done({ ok: false, error: unavailable });
     const core = new GetCore(home, q);
@@ -64,11 +79,14 @@ export class StrongCoordinator {
         return run.finish({ ok: false, error: outcome.error });
       }
       const plan = core.repairPlan();
-      if (plan.current.length >= q) {
+      // As many holders among current and pending replicas as a write needs
+      // (moving_quorum.ts); a key absent from a quorum has nothing to keep.
+      const needed = holders - plan.current.length;
+      if (needed <= 0 || (plan.merged === null && plan.current.length >= q)) {
         this.d.mark('strong read ok');
         return run.finish(readResponse(ks, plan.merged, this.d.env.clock.wallMs()));
       }
-      this.writeBack(run, ks, key, plan.merged!, home.filter((n) => !plan.current.includes(n)), q - plan.current.length);
+      this.writeBack(run, ks, key, plan.merged!, [...home.filter((n) => !plan.current.includes(n)), ...pending], needed);
     };
     for (const node of home) {
       this.d.rpc.call(node, { t: 'read', ks: ks.name, key, hintFor: null }, deadline.remainingMs(), (reply) => {
@@ -107,7 +125,10 @@ export class StrongCoordinator {
   write(intent: WriteIntent, done: (res: WriteResponse) => void): void {
     const { ks } = intent;
     const self = this.d.env.nodeId;
-    const home = this.d.ring.preferenceList(keyToken(intent.key), ks.replicationFactor);
+    const topology = this.d.topology();
+    const home = topology.readReplicas(keyToken(intent.key), ks.replicationFactor);
+    const moving = topology.writeReplicas(keyToken(intent.key), ks.replicationFactor);
+    const pending = moving.pending;
     const q = quorumOf(home.length);
     if (ks.conflictMode === 'siblings' && !home.includes(self)) return this.forward(intent, done);
     const unavailable = this.checkReachable(home, q, 'write');
@@ -129,7 +150,7 @@ export class StrongCoordinator {
         return run.finish({ ok: false, error: { ...outcome.error, definite: true } });
       }
       learned = true;
-      this.writePhase(run, intent, home, q, outcome.merged);
+      this.writePhase(run, intent, home, pending, q, movingStrongQuorum(moving), outcome.merged);
     };
     for (const node of home) {
       this.d.rpc.call(node, { t: 'read', ks: ks.name, key: intent.key, hintFor: null }, intent.deadline.remainingMs(), (reply) => {
@@ -141,7 +162,7 @@ export class StrongCoordinator {
     }
   }
 
-  private writePhase(run: RequestRun<WriteResponse>, intent: WriteIntent, home: string[], q: number, seen: VersionedValue | null): void {
+  private writePhase(run: RequestRun<WriteResponse>, intent: WriteIntent, home: string[], pending: string[], q: number, holders: number, seen: VersionedValue | null): void {
     const { ks } = intent;
     const self = this.d.env.nodeId;
     let base = seen;
@@ -158,13 +179,13 @@ export class StrongCoordinator {
       if (run.finished) return;
       if (err !== null) return run.finish({ ok: false, error: errorInfo('internal', `clock lease not durable: ${err.message}`, true) });
       const write = writeFor(intent, ts!, this.d.env.clock.wallMs());
-      if (ks.conflictMode === 'lww') return this.replicateStrong(run, intent, home, q, { mode: 'lww', write }, false);
+      if (ks.conflictMode === 'lww') return this.replicateStrong(run, intent, [...home, ...pending], holders, { mode: 'lww', write }, false);
       const next = writeSiblings(base, base !== null && base.mode === 'siblings' ? join(base.dvv) : [], write, self);
       run.whenDeadline(() => ({ ok: false, error: errorInfo('timeout', 'STRONG write: local write did not finish in time', false) }));
       this.d.replicas.apply(ks.name, intent.key, next, (applyErr, merged) => {
         if (run.finished) return;
         if (applyErr !== null) return run.finish({ ok: false, error: errorInfo('internal', `local write failed: ${applyErr.message}`, true) });
-        this.replicateStrong(run, intent, home, q, merged!, true);
+        this.replicateStrong(run, intent, [...home, ...pending], holders, merged!, true);
       });
     });
   }
@@ -215,3 +236,4 @@ export class StrongCoordinator {
     return errorInfo('unavailable', `STRONG ${what} needs ${q} of ${home.length} home replicas, ${up} reachable`, false, { replied: 0, required: q });
   }
 }
+

@@ -36,7 +36,7 @@ describe('Topology', () => {
         for (const key of [...keys, ...ring.tokens()]) {
           const expected = ring.preferenceList(key, n);
           expect(topo.readReplicas(key, n)).toEqual(expected);
-          expect(topo.writeReplicas(key, n)).toEqual({ natural: expected, pending: [] });
+          expect(topo.writeReplicas(key, n)).toEqual({ natural: expected, pending: [], target: expected });
         }
       }),
       { numRuns: 300 },
@@ -136,9 +136,9 @@ describe('Topology', () => {
     ];
     const topo = Topology.of(members);
     expect(topo.readReplicas(250n, 3).sort()).toEqual(['a', 'b', 'c']);
-    expect(topo.writeReplicas(250n, 3)).toEqual({ natural: ['c', 'a', 'b'], pending: ['d'] });
+    expect(topo.writeReplicas(250n, 3)).toEqual({ natural: ['c', 'a', 'b'], pending: ['d'], target: ['d', 'a', 'b'] });
     const done = topo.withMember('c', 'removed').withMember('d', 'normal');
-    expect(done.writeReplicas(250n, 3)).toEqual({ natural: ['d', 'a', 'b'], pending: [] });
+    expect(done.writeReplicas(250n, 3)).toEqual({ natural: ['d', 'a', 'b'], pending: [], target: ['d', 'a', 'b'] });
     expect(done.moving).toBe(false);
   });
 

@@ -38,6 +38,8 @@ export interface TopologyMember {
 export interface WriteReplicas {
   natural: NodeId[];
   pending: NodeId[];
+  /** The key's replicas once the moves in progress finish (target ring); natural when nothing moves. */
+  target: NodeId[];
 }
 
 const PHASE_RANK: Record<MemberPhase, number> = { joining: 0, normal: 1, leaving: 2, left: 3, removed: 4 };
@@ -94,9 +96,10 @@ export class Topology {
    */
   writeReplicas(token: bigint, n: number): WriteReplicas {
     const natural = this.readRing.preferenceList(token, n);
-    if (!this.moving) return { natural, pending: [] };
-    const pending = this.targetRing.preferenceList(token, n).filter((node) => !natural.includes(node));
-    return { natural, pending };
+    if (!this.moving) return { natural, pending: [], target: natural };
+    const target = this.targetRing.tokenCount === 0 ? [] : this.targetRing.preferenceList(token, n);
+    const pending = target.filter((node) => !natural.includes(node));
+    return { natural, pending, target };
   }
 
   /** Members sorted by id, tokens ascending. */
