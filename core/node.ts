@@ -19,12 +19,13 @@ import { assert } from '../io/assert.ts';
 import type { Env } from '../io/env.ts';
 import type { NodeId } from '../io/network.ts';
 import type { TimerId } from '../io/timers.ts';
-import type { Ring } from './ring/ring.ts';
-import { type MemberPhase, Topology } from './ring/topology.ts';
+import { Ring } from './ring/ring.ts';
 import { Engine, type EngineOptions } from './storage/engine.ts';
 import { CorruptionError } from './storage/errors.ts';
 import type { SiblingLimits } from './versioning/dotted_version_vector.ts';
 import { DEFAULT_MAX_SKEW_MS, nodeIdProblem } from './versioning/hlc.ts';
+import { type AntiEntropyOptions, antiEntropyOptions } from './antientropy/anti_entropy_options.ts';
+import { type AntiEntropyStatus, AntiEntropyService, type RepairProgress, type RepairScope } from './antientropy/anti_entropy_service.ts';
 import { Coordinator } from './replication/coordinator.ts';
 import type { CoordinatorDeps } from './replication/coordinator_deps.ts';
 import { DEFAULT_HLC_LEASE_MS, HlcLease, decodeCeiling, encodeCeiling } from './replication/hlc_lease.ts';
@@ -71,8 +72,6 @@ export type {
 export interface ClusterMember {
   id: string;
   tokens: bigint[];
-  /** Default 'normal'. */
-  phase?: MemberPhase;
 }
 
 export interface NodeConfig {
@@ -103,6 +102,8 @@ export interface NodeConfig {
   siblingLimits?: SiblingLimits;
   /** Hints in flight per target during replay; default 4. */
   hintReplayInflight?: number;
+  /** Merkle anti-entropy settings (antientropy/anti_entropy_options.ts). */
+  antiEntropy?: Partial<AntiEntropyOptions>;
 }
 
 /** A configuration with the defaults the simulator and tests use. */
@@ -137,17 +138,16 @@ export class StoreNode {
   private readonly replicas: ReplicaStore;
   private readonly hints: HintQueue;
   private readonly lease: HlcLease;
-  private currentTopology: Topology;
+  private readonly antiEntropy: AntiEntropyService;
 
   private constructor(
     private readonly env: Env,
     readonly config: NodeConfig,
-    topology: Topology,
+    readonly ring: Ring,
     private readonly engine: Engine,
     ceilingMs: number,
     incompleteAtOpen: boolean,
   ) {
-    this.currentTopology = topology;
     const mark = (what: string): void => this.mark(what);
     if (incompleteAtOpen) mark('replica may have lost writes');
     const keyspaces = new KeyspaceRegistry(config.keyspaces);
@@ -169,7 +169,7 @@ export class StoreNode {
     this.rpc = new PeerRpc(env, this.liveness, mark);
     const deps: CoordinatorDeps = {
       env,
-      topology: () => this.currentTopology,
+      ring,
       keyspaces,
       rpc: this.rpc,
       liveness: this.liveness,
@@ -201,16 +201,31 @@ export class StoreNode {
       scan: (request, reply) => this.serveScan(request, reply),
       mark,
     });
-    this.rpc.serve((from, request, reply) => service.handle(from, request, reply));
+    this.antiEntropy = new AntiEntropyService(
+      {
+        env,
+        call: (to, request, timeoutMs, onReply) => this.rpc.call(to, request, timeoutMs, onReply),
+        isUp: (node) => this.liveness.isUp(node),
+        replicas: this.replicas,
+        keyspaces: keyspaces.all(),
+        graceMs,
+        requestTimeoutMs: config.requestTimeoutMs,
+        options: antiEntropyOptions(config.antiEntropy),
+        mark,
+      },
+      ring,
+    );
+    this.replicas.onRecordWritten = (ks, key, value) => this.antiEntropy.recordWritten(ks, key, value);
+    this.rpc.serve((from, request, reply) => (request.t === 'merkle' ? this.antiEntropy.handle(from, request, reply) : service.handle(from, request, reply)));
     env.net.onFrame((from, frame) => this.rpc.receive(from, frame));
     this.every(config.probeIntervalMs ?? 200, () => this.background());
   }
 
   /** Opens the storage engine on env.disk (recovering it), loads hints, registers env.net.onFrame, starts timers. */
   static open(env: Env, config: NodeConfig, cb: (err: Error | null, node?: StoreNode) => void): void {
-    let topology: Topology;
+    let ring: Ring;
     try {
-      topology = checkConfig(env, config);
+      ring = checkConfig(env, config);
     } catch (err) {
       return cb(err as Error);
     }
@@ -240,7 +255,7 @@ export class StoreNode {
       const build = (): void => {
         let node: StoreNode;
         try {
-          node = new StoreNode(env, config, topology, engine!, ceiling, incomplete);
+          node = new StoreNode(env, config, ring, engine!, ceiling, incomplete);
         } catch (buildErr) {
           return engine!.close(() => cb(buildErr as Error));
         }
@@ -257,22 +272,6 @@ export class StoreNode {
 
   get nodeId(): NodeId {
     return this.env.nodeId;
-  }
-
-  /** The ring reads go to (the current topology's read ring). */
-  get ring(): Ring {
-    return this.currentTopology.readRing;
-  }
-
-  get topology(): Topology {
-    return this.currentTopology;
-  }
-
-  /** Replaces the placement requests use from now on (membership changes; ring_change/). */
-  setTopology(topology: Topology): void {
-    if (topology.version === this.currentTopology.version) return;
-    this.currentTopology = topology;
-    this.mark('topology changed');
   }
 
   get(req: GetRequest, cb: (res: GetResponse) => void): void {
@@ -300,6 +299,19 @@ export class StoreNode {
     return this.replicas.dump().map((r) => ({ keyspace: r.ks, key: r.key, value: r.value }));
   }
 
+  /**
+   * Operator repair by Merkle anti-entropy: compares the ranges in `scope`
+   * (a keyspace, the ranges whose end token lies in `range`, or all) with
+   * every other replica of each and streams what differs.
+   */
+  repair(scope: RepairScope, onProgress: (p: RepairProgress) => void, cb: (err: Error | null, p: RepairProgress) => void): void {
+    this.antiEntropy.repair(scope, onProgress, cb);
+  }
+
+  antiEntropyStatus(): AntiEntropyStatus {
+    return this.antiEntropy.status();
+  }
+
   /** Hints waiting per target. */
   pendingHints(): Map<string, number> {
     return this.hints.pending();
@@ -324,6 +336,7 @@ export class StoreNode {
     if (this.closed) return void this.env.timers.setTimer(0, () => cb(null));
     this.closed = true;
     for (const id of this.timers) this.env.timers.cancelTimer(id);
+    this.antiEntropy.close();
     this.rpc.close();
     this.engine.close(cb);
   }
@@ -377,7 +390,7 @@ export class StoreNode {
   }
 }
 
-function checkConfig(env: Env, config: NodeConfig): Topology {
+function checkConfig(env: Env, config: NodeConfig): Ring {
   assert(config.nodeId === env.nodeId, `config is for ${config.nodeId}, env for ${env.nodeId}`);
   const problem = nodeIdProblem(config.nodeId);
   if (problem !== null) throw new Error(`node id: ${problem}`);
@@ -391,7 +404,7 @@ function checkConfig(env: Env, config: NodeConfig): Topology {
     if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new Error(`${name} must be > 0, got ${String(v)}`);
   }
   if (!(Number.isInteger(config.maxValueBytes) && config.maxValueBytes >= 0)) throw new Error(`maxValueBytes must be >= 0`);
-  const topology = Topology.of(config.members.map((m) => ({ id: m.id, phase: m.phase ?? 'normal', tokens: m.tokens })));
-  if (topology.phaseOf(config.nodeId) === undefined) throw new Error(`node ${config.nodeId} is not among the members`);
-  return topology;
+  const ring = Ring.fromEntries(config.members.flatMap((m) => m.tokens.map((token) => ({ token, node: m.id }))));
+  if (!ring.hasNode(config.nodeId)) throw new Error(`node ${config.nodeId} is not among the members`);
+  return ring;
 }

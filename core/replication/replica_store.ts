@@ -33,6 +33,9 @@ export interface StoredRecord {
 }
 
 export class ReplicaStore {
+  /** Told of every record this store wrote, once durable (anti-entropy keeps its Merkle trees with it). */
+  onRecordWritten: ((ks: string, key: Uint8Array, value: VersionedValue) => void) | null = null;
+
   constructor(
     private readonly engine: Engine,
     private readonly writer: RecordWriter,
@@ -81,7 +84,10 @@ export class ReplicaStore {
       this.writer.whenDurable(storageKey, () => cb(null, current));
       return;
     }
-    this.writer.put(storageKey, encodeVersionedValue(merged), engineTtlMs(merged, this.clock.wallMs(), this.graceMs), (err) => cb(err, merged));
+    this.writer.put(storageKey, encodeVersionedValue(merged), engineTtlMs(merged, this.clock.wallMs(), this.graceMs), (err) => {
+      if (err === null) this.onRecordWritten?.(ks, key, merged);
+      cb(err, merged);
+    });
   }
 
   /**

@@ -1,0 +1,186 @@
+// Every Merkle tree a node keeps: one per (keyspace, token range) it holds
+// as a home replica, for the ring it is given. The ranges are the ring's
+// vnode ranges (previous token, token], so two replicas of a range cut it
+// the same way and their trees compare node by node.
+//
+// Building: a new tree starts empty and is filled by a scan of the
+// keyspace's replica records in bounded steps (buildStep), while writes keep
+// landing. A write is applied to a tree at once unless the tree is still
+// being built and the scan has not reached the key yet (the scan will read
+// it). Tree updates are idempotent per key (range_tree.ts keeps each key's
+// content), so a scan restarted for newly added ranges leaves trees that
+// are already built as they are.
+//
+// Content of a record: the 64-bit hash of its encoded versioned value, so
+// replicas holding different versions (or tombstones) of a key differ.
+
+import { assert } from '../../io/assert.ts';
+import type { NodeId } from '../../io/network.ts';
+import { keyToken } from '../ring/key_hash.ts';
+import type { Ring } from '../ring/ring.ts';
+import { engineTtlMs } from '../replication/replica_store.ts';
+import { keySuccessor } from '../replication/storage_keys.ts';
+import { type VersionedValue, encodeVersionedValue } from '../versioning/versioned_value.ts';
+import { contentHash64 } from './merkle_hash.ts';
+import type { MerkleShape } from './merkle_tree.ts';
+import { RangeTree } from './range_tree.ts';
+
+export interface TreeKeyspace {
+  readonly name: string;
+  readonly replicationFactor: number;
+}
+
+/** A range this node replicates and the other replicas to compare it with. */
+export interface TreeSlot {
+  readonly tree: RangeTree;
+  readonly peers: readonly NodeId[];
+}
+
+/** Reads replica records in key order for the build (ReplicaStore.scan). */
+export type RecordPager = (ks: string, start: Uint8Array | undefined, limit: number) => { records: { key: Uint8Array; value: VersionedValue }[]; more: boolean };
+
+interface KeyspaceTrees {
+  readonly ks: TreeKeyspace;
+  /** By the ring's range index (the index of the range's end token). */
+  readonly slots: Map<number, TreeSlot>;
+  /** Build scan: null when no scan runs; else the key after which it continues (undefined: from the start). */
+  scan: { after: Uint8Array | undefined } | null;
+}
+
+export function recordContent(value: VersionedValue, graceMs: number): { contentHash: bigint; purgeAtMs: number | null } {
+  // engineTtlMs from time 0 is the absolute purge time: the last deletion or expiry plus the grace.
+  const purgeAt = engineTtlMs(value, 0, graceMs);
+  return { contentHash: contentHash64(encodeVersionedValue(value)), purgeAtMs: purgeAt === undefined ? null : purgeAt };
+}
+
+export class ReplicaTrees {
+  private ring: Ring | null = null;
+  private readonly byKeyspace = new Map<string, KeyspaceTrees>();
+
+  constructor(
+    private readonly self: NodeId,
+    keyspaces: readonly TreeKeyspace[],
+    private readonly shape: MerkleShape,
+    private readonly graceMs: number,
+  ) {
+    for (const ks of keyspaces) this.byKeyspace.set(ks.name, { ks, slots: new Map(), scan: null });
+  }
+
+  /**
+   * Places trees for `ring`: ranges kept keep their tree, ranges no longer
+   * replicated drop theirs, new ones get an empty tree and a build scan.
+   */
+  setRing(ring: Ring): void {
+    this.ring = ring;
+    for (const kt of this.byKeyspace.values()) {
+      const old = new Map<string, RangeTree>();
+      for (const slot of kt.slots.values()) old.set(rangeId(slot.tree.range), slot.tree);
+      kt.slots.clear();
+      let added = false;
+      for (let i = 0; i < ring.tokenCount; i++) {
+        const replicas = ring.preferenceList(ring.tokenAt(i), kt.ks.replicationFactor);
+        if (!replicas.includes(this.self)) continue;
+        const range = ring.rangeAt(i);
+        let tree = old.get(rangeId(range));
+        if (tree === undefined) {
+          tree = new RangeTree(kt.ks.name, range, this.shape);
+          added = true;
+        }
+        kt.slots.set(i, { tree, peers: replicas.filter((n) => n !== this.self) });
+      }
+      if (added) kt.scan = { after: undefined };
+    }
+  }
+
+  /** Every slot, keyspaces in configuration order, ranges in ring order. */
+  slots(): TreeSlot[] {
+    const out: TreeSlot[] = [];
+    for (const kt of this.byKeyspace.values()) {
+      const indices = [...kt.slots.keys()].sort((a, b) => a - b);
+      for (const i of indices) out.push(kt.slots.get(i)!);
+    }
+    return out;
+  }
+
+  /** The tree of `ks` over exactly `range`, or undefined. */
+  find(ks: string, start: bigint, end: bigint): RangeTree | undefined {
+    const kt = this.byKeyspace.get(ks);
+    if (kt === undefined) return undefined;
+    for (const slot of kt.slots.values()) if (slot.tree.range.start === start && slot.tree.range.end === end) return slot.tree;
+    return undefined;
+  }
+
+  get building(): boolean {
+    for (const kt of this.byKeyspace.values()) if (kt.scan !== null) return true;
+    return false;
+  }
+
+  /** A replica record of `ks` became `value` (durable). */
+  recordWritten(ks: string, key: Uint8Array, value: VersionedValue, nowMs: number): void {
+    const kt = this.byKeyspace.get(ks);
+    if (kt === undefined || this.ring === null || this.ring.tokenCount === 0) return;
+    const token = keyToken(key);
+    const slot = kt.slots.get(this.ring.tokenIndexFor(token));
+    if (slot === undefined) return;
+    if (!slot.tree.built && kt.scan !== null && (kt.scan.after === undefined || compareBytes(key, kt.scan.after) > 0)) return;
+    const { contentHash, purgeAtMs } = recordContent(value, this.graceMs);
+    slot.tree.set(token, key, contentHash, purgeAtMs, nowMs);
+  }
+
+  /**
+   * One bounded step of the build scans: reads at most `maxRecords` records
+   * into the trees being built. Returns whether a scan still has work.
+   */
+  buildStep(pager: RecordPager, maxRecords: number, nowMs: number): boolean {
+    assert(Number.isInteger(maxRecords) && maxRecords >= 1, `build step of ${maxRecords}`);
+    const kt = [...this.byKeyspace.values()].find((k) => k.scan !== null);
+    if (kt === undefined || this.ring === null) return false;
+    const scan = kt.scan!;
+    const page = pager(kt.ks.name, scan.after === undefined ? undefined : keySuccessor(scan.after), maxRecords);
+    for (const r of page.records) {
+      const token = keyToken(r.key);
+      const slot = kt.slots.get(this.ring.tokenIndexFor(token));
+      if (slot !== undefined && !slot.tree.built) {
+        const { contentHash, purgeAtMs } = recordContent(r.value, this.graceMs);
+        slot.tree.set(token, r.key, contentHash, purgeAtMs, nowMs);
+      }
+      scan.after = r.key;
+    }
+    if (!page.more) this.finishScan(kt);
+    return this.building;
+  }
+
+  /** Ends the build of a keyspace's trees where the scan cannot go on (an unreadable record): repair fills what it missed. */
+  abandonScan(ks: string): void {
+    const kt = this.byKeyspace.get(ks);
+    if (kt !== undefined && kt.scan !== null) this.finishScan(kt);
+  }
+
+  /** Name of the keyspace whose trees the next build step reads, or null. */
+  scanningKeyspace(): string | null {
+    for (const kt of this.byKeyspace.values()) if (kt.scan !== null) return kt.ks.name;
+    return null;
+  }
+
+  /** Takes out entries whose purge time has come, in every tree. */
+  sweep(nowMs: number): number {
+    let n = 0;
+    for (const kt of this.byKeyspace.values()) for (const slot of kt.slots.values()) n += slot.tree.sweep(nowMs);
+    return n;
+  }
+
+  private finishScan(kt: KeyspaceTrees): void {
+    kt.scan = null;
+    for (const slot of kt.slots.values()) slot.tree.built = true;
+  }
+}
+
+function rangeId(r: { start: bigint; end: bigint }): string {
+  return `${r.start}:${r.end}`;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
