@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../io/frame_codec.ts';
 import { emptyDvv, update } from '../versioning/dotted_version_vector.ts';
-import { type VersionedValue, tombstoneWrite, valueWrite } from '../versioning/versioned_value.ts';
+import { type VersionedValue, encodeVersionedValue, tombstoneWrite, valueWrite } from '../versioning/versioned_value.ts';
 import { type Message, WireError, decodeWireMessage, encodeWireMessage } from './messages.ts';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -39,6 +39,24 @@ function plain(x: unknown): unknown {
 describe('wire messages', () => {
   it('round-trip every message type', () => {
     for (const m of samples) expect(plain(decodeWireMessage(encodeWireMessage(m)))).toEqual(plain(m));
+  });
+
+  it('encode to the bytes the generic frame encoder writes for the same payload', () => {
+    const payload = (m: Message): Record<string, unknown> => {
+      const out: Record<string, unknown> = { v: 1, ...m };
+      if (m.t === 'read_ok') out['value'] = m.value === null ? null : encodeVersionedValue(m.value);
+      if (m.t === 'write') out['value'] = encodeVersionedValue(m.value);
+      if (m.t === 'scan_ok') out['items'] = m.items.map((i) => [i.key, encodeVersionedValue(i.value)]);
+      return out;
+    };
+    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+    for (const m of samples) expect(hex(encodeWireMessage(m)), m.t).toBe(hex(encodeFrame(payload(m))));
+    const tomb: VersionedValue = { mode: 'lww', write: tombstoneWrite({ wallMs: 2 ** 40, logical: 70_000, nodeId: 'node-é' }) };
+    const big: VersionedValue = { mode: 'lww', write: valueWrite({ wallMs: 1, logical: 0, nodeId: 'n1' }, new Uint8Array(70_000).fill(3), 2 ** 33) };
+    for (const value of [tomb, big]) {
+      const m: Message = { t: 'write', id: 2 ** 45, ks: 'default', key: enc('κλειδί'), value, origin: 'hint', hintFor: 'n2' };
+      expect(hex(encodeWireMessage(m))).toBe(hex(encodeFrame(payload(m))));
+    }
   });
 
   it('refuse well-framed payloads of the wrong shape', () => {

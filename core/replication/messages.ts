@@ -17,16 +17,21 @@
 //   forward       a siblings-mode write relayed to a home replica, which
 //                 coordinates it (it holds the key's dots)  -> forward_reply
 //   ping                                    -> pong
-//   merkle        ks body (one anti-entropy message, antientropy/merkle_messages.ts)
-//                                           -> merkle_reply body[] (the answers, possibly none)
 
+import { assert } from '../../io/assert.ts';
 import { FrameError, decodeFrame, encodeFrame } from '../../io/frame_codec.ts';
-import { type MerkleMessage, parseMerkleMessage } from '../antientropy/merkle_messages.ts';
 import { VersionFormatError } from '../versioning/errors.ts';
 import { nodeIdProblem } from '../versioning/hlc.ts';
-import { type VersionedValue, decodeVersionedValue, encodeVersionedValue } from '../versioning/versioned_value.ts';
+import {
+  type VersionedValue,
+  decodeVersionedValue,
+  encodeVersionedValue,
+  inPlaceVersionedValueLength,
+  writeVersionedValueAt,
+} from '../versioning/versioned_value.ts';
 import { type ConsistencyLevel, isConsistencyLevel } from './consistency.ts';
 import { ERROR_CODES, type ErrorCode } from './requests.ts';
+import { type MsgpackFrameWriter, writeFrame } from './msgpack_frame_writer.ts';
 import { showValue } from './show_value.ts';
 
 export const WIRE_VERSION = 1;
@@ -61,9 +66,7 @@ export type Message =
   | { t: 'forward_reply'; id: number; ok: true }
   | { t: 'forward_reply'; id: number; ok: false; code: ErrorCode; message: string; definite: boolean; replied: number | null; required: number | null }
   | { t: 'ping'; id: number }
-  | { t: 'pong'; id: number }
-  | { t: 'merkle'; id: number; ks: string; body: MerkleMessage }
-  | { t: 'merkle_reply'; id: number; body: MerkleMessage[] };
+  | { t: 'pong'; id: number };
 
 export type MessageType = Message['t'];
 
@@ -75,6 +78,12 @@ export class WireError extends Error {
 export const MAX_SCAN_LIMIT = 10_000;
 
 export function encodeWireMessage(m: Message): Uint8Array {
+  // The direct writer produces the same bytes as encodeFrame(wirePayload(m)); it declines only values it does not cover.
+  return writeFrame((out) => writeWireMessage(out, m)) ?? encodeFrame(wirePayload(m));
+}
+
+/** The payload as a plain object: `v` first, then the message's fields, versioned values as their stored bytes. */
+function wirePayload(m: Message): Record<string, unknown> {
   const out: Record<string, unknown> = { v: WIRE_VERSION };
   for (const [k, value] of Object.entries(m)) {
     if (value === undefined) continue;
@@ -83,7 +92,42 @@ export function encodeWireMessage(m: Message): Uint8Array {
   if (m.t === 'read_ok') out['value'] = m.value === null ? null : encodeVersionedValue(m.value);
   if (m.t === 'write') out['value'] = encodeVersionedValue(m.value);
   if (m.t === 'scan_ok') out['items'] = m.items.map((i) => [i.key, encodeVersionedValue(i.value)]);
-  return encodeFrame(out);
+  return out;
+}
+
+/** Writes wirePayload(m) without building it: versioned values go straight into the frame. */
+function writeWireMessage(out: MsgpackFrameWriter, m: Message): void {
+  const fields = m as unknown as Record<string, unknown>;
+  const keys = Object.keys(fields);
+  let size = 1;
+  for (const k of keys) if (fields[k] !== undefined) size++;
+  out.mapHeader(size);
+  out.string('v');
+  out.number(WIRE_VERSION);
+  for (const k of keys) {
+    const value = fields[k];
+    if (value === undefined) continue;
+    out.string(k);
+    if (k === 'value' && (m.t === 'read_ok' || m.t === 'write')) writeVersioned(out, m.value);
+    else if (k === 'items' && m.t === 'scan_ok') {
+      out.arrayHeader(m.items.length);
+      for (const item of m.items) {
+        out.arrayHeader(2);
+        out.bin(item.key);
+        writeVersioned(out, item.value);
+      }
+    } else out.value(value);
+  }
+}
+
+function writeVersioned(out: MsgpackFrameWriter, v: VersionedValue | null): void {
+  if (v === null) return out.value(null);
+  const length = inPlaceVersionedValueLength(v);
+  if (length === null) return out.bin(encodeVersionedValue(v));
+  out.binHeader(length);
+  const end = writeVersionedValueAt(out.reserve(length), out.position, v);
+  assert(end === out.position + length, 'versioned value written to its length');
+  out.advance(length);
 }
 
 /** Parses one whole frame; anything malformed is a WireError. */
@@ -173,13 +217,6 @@ function parseMessage(raw: unknown): Message {
         required: optionalCount(r['required']),
       };
     }
-    case 'merkle':
-      return { t, id, ks: keyspaceName(r['ks']), body: merkle(r['body']) };
-    case 'merkle_reply': {
-      const body = r['body'];
-      if (!Array.isArray(body) || body.length > 16) throw new WireError('merkle reply body is not a short list');
-      return { t, id, body: body.map(merkle) };
-    }
     default:
       throw new WireError(`message type ${showValue(t)} unknown`);
   }
@@ -230,12 +267,6 @@ function versioned(x: unknown): VersionedValue {
     if (err instanceof VersionFormatError) throw new WireError(`versioned value: ${err.message}`);
     throw err;
   }
-}
-
-function merkle(x: unknown): MerkleMessage {
-  const m = parseMerkleMessage(x);
-  if (m === null) throw new WireError('malformed merkle message');
-  return m;
 }
 
 function text(x: unknown): string {

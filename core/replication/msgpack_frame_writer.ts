@@ -1,0 +1,272 @@
+// Writes one frame (io/frame_codec.ts: length, masked crc32c, msgpack
+// payload) straight from a plain value, byte for byte what encodeFrame
+// writes for it, without msgpackr's generic dispatch: every message between
+// store nodes is encoded here, so this is on the path of every simulated
+// request. Covered: null, booleans, numbers, well-formed strings, byte
+// arrays, arrays and plain objects. Anything else (undefined, bigint, other
+// typed arrays, a lone surrogate) returns null and the caller falls back to
+// encodeFrame, so the output never depends on which path ran.
+//
+// msgpackr's choices, kept here: integers in the smallest int format up to
+// 32 bits and float64 beyond (and for fractions, -0 as 0); objects always as
+// map16; strings, byte strings and arrays in their smallest format.
+//
+// Payload bytes are written to one scratch buffer that grows as needed and
+// is copied into the frame at the end (the encoder does not call out, so it
+// is never re-entered).
+
+import { assert } from '../../io/assert.ts';
+import { crc32c, maskCrc } from '../../io/crc32c.ts';
+import { FRAME_HEADER_BYTES, FRAME_MAX_PAYLOAD_BYTES, FrameError } from '../../io/frame_codec.ts';
+
+const SCRATCH_BYTES = 4096;
+/** A scratch buffer grown past this for one large frame is dropped afterwards rather than kept. */
+const SCRATCH_KEEP_BYTES = 1 << 20;
+let scratch = new Uint8Array(SCRATCH_BYTES);
+let view = new DataView(scratch.buffer);
+
+/** Thrown inside the writer to abandon a value it cannot encode. */
+const UNSUPPORTED = Symbol('unsupported');
+
+export class MsgpackFrameWriter {
+  private at = FRAME_HEADER_BYTES;
+
+  /** Room for `n` more bytes at the write position. */
+  reserve(n: number): Uint8Array {
+    const need = this.at + n;
+    if (need > scratch.length) {
+      let size = scratch.length * 2;
+      while (size < need) size *= 2;
+      const bigger = new Uint8Array(size);
+      bigger.set(scratch.subarray(0, this.at));
+      scratch = bigger;
+      view = new DataView(scratch.buffer);
+    }
+    return scratch;
+  }
+
+  get position(): number {
+    return this.at;
+  }
+
+  /** Advances past `n` bytes written by the caller into reserve()'s buffer at `position`. */
+  advance(n: number): void {
+    assert(this.at + n <= scratch.length, 'MsgpackFrameWriter.advance past the reserved room');
+    this.at += n;
+  }
+
+  /** Writes `value`; throws UNSUPPORTED (caught by encodeFrameFast) on a value outside the covered types. */
+  value(value: unknown): void {
+    if (value === null) return this.byte(0xc0);
+    switch (typeof value) {
+      case 'boolean':
+        return this.byte(value ? 0xc3 : 0xc2);
+      case 'number':
+        return this.number(value);
+      case 'string':
+        return this.string(value);
+      case 'object':
+        if (value instanceof Uint8Array) return this.bin(value);
+        if (Array.isArray(value)) return this.array(value);
+        if (Object.getPrototypeOf(value) === Object.prototype) return this.object(value as Record<string, unknown>);
+        throw UNSUPPORTED;
+      default:
+        throw UNSUPPORTED;
+    }
+  }
+
+  /** The header of a map of `size` entries, as msgpackr writes it for a plain object (map16). */
+  mapHeader(size: number): void {
+    if (size > 0xffff) throw UNSUPPORTED;
+    const out = this.reserve(3);
+    const at = this.at;
+    out[at] = 0xde;
+    out[at + 1] = size >>> 8;
+    out[at + 2] = size & 0xff;
+    this.at = at + 3;
+  }
+
+  /** A byte-string header for `length` bytes the caller writes next. */
+  binHeader(length: number): void {
+    const out = this.reserve(5);
+    let at = this.at;
+    if (length < 0x100) {
+      out[at++] = 0xc4;
+      out[at++] = length;
+    } else if (length < 0x10000) {
+      out[at++] = 0xc5;
+      out[at++] = length >>> 8;
+      out[at++] = length & 0xff;
+    } else {
+      out[at++] = 0xc6;
+      view.setUint32(at, length, false);
+      at += 4;
+    }
+    this.at = at;
+  }
+
+  bin(bytes: Uint8Array): void {
+    this.binHeader(bytes.length);
+    const out = this.reserve(bytes.length);
+    // Short byte strings (keys, small values): a loop beats set() on a fresh view.
+    if (bytes.length <= 64) for (let i = 0; i < bytes.length; i++) out[this.at + i] = bytes[i]!;
+    else out.set(bytes, this.at);
+    this.at += bytes.length;
+  }
+
+  string(s: string): void {
+    const n = s.length;
+    // At most 3 bytes per UTF-16 unit, plus the largest header.
+    const out = this.reserve(5 + 3 * n);
+    // Fast path: ASCII into the smallest header, guessed from the char count.
+    const headerBytes = n < 0x20 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+    const start = this.at + headerBytes;
+    let at = start;
+    for (let i = 0; i < n; i++) {
+      let c = s.charCodeAt(i);
+      if (c < 0x80) out[at++] = c;
+      else if (c < 0x800) {
+        out[at++] = 0xc0 | (c >> 6);
+        out[at++] = 0x80 | (c & 0x3f);
+      } else if (c >= 0xd800 && c <= 0xdfff) {
+        const low = i + 1 < n ? s.charCodeAt(i + 1) : 0;
+        if (c > 0xdbff || low < 0xdc00 || low > 0xdfff) throw UNSUPPORTED;
+        i++;
+        c = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
+        out[at++] = 0xf0 | (c >> 18);
+        out[at++] = 0x80 | ((c >> 12) & 0x3f);
+        out[at++] = 0x80 | ((c >> 6) & 0x3f);
+        out[at++] = 0x80 | (c & 0x3f);
+      } else {
+        out[at++] = 0xe0 | (c >> 12);
+        out[at++] = 0x80 | ((c >> 6) & 0x3f);
+        out[at++] = 0x80 | (c & 0x3f);
+      }
+    }
+    const length = at - start;
+    const needed = length < 0x20 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
+    if (needed !== headerBytes) {
+      out.copyWithin(this.at + needed, start, at);
+      at += needed - headerBytes;
+    }
+    let h = this.at;
+    if (needed === 1) out[h] = 0xa0 | length;
+    else if (needed === 2) {
+      out[h++] = 0xd9;
+      out[h] = length;
+    } else if (needed === 3) {
+      out[h++] = 0xda;
+      out[h++] = length >>> 8;
+      out[h] = length & 0xff;
+    } else {
+      out[h++] = 0xdb;
+      view.setUint32(h, length, false);
+    }
+    this.at = at;
+  }
+
+  number(x: number): void {
+    const out = this.reserve(9);
+    let at = this.at;
+    if (Number.isInteger(x) && x >= -0x8000_0000 && x <= 0xffff_ffff) {
+      if (x >= 0) {
+        if (x < 0x80) out[at++] = x;
+        else if (x < 0x100) {
+          out[at++] = 0xcc;
+          out[at++] = x;
+        } else if (x < 0x10000) {
+          out[at++] = 0xcd;
+          out[at++] = x >>> 8;
+          out[at++] = x & 0xff;
+        } else {
+          out[at++] = 0xce;
+          view.setUint32(at, x, false);
+          at += 4;
+        }
+      } else if (x >= -0x20) out[at++] = x & 0xff;
+      else if (x >= -0x80) {
+        out[at++] = 0xd0;
+        out[at++] = x & 0xff;
+      } else if (x >= -0x8000) {
+        out[at++] = 0xd1;
+        view.setInt16(at, x, false);
+        at += 2;
+      } else {
+        out[at++] = 0xd2;
+        view.setInt32(at, x, false);
+        at += 4;
+      }
+    } else {
+      out[at++] = 0xcb;
+      view.setFloat64(at, x, false);
+      at += 8;
+    }
+    this.at = at;
+  }
+
+  private byte(b: number): void {
+    this.reserve(1)[this.at++] = b;
+  }
+
+  private array(a: readonly unknown[]): void {
+    const n = a.length;
+    this.arrayHeader(n);
+    for (let i = 0; i < n; i++) this.value(a[i]);
+  }
+
+  /** The header of an array of `n` items the caller writes next. */
+  arrayHeader(n: number): void {
+    const out = this.reserve(5);
+    let at = this.at;
+    if (n < 0x10) out[at++] = 0x90 | n;
+    else if (n < 0x10000) {
+      out[at++] = 0xdc;
+      out[at++] = n >>> 8;
+      out[at++] = n & 0xff;
+    } else {
+      out[at++] = 0xdd;
+      view.setUint32(at, n, false);
+      at += 4;
+    }
+    this.at = at;
+  }
+
+  private object(o: Record<string, unknown>): void {
+    const keys = Object.keys(o);
+    this.mapHeader(keys.length);
+    for (const k of keys) {
+      this.string(k);
+      this.value(o[k]);
+    }
+  }
+
+  /** The finished frame: header, then the payload written so far. */
+  finish(): Uint8Array {
+    const length = this.at - FRAME_HEADER_BYTES;
+    if (length > FRAME_MAX_PAYLOAD_BYTES) throw new FrameError(`frame payload ${length} B exceeds ${FRAME_MAX_PAYLOAD_BYTES} B`);
+    view.setUint32(0, length, true);
+    view.setUint32(4, maskCrc(crc32c(scratch, FRAME_HEADER_BYTES, this.at)), true);
+    const frame = scratch.slice(0, this.at);
+    if (scratch.length > SCRATCH_KEEP_BYTES) {
+      scratch = new Uint8Array(SCRATCH_BYTES);
+      view = new DataView(scratch.buffer);
+    }
+    return frame;
+  }
+}
+
+/**
+ * Encodes one frame with `write` (which writes the payload into the writer);
+ * returns null when the payload holds a value the writer does not cover, and
+ * the caller encodes it with encodeFrame instead.
+ */
+export function writeFrame(write: (out: MsgpackFrameWriter) => void): Uint8Array | null {
+  const out = new MsgpackFrameWriter();
+  try {
+    write(out);
+  } catch (err) {
+    if (err === UNSUPPORTED) return null;
+    throw err;
+  }
+  return out.finish();
+}
