@@ -14,9 +14,38 @@ export const BLOCK_RAW = 0;
 export const BLOCK_LZ4 = 1;
 const HEADER_BYTES = 5;
 
-// One hash table reused by every call; cleared each time so the compressed
-// bytes depend only on the input (determinism across runs in one process).
+// lz4js keys its 64Ki-entry hash table by position in the source and only
+// accepts a candidate less than 64 KiB behind the current position. Clearing
+// that 256 KiB table for every 4 KiB block cost more than compressing the
+// block, so blocks are instead copied into a scratch buffer at positions at
+// least 64 KiB apart: whatever an earlier block left in the table is too far
+// back to be accepted, so the compressed bytes depend only on the input, as
+// with a fresh table. The table is cleared only when the scratch buffer wraps.
+const WINDOW = 1 << 16;
+const SCRATCH_BYTES = 4 << 20;
+/** Blocks larger than this are compressed in place with a freshly cleared table. */
+const MAX_STRIDED_BYTES = 256 << 10;
 const hashTable = new Uint32Array(1 << 16);
+let scratch: Uint8Array | null = null;
+/** Where the next block goes in `scratch`: past every position the table may hold, by a window. */
+let scratchAt = 0;
+
+/** Compresses raw into dst (lz4js), returning the bytes written (0 = not compressible). */
+function lz4Compress(raw: Uint8Array, dst: Uint8Array): number {
+  if (raw.length > MAX_STRIDED_BYTES) {
+    hashTable.fill(0);
+    return lz4.compressBlock(raw, dst, 0, raw.length, hashTable);
+  }
+  if (scratch === null || scratchAt + raw.length > SCRATCH_BYTES) {
+    scratch ??= new Uint8Array(SCRATCH_BYTES);
+    hashTable.fill(0);
+    scratchAt = 0;
+  }
+  const at = scratchAt;
+  scratch.set(raw, at);
+  scratchAt = at + raw.length + WINDOW;
+  return lz4.compressBlock(scratch, dst, at, raw.length, hashTable);
+}
 
 export class CompressionError extends Error {
   override name = 'CompressionError';
@@ -29,8 +58,7 @@ export function compressBlock(raw: Uint8Array): Uint8Array {
   view.setUint32(1, raw.length, true);
   let used = 0;
   if (raw.length >= 32) {
-    hashTable.fill(0);
-    used = lz4.compressBlock(raw, out.subarray(HEADER_BYTES), 0, raw.length, hashTable);
+    used = lz4Compress(raw, out.subarray(HEADER_BYTES));
   }
   if (used > 0 && used < raw.length) {
     out[0] = BLOCK_LZ4;

@@ -18,7 +18,7 @@
 // shadowed), so a key disappears from the merge's output entirely.
 
 import { assert } from '../../io/assert.ts';
-import { compareKeys, EntryKind, type Entry } from './entry.ts';
+import { EntryKind, type Entry } from './entry.ts';
 import type { EntryIterator } from './entry_iterator.ts';
 
 export interface PurgeRules {
@@ -57,7 +57,9 @@ export function isPurgeable(entry: Entry, nowMs: number, graceMs: number): boole
 
 export class CompactionMerge {
   readonly counts: MergeCounts = { input: 0, inputBytes: 0, kept: 0, shadowed: 0, purgedTombstones: 0, purgedExpired: 0 };
-  private currentKey: Uint8Array | null = null;
+  /** The current key: a copy in a reused buffer (the source may reuse its entry's memory); length -1 before the first. */
+  private currentKey = new Uint8Array(64);
+  private currentKeyLength = -1;
   /** Seq of the previous version of the current key; Infinity before its first. */
   private lastSeqForKey = Infinity;
   /** Whether the entry last returned is still the source's current one. */
@@ -84,12 +86,12 @@ export class CompactionMerge {
       const entry = source.entry();
       this.counts.input++;
       this.counts.inputBytes += entry.key.length + entry.value.length + ENTRY_OVERHEAD_BYTES;
-      const sameKey = this.currentKey !== null && compareKeys(this.currentKey, entry.key) === 0;
-      if (sameKey) {
+      const order = this.currentKeyLength < 0 ? -1 : this.compareCurrent(entry.key);
+      if (order === 0) {
         assert(entry.seq < this.lastSeqForKey, 'compaction input: versions of a key out of order');
       } else {
-        assert(this.currentKey === null || compareKeys(this.currentKey, entry.key) < 0, 'compaction input: keys out of order');
-        this.currentKey = entry.key.slice();
+        assert(order < 0, 'compaction input: keys out of order');
+        this.rememberKey(entry.key);
         this.lastSeqForKey = Infinity;
       }
       let drop = false;
@@ -114,5 +116,24 @@ export class CompactionMerge {
       source.next();
     }
     return undefined;
+  }
+
+  /** The current key compared with `key` (bytewise, as compareKeys), without allocating. */
+  private compareCurrent(key: Uint8Array): number {
+    const cur = this.currentKey;
+    const len = this.currentKeyLength;
+    const n = len < key.length ? len : key.length;
+    for (let i = 0; i < n; i++) {
+      const d = cur[i]! - key[i]!;
+      if (d !== 0) return d;
+    }
+    return len - key.length;
+  }
+
+  private rememberKey(key: Uint8Array): void {
+    if (key.length > this.currentKey.length) this.currentKey = new Uint8Array(Math.max(key.length, this.currentKey.length * 2));
+    const cur = this.currentKey;
+    for (let i = 0; i < key.length; i++) cur[i] = key[i]!;
+    this.currentKeyLength = key.length;
   }
 }

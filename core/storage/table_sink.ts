@@ -13,7 +13,7 @@
 import { assert } from '../../io/assert.ts';
 import type { Disk, File } from '../../io/disk.ts';
 import { Block } from './block_reader.ts';
-import { compareKeys, type Entry } from './entry.ts';
+import type { Entry } from './entry.ts';
 import { tableFileName } from './manifest.ts';
 import { SstableWriter, type SstableWriterOptions } from './sstable_writer.ts';
 import type { TableMeta } from './version_edit.ts';
@@ -25,7 +25,9 @@ export class TableSink {
   private openFiles: File[] = [];
   /** Every file number this sink has created (for the obsolete-file sweep to spare, and abandon() to remove). */
   readonly fileNumbers: number[] = [];
-  private lastKey: Uint8Array | null = null;
+  /** The last key added, copied into a reused buffer; length -1 before the first. */
+  private lastKey = new Uint8Array(64);
+  private lastKeyLength = -1;
   private finishedBytes = 0;
   private state: 'open' | 'finishing' | 'done' | 'abandoned' = 'open';
   /** Parsed data blocks written so far, within the block budget. */
@@ -46,7 +48,7 @@ export class TableSink {
   /** Entries in strictly increasing internal order. Throws what the disk throws (DiskFullError). */
   add(entry: Entry): void {
     assert(this.state === 'open', `add() on a ${this.state} table sink`);
-    const newKey = this.lastKey === null || compareKeys(this.lastKey, entry.key) !== 0;
+    const newKey = !this.isLastKey(entry.key);
     if (newKey && this.current !== null && this.current.writer.bytesWritten() >= this.targetFileBytes) this.cut();
     if (this.current === null) {
       const number = this.newFileNumber();
@@ -58,7 +60,21 @@ export class TableSink {
       this.current = { writer: new SstableWriter(file, options), number };
     }
     this.current.writer.add(entry);
-    if (newKey) this.lastKey = entry.key.slice();
+    if (newKey) this.rememberKey(entry.key);
+  }
+
+  private isLastKey(key: Uint8Array): boolean {
+    if (key.length !== this.lastKeyLength) return false;
+    const last = this.lastKey;
+    for (let i = 0; i < key.length; i++) if (last[i] !== key[i]) return false;
+    return true;
+  }
+
+  private rememberKey(key: Uint8Array): void {
+    if (key.length > this.lastKey.length) this.lastKey = new Uint8Array(Math.max(key.length, this.lastKey.length * 2));
+    const last = this.lastKey;
+    for (let i = 0; i < key.length; i++) last[i] = key[i]!;
+    this.lastKeyLength = key.length;
   }
 
   /** Bytes appended to output files so far. */
