@@ -2,6 +2,7 @@
 
 import { assert } from '../io/assert.ts';
 import type { Scenario } from '../sim/scenario.ts';
+import { antiEntropyAfterHintsExpire, noAntiEntropyAfterHintsExpire } from './anti_entropy_after_hints_expire.ts';
 import { clockSkewLww } from './clock_skew_lww.ts';
 import { crashRestart } from './crash_restart.ts';
 import { diskCorruption } from './disk_corruption.ts';
@@ -24,6 +25,8 @@ export const SCENARIOS: readonly Scenario[] = [
   siblingsConcurrentWriters,
   strongUnderChaos,
   eventualNotLinearizable,
+  antiEntropyAfterHintsExpire,
+  noAntiEntropyAfterHintsExpire,
 ];
 
 assert(new Set(SCENARIOS.map((s) => s.name)).size === SCENARIOS.length, 'scenario names must be unique');

@@ -42,6 +42,8 @@ describe('scenarios', () => {
       'siblings-concurrent-writers',
       'strong-under-chaos',
       'eventual-not-linearizable',
+      'anti-entropy-after-hints-expire',
+      'no-anti-entropy-after-hints-expire',
     ]);
   });
 
