@@ -20,9 +20,11 @@
  * node, counted when the node restarts or stats() / inFlight() / a send look.
  *
  * At arrival a flight is checked against the partitions again (frames in
- * flight when a partition starts are lost) and must decode with the real
- * codec (io/frame_codec.ts) as exactly one frame; a frame that does not is a
- * codec bug, reported as a crash of the run, never delivered.
+ * flight when a partition starts are lost) and must be exactly one frame of
+ * the real codec (io/frame_codec.ts: length, checksum, one msgpack value;
+ * frame_arrival_check.ts walks it without decoding, so the node's decode is
+ * the only one); a frame that is not is a codec bug, reported as a crash of
+ * the run, never delivered.
  *
  * Clogged paths hold frames without losing them: when a path clogs, its
  * flights are moved to the clog's end, in send order.
@@ -70,7 +72,7 @@ export interface NetworkStats {
 }
 
 /** What the network needs from the simulator (the Simulator itself). */
-export type SimNetworkHost = Pick<Simulator, 'rng' | 'nowMs' | 'schedule' | 'scheduleOnNode' | 'cancel' | 'isPending' | 'isUp' | 'trace'>;
+export type SimNetworkHost = Pick<Simulator, 'rng' | 'nowMs' | 'schedule' | 'scheduleOnNode' | 'cancel' | 'isPending' | 'isUp' | 'trace' | 'traceFrame'>;
 
 type FrameHandler = (from: NodeId, frame: Uint8Array) => void;
 
@@ -92,6 +94,17 @@ class Endpoint implements Network {
     this.handler = handler;
   }
 }
+
+/** Trace kinds of drops, built once rather than per dropped frame. */
+const DROP_KINDS: Record<DropReason, string> = {
+  senderDown: 'drop senderDown',
+  unknownNode: 'drop unknownNode',
+  partition: 'drop partition',
+  loss: 'drop loss',
+  capacity: 'drop capacity',
+  down: 'drop down',
+  noHandler: 'drop noHandler',
+};
 
 const noDrops = (): Record<DropReason, number> => ({ senderDown: 0, unknownNode: 0, partition: 0, loss: 0, capacity: 0, down: 0, noHandler: 0 });
 
@@ -255,16 +268,17 @@ export class SimNetwork {
     if (this.isBlocked(link)) return this.drop(id, from, to, frame.length, 'partition');
     const faults = this.linkFaults(link);
     if (this.frameRng.chance(faults.packetLossProbability)) return this.drop(id, from, to, frame.length, 'loss');
-    this.launch(id, link, faults, frame.slice(), '');
+    this.launch(id, link, faults, frame.slice(), 0);
     if (this.frameRng.chance(faults.packetReplayProbability)) {
       const copy = this.nextFrameId++;
       this.counters.duplicated++;
       if (this.frameRng.chance(faults.packetLossProbability)) return this.drop(copy, from, to, frame.length, 'loss');
-      this.launch(copy, link, faults, frame.slice(), ` replay of #${id}`);
+      this.launch(copy, link, faults, frame.slice(), id);
     }
   }
 
-  private launch(id: number, link: Link, faults: LinkFaultOptions, bytes: Uint8Array, note: string): void {
+  /** Puts one copy in flight; `replayOf` is the id of the frame it duplicates, 0 for the original. */
+  private launch(id: number, link: Link, faults: LinkFaultOptions, bytes: Uint8Array, replayOf: number): void {
     if (link.flights.size >= faults.pathMaximumCapacity) this.settleDown(link.to);
     if (link.flights.size >= faults.pathMaximumCapacity) return this.drop(id, link.from, link.to, bytes.length, 'capacity');
     const now = this.host.nowMs();
@@ -283,7 +297,7 @@ export class SimNetwork {
     link.flights.set(id, flight);
     this.flightsInFlight++;
     this.schedule(flight, target);
-    this.host.trace(`net send ${link.from}>${link.to} #${id} ${bytes.length}B${note}`);
+    this.host.traceFrame('send', link.from, link.to, id, bytes.length, replayOf);
   }
 
   private schedule(flight: Flight, target: number): void {
@@ -307,13 +321,13 @@ export class SimNetwork {
     if (endpoint.handler === null) return this.drop(id, link.from, link.to, bytes.length, 'noHandler');
     this.counters.delivered++;
     this.counters.bytesDelivered += bytes.length;
-    this.host.trace(`net deliver ${link.from}>${link.to} #${id}`);
+    this.host.traceFrame('deliver', link.from, link.to, id, -1, 0);
     endpoint.handler(link.from, bytes);
   }
 
   private drop(id: number, from: string, to: string, bytes: number, reason: DropReason): void {
     this.counters.dropped[reason]++;
-    this.host.trace(`net drop ${reason} ${from}>${to} #${id} ${bytes}B`);
+    this.host.traceFrame(DROP_KINDS[reason], from, to, id, bytes, 0);
   }
 
   // ---- crashes ----

@@ -261,6 +261,11 @@ export class Simulator {
     this.traceHashState.line(line);
   }
 
+  /** Folds a frame's send, delivery or drop (see Trace.frame). */
+  traceFrame(kind: string, from: string, to: string, id: number, size: number, replayOf: number): void {
+    this.traceHashState.frame(kind, from, to, id, size, replayOf);
+  }
+
   /** The latest trace lines, readable (only with `traceKeepLines`). */
   recentTrace(): string[] {
     return this.traceHashState.recentLines();

@@ -29,6 +29,13 @@ describe('Trace', () => {
       hashOf((t) => t.op('n1', 'append', 'wal', 10)),
       hashOf((t) => t.op('n1', 'append', 'wal', 11)),
       hashOf((t) => t.op('n1', 'append', 'wa', 10)),
+      hashOf((t) => t.frame('send', 'a', 'b', 1, 10, 0)),
+      hashOf((t) => t.frame('send', 'b', 'a', 1, 10, 0)),
+      hashOf((t) => t.frame('send', 'a', 'b', 2, 10, 0)),
+      hashOf((t) => t.frame('send', 'a', 'b', 1, 11, 0)),
+      hashOf((t) => t.frame('send', 'a', 'b', 1, 10, 1)),
+      hashOf((t) => t.frame('deliver', 'a', 'b', 1, 10, 0)),
+      hashOf((t) => t.frame('send', 'ab', '', 1, 10, 0)),
     ];
     expect(new Set(variants).size).toBe(variants.length);
   });
@@ -62,6 +69,9 @@ describe('Trace', () => {
     t.event(3, 'n2', 'timer');
     t.op('n2', 'sync', 'wal', 40);
     expect(t.recentLines()).toEqual(['3 n2 timer', '  n2 sync wal 40']);
+    t.frame('send', 'n1', 'n2', 7, 120, 5);
+    t.frame('deliver', 'n1', 'n2', 7, -1, 0);
+    expect(t.recentLines()).toEqual(['net send n1>n2 #7 120B replay of #5', 'net deliver n1>n2 #7']);
     expect(new Trace().recentLines()).toEqual([]);
   });
 });

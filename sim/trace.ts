@@ -65,6 +65,21 @@ export class Trace {
     this.endLine(this.keepLines > 0 ? `  ${node} ${op} ${name} ${size}` : undefined);
   }
 
+  /**
+   * Folds a frame's event on the simulated network (`kind`: send, deliver,
+   * drop and why), without building its line: every frame passes here.
+   * `size` < 0 and `replayOf` 0 are left out of the readable line.
+   */
+  frame(kind: string, from: string, to: string, id: number, size: number, replayOf: number): void {
+    this.string(kind);
+    this.string(from);
+    this.string(to);
+    this.number(id);
+    this.number(size);
+    this.number(replayOf);
+    this.endLine(this.keepLines > 0 ? `net ${kind} ${from}>${to} #${id}${size < 0 ? '' : ` ${size}B`}${replayOf === 0 ? '' : ` replay of #${replayOf}`}` : undefined);
+  }
+
   /** Folds an arbitrary line (a client operation, a checker verdict). */
   line(text: string): void {
     this.string(text);
