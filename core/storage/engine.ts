@@ -193,27 +193,49 @@ export class Engine {
 
   /** Several puts/deletes applied atomically (one WAL record, consecutive seqs). */
   write(ops: WriteOp[], cb: Callback): void {
+    this.submit(ops, cb, false);
+  }
+
+  /**
+   * write(), acknowledged at once where that is possible: with syncWrites off,
+   * nothing queued or unacknowledged ahead of it, and no back-pressure, the
+   * write is applied, visible to reads and as acknowledged as write()'s
+   * callback would make it (in the page cache) when this returns true, and
+   * cb is never called. Otherwise it returns false and cb reports, as with
+   * write().
+   */
+  tryWriteNow(ops: WriteOp[], cb: Callback): boolean {
+    return this.submit(ops, cb, true);
+  }
+
+  private submit(ops: WriteOp[], cb: Callback, now: boolean): boolean {
     const refusal = this.refusal() ?? validateWrite(ops, this.options);
     if (refusal !== null) {
       this.later(() => cb(refusal));
-      return;
+      return false;
     }
     if (ops.length === 0) {
       this.later(() => cb(null));
-      return;
+      return false;
     }
     if (this.writeQueue.length === 0) {
       // Nothing ahead of it: applied now, its bytes copied once, into its WAL record.
       const admission = this.admit(false);
-      if (admission === 'apply') return this.apply(ops, userBytes(ops), cb);
+      if (admission === 'apply') {
+        const immediate = now && !this.options.syncWrites && this.acks.length === 0;
+        const err = this.apply(ops, userBytes(ops), immediate ? undefined : cb);
+        if (err !== null) this.later(() => cb(err));
+        return err === null && immediate;
+      }
       const copied = copyWrite(ops);
       this.writeQueue.push({ ops: copied, userBytes: userBytes(copied), cb, delayed: false });
       if (admission === 'delay') this.delay(this.writeQueue.peek()!);
-      return;
+      return false;
     }
     const copied = copyWrite(ops);
     this.writeQueue.push({ ops: copied, userBytes: userBytes(copied), cb, delayed: false });
     this.pump();
+    return false;
   }
 
   /** Applies queued writes while back-pressure allows. */
@@ -224,7 +246,8 @@ export class Engine {
       if (admission === 'hold') return;
       if (admission === 'delay') return this.delay(w);
       this.writeQueue.shift();
-      this.apply(w.ops, w.userBytes, w.cb);
+      const err = this.apply(w.ops, w.userBytes, w.cb);
+      if (err !== null) this.later(() => w.cb(err));
     }
   }
 
@@ -268,9 +291,12 @@ export class Engine {
   /**
    * Encodes the write once, into the buffer that becomes its WAL record (the
    * memtable's entries are views into it: `ops` may be the caller's buffers,
-   * reused once write() returns), appends it and inserts the entries.
+   * reused once write() returns), appends it and inserts the entries. Returns
+   * the error that refused it (cb is then not called; the caller reports it).
+   * Without cb (syncWrites off, nothing unacknowledged ahead) the write is
+   * acknowledged here: it becomes the newest visible write.
    */
-  private apply(ops: WriteOp[], bytes: number, cb: Callback): void {
+  private apply(ops: WriteOp[], bytes: number, cb: Callback | undefined): Error | null {
     // Entry times are whole milliseconds; a wall clock may read fractions.
     const nowMs = Math.floor(this.env.clock.wallMs());
     const firstSeq = this.lastSeq + 1;
@@ -293,17 +319,22 @@ export class Engine {
     if (err !== null) {
       // A refusal wrote nothing usable, so the seqs stay free.
       if (!(err instanceof DiskFullError)) this.fail(err);
-      this.later(() => cb(err));
-      return;
+      return err;
     }
     this.lastSeq = last;
     for (let i = 0; i < entries.length; i++) this.active.add(entries[i]!);
     this.counters.userBytesWritten += bytes;
+    if (cb === undefined) {
+      assert(!durable && this.acks.length === 0, 'only an unsynced write with nothing unacknowledged ahead is acknowledged at once');
+      this.acks.visibleSeq = last;
+      return null;
+    }
     ack = this.acks.addWrite(last, cb);
     if (!durable) {
       ack.done = true;
       this.scheduleDrain();
     }
+    return null;
   }
 
   /** Drains acknowledgements on the next turn (callbacks never run inside write()). */

@@ -7,8 +7,9 @@ import { ClassicLevel } from 'classic-level';
 
 export interface BenchStore {
   readonly name: string;
-  put(key: Uint8Array, value: Uint8Array): Promise<void>;
-  del(key: Uint8Array): Promise<void>;
+  /** A plain return: the write was acknowledged before the call returned. */
+  put(key: Uint8Array, value: Uint8Array): Promise<void> | void;
+  del(key: Uint8Array): Promise<void> | void;
   get(key: Uint8Array): Promise<Uint8Array | undefined> | Uint8Array | undefined;
   /** The store's fastest synchronous lookup, where it has one. */
   getSync(key: Uint8Array): Uint8Array | undefined;
