@@ -83,15 +83,19 @@ export class SimClock implements Clock {
     assert(Number.isFinite(monoDelayMs) && monoDelayMs >= 0, `SimClock.trueDelayFor: bad delay ${monoDelayMs}`);
     if (monoDelayMs === 0) return 0;
     const now = this.trueNowMs();
-    const monoAt = (t: number): number => this.anchorMono + (t - this.anchorTrue) * this.rate;
-    const start = monoAt(now);
+    const start = this.monoAt(now);
     let delay = monoDelayMs / this.rate;
     // Float rounding may leave the timer a hair early; a timeout must never be observed short.
-    for (let i = 0; monoAt(now + delay) - start < monoDelayMs; i++) {
+    for (let i = 0; this.monoAt(now + delay) - start < monoDelayMs; i++) {
       assert(i < 64, 'SimClock.trueDelayFor: cannot reach the delay');
       delay += Math.max((now + delay) * 2 ** -52, Number.MIN_VALUE) * 2 ** i;
     }
     return delay;
+  }
+
+  /** The monotonic reading at true time `t` (a method, not a closure per call: every timer asks). */
+  private monoAt(t: number): number {
+    return this.anchorMono + (t - this.anchorTrue) * this.rate;
   }
 
   private static rateOf(ppm: number): number {

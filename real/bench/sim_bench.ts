@@ -1,6 +1,15 @@
 // `ringkv bench sim`: how fast the simulator runs the store, on
 // strong-under-chaos (5 nodes, every fault kind): simulated events per
-// second and seeds per minute, on one core. Beside it, in the same process,
+// second and seeds per minute, on one core.
+//
+// An event is one event the simulator dequeues and runs (Simulator.run's
+// count, the `events` of `ringkv sim --json`): a frame delivered to a node,
+// a timer firing, a disk completion, a world event (fault injection, a
+// workload step). Events dropped unrun because their node crashed, and work
+// done outside events (opening and recovering nodes at start and restart,
+// the checkers) are not counted, though their CPU time is in the figure.
+//
+// Beside it, in the same process,
 // the bare simulator (sim/simulator_fixture.ts: nodes that only write and
 // sync their disks, with crashes) as the comparator: the ceiling the event
 // loop, clocks, timers and disks allow, so the report shows how much of a
