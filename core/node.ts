@@ -19,7 +19,8 @@ import { assert } from '../io/assert.ts';
 import type { Env } from '../io/env.ts';
 import type { NodeId } from '../io/network.ts';
 import type { TimerId } from '../io/timers.ts';
-import { Ring } from './ring/ring.ts';
+import type { Ring } from './ring/ring.ts';
+import { type MemberPhase, Topology } from './ring/topology.ts';
 import { Engine, type EngineOptions } from './storage/engine.ts';
 import { CorruptionError } from './storage/errors.ts';
 import type { SiblingLimits } from './versioning/dotted_version_vector.ts';
@@ -72,6 +73,8 @@ export type {
 export interface ClusterMember {
   id: string;
   tokens: bigint[];
+  /** Default 'normal'. */
+  phase?: MemberPhase;
 }
 
 export interface NodeConfig {
@@ -139,15 +142,17 @@ export class StoreNode {
   private readonly hints: HintQueue;
   private readonly lease: HlcLease;
   private readonly antiEntropy: AntiEntropyService;
+  private currentTopology: Topology;
 
   private constructor(
     private readonly env: Env,
     readonly config: NodeConfig,
-    readonly ring: Ring,
+    topology: Topology,
     private readonly engine: Engine,
     ceilingMs: number,
     incompleteAtOpen: boolean,
   ) {
+    this.currentTopology = topology;
     const mark = (what: string): void => this.mark(what);
     if (incompleteAtOpen) mark('replica may have lost writes');
     const keyspaces = new KeyspaceRegistry(config.keyspaces);
@@ -169,7 +174,7 @@ export class StoreNode {
     this.rpc = new PeerRpc(env, this.liveness, mark);
     const deps: CoordinatorDeps = {
       env,
-      ring,
+      topology: () => this.currentTopology,
       keyspaces,
       rpc: this.rpc,
       liveness: this.liveness,
@@ -213,7 +218,7 @@ export class StoreNode {
         options: antiEntropyOptions(config.antiEntropy),
         mark,
       },
-      ring,
+      topology.readRing,
     );
     this.replicas.onRecordWritten = (ks, key, value) => this.antiEntropy.recordWritten(ks, key, value);
     this.rpc.serve((from, request, reply) => (request.t === 'merkle' ? this.antiEntropy.handle(from, request, reply) : service.handle(from, request, reply)));
@@ -223,9 +228,9 @@ export class StoreNode {
 
   /** Opens the storage engine on env.disk (recovering it), loads hints, registers env.net.onFrame, starts timers. */
   static open(env: Env, config: NodeConfig, cb: (err: Error | null, node?: StoreNode) => void): void {
-    let ring: Ring;
+    let topology: Topology;
     try {
-      ring = checkConfig(env, config);
+      topology = checkConfig(env, config);
     } catch (err) {
       return cb(err as Error);
     }
@@ -255,7 +260,7 @@ export class StoreNode {
       const build = (): void => {
         let node: StoreNode;
         try {
-          node = new StoreNode(env, config, ring, engine!, ceiling, incomplete);
+          node = new StoreNode(env, config, topology, engine!, ceiling, incomplete);
         } catch (buildErr) {
           return engine!.close(() => cb(buildErr as Error));
         }
@@ -272,6 +277,23 @@ export class StoreNode {
 
   get nodeId(): NodeId {
     return this.env.nodeId;
+  }
+
+  /** The ring reads go to (the current topology's read ring). */
+  get ring(): Ring {
+    return this.currentTopology.readRing;
+  }
+
+  get topology(): Topology {
+    return this.currentTopology;
+  }
+
+  /** Replaces the placement requests use from now on (membership changes; ring_change/). */
+  setTopology(topology: Topology): void {
+    if (topology.version === this.currentTopology.version) return;
+    this.currentTopology = topology;
+    this.antiEntropy.setRing(topology.readRing);
+    this.mark('topology changed');
   }
 
   get(req: GetRequest, cb: (res: GetResponse) => void): void {
@@ -390,7 +412,7 @@ export class StoreNode {
   }
 }
 
-function checkConfig(env: Env, config: NodeConfig): Ring {
+function checkConfig(env: Env, config: NodeConfig): Topology {
   assert(config.nodeId === env.nodeId, `config is for ${config.nodeId}, env for ${env.nodeId}`);
   const problem = nodeIdProblem(config.nodeId);
   if (problem !== null) throw new Error(`node id: ${problem}`);
@@ -404,7 +426,7 @@ function checkConfig(env: Env, config: NodeConfig): Ring {
     if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new Error(`${name} must be > 0, got ${String(v)}`);
   }
   if (!(Number.isInteger(config.maxValueBytes) && config.maxValueBytes >= 0)) throw new Error(`maxValueBytes must be >= 0`);
-  const ring = Ring.fromEntries(config.members.flatMap((m) => m.tokens.map((token) => ({ token, node: m.id }))));
-  if (!ring.hasNode(config.nodeId)) throw new Error(`node ${config.nodeId} is not among the members`);
-  return ring;
+  const topology = Topology.of(config.members.map((m) => ({ id: m.id, phase: m.phase ?? 'normal', tokens: m.tokens })));
+  if (topology.phaseOf(config.nodeId) === undefined) throw new Error(`node ${config.nodeId} is not among the members`);
+  return topology;
 }

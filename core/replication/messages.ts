@@ -17,9 +17,12 @@
 //   forward       a siblings-mode write relayed to a home replica, which
 //                 coordinates it (it holds the key's dots)  -> forward_reply
 //   ping                                    -> pong
+//   merkle        ks body (one anti-entropy message, antientropy/merkle_messages.ts)
+//                                           -> merkle_reply body[] (the answers, possibly none)
 
 import { assert } from '../../io/assert.ts';
 import { FrameError, decodeFrame, encodeFrame } from '../../io/frame_codec.ts';
+import { type MerkleMessage, parseMerkleMessage } from '../antientropy/merkle_messages.ts';
 import { VersionFormatError } from '../versioning/errors.ts';
 import { nodeIdProblem } from '../versioning/hlc.ts';
 import {
@@ -66,7 +69,9 @@ export type Message =
   | { t: 'forward_reply'; id: number; ok: true }
   | { t: 'forward_reply'; id: number; ok: false; code: ErrorCode; message: string; definite: boolean; replied: number | null; required: number | null }
   | { t: 'ping'; id: number }
-  | { t: 'pong'; id: number };
+  | { t: 'pong'; id: number }
+  | { t: 'merkle'; id: number; ks: string; body: MerkleMessage }
+  | { t: 'merkle_reply'; id: number; body: MerkleMessage[] };
 
 export type MessageType = Message['t'];
 
@@ -217,6 +222,13 @@ function parseMessage(raw: unknown): Message {
         required: optionalCount(r['required']),
       };
     }
+    case 'merkle':
+      return { t, id, ks: keyspaceName(r['ks']), body: merkle(r['body']) };
+    case 'merkle_reply': {
+      const body = r['body'];
+      if (!Array.isArray(body) || body.length > 16) throw new WireError('merkle reply body is not a short list');
+      return { t, id, body: body.map(merkle) };
+    }
     default:
       throw new WireError(`message type ${showValue(t)} unknown`);
   }
@@ -267,6 +279,12 @@ function versioned(x: unknown): VersionedValue {
     if (err instanceof VersionFormatError) throw new WireError(`versioned value: ${err.message}`);
     throw err;
   }
+}
+
+function merkle(x: unknown): MerkleMessage {
+  const m = parseMerkleMessage(x);
+  if (m === null) throw new WireError('malformed merkle message');
+  return m;
 }
 
 function text(x: unknown): string {
