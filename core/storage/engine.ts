@@ -388,7 +388,7 @@ export class Engine {
   private startFlush(): void {
     const frozen = this.frozen;
     if (frozen === null || this.refusal() !== null) return;
-    frozen.job = new FlushJob(this.jobEnv, this.outputDeps(), frozen.memtable, this.acks.visibleSeq, (err, tables) => {
+    frozen.job = new FlushJob(this.jobEnv, this.outputDeps(this.options.compression && this.options.compressFlushes), frozen.memtable, this.acks.visibleSeq, (err, tables) => {
       if (this.refusal() !== null) return;
       // The job (and so its output's file number) stays in place until the
       // table is installed, so the obsolete-file sweep spares it.
@@ -462,11 +462,11 @@ export class Engine {
     this.compactions.compactAll(cb);
   }
 
-  private outputDeps() {
+  private outputDeps(compression = this.options.compression) {
     return {
       disk: this.env.disk,
       newFileNumber: () => this.versions.newFileNumber(),
-      writerOptions: { blockBytes: this.options.blockBytes, bloomBitsPerKey: this.options.bloomBitsPerKey, compression: this.options.compression },
+      writerOptions: { blockBytes: this.options.blockBytes, bloomBitsPerKey: this.options.bloomBitsPerKey, compression },
     };
   }
 

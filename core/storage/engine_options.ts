@@ -15,6 +15,12 @@ export interface EngineOptions {
   blockCacheBytes: number;
   /** LZ4 for table blocks. */
   compression: boolean;
+  /**
+   * LZ4 also for the level-0 tables a flush writes. Off by default (RocksDB's
+   * usual per-level setting): a flush competes with writes for the one
+   * thread, and compaction soon rewrites its tables, compressed.
+   */
+  compressFlushes: boolean;
   /** Tombstones (and expired TTL values) are purged by compaction only this long after their time. */
   tombstoneGraceMs: number;
   /** true: a write's callback runs after its WAL sync (group commit); false: once it is in the page cache. */
@@ -46,6 +52,7 @@ export const DEFAULT_ENGINE_OPTIONS: Readonly<EngineOptions> = Object.freeze({
   bloomBitsPerKey: 10,
   blockCacheBytes: 32 * 1024 * 1024,
   compression: true,
+  compressFlushes: false,
   tombstoneGraceMs: 10 * 24 * 3600 * 1000,
   syncWrites: true,
   compactionStepBytes: 64 * 1024,
