@@ -21,6 +21,8 @@ import type { NodeId } from '../io/network.ts';
 import type { TimerId } from '../io/timers.ts';
 import type { Ring } from './ring/ring.ts';
 import { type MemberPhase, Topology } from './ring/topology.ts';
+import { DEFAULT_STREAM_OPTIONS, type RangeStreamOptions, type StreamProgress } from './ring_change/range_streamer.ts';
+import { RingChangeService } from './ring_change/ring_change_service.ts';
 import { Engine, type EngineOptions } from './storage/engine.ts';
 import { CorruptionError } from './storage/errors.ts';
 import type { SiblingLimits } from './versioning/dotted_version_vector.ts';
@@ -105,6 +107,8 @@ export interface NodeConfig {
   siblingLimits?: SiblingLimits;
   /** Hints in flight per target during replay; default 4. */
   hintReplayInflight?: number;
+  /** Range streaming pace and page size (ring_change/range_streamer.ts). */
+  rangeStream?: Partial<RangeStreamOptions>;
   /** Merkle anti-entropy settings (antientropy/anti_entropy_options.ts). */
   antiEntropy?: Partial<AntiEntropyOptions>;
 }
@@ -143,6 +147,9 @@ export class StoreNode {
   private readonly lease: HlcLease;
   private readonly antiEntropy: AntiEntropyService;
   private currentTopology: Topology;
+  /** Set while an operator drives a move: membership's topology waits. */
+  private pinnedTopology: Topology | null = null;
+  private readonly ringChange: RingChangeService;
 
   private constructor(
     private readonly env: Env,
@@ -190,6 +197,28 @@ export class StoreNode {
     };
     this.coordinator = new Coordinator(deps);
     this.scanner = new ScanCoordinator(deps);
+    this.ringChange = new RingChangeService(
+      {
+        self: env.nodeId,
+        timers: env.timers,
+        topology: () => this.currentTopology,
+        keyspaces: () => keyspaces.all(),
+        requestPage: (source, request, cb) =>
+          this.rpc.call(source, { t: 'stream', ...request }, config.requestTimeoutMs, (reply) => cb(reply?.t === 'stream_ok' ? { items: reply.items, next: reply.next } : null)),
+        apply: (ks, key, value, cb) => this.replicas.apply(ks, key, value, (err) => cb(err)),
+        loadMeta: (name) => {
+          try {
+            return engine.get(metaKey(name));
+          } catch (err) {
+            if (!(err instanceof CorruptionError)) throw err;
+            return undefined; // a lost checkpoint only means streaming that task again
+          }
+        },
+        saveMeta: (name, value, cb) => writer.put(metaKey(name), value, undefined, cb),
+        mark,
+      },
+      { ...DEFAULT_STREAM_OPTIONS, ...config.rangeStream },
+    );
     const service = new ReplicaService({
       self: env.nodeId,
       keyspaces,
@@ -279,6 +308,26 @@ export class StoreNode {
     return this.env.nodeId;
   }
 
+  /** Pins the placement while an operator drives a move (membership's changes wait); null unpins. */
+  pinTopology(topology: Topology | null): void {
+    this.pinnedTopology = topology;
+    if (topology !== null) this.setTopology(topology);
+  }
+
+  /** Pulls the ranges the current topology moves to this node (ring_change/), leaving out sources in `dead`. */
+  streamPendingRanges(dead: readonly string[] = []): void {
+    this.ringChange.streamPendingRanges(dead);
+  }
+
+  rangeStreamProgress(): StreamProgress | null {
+    return this.ringChange.progress();
+  }
+
+  /** Whether this node holds every range its current topology moves to it. */
+  rangesCaughtUp(): boolean {
+    return this.ringChange.caughtUp();
+  }
+
   /** The ring reads go to (the current topology's read ring). */
   get ring(): Ring {
     return this.currentTopology.readRing;
@@ -290,6 +339,7 @@ export class StoreNode {
 
   /** Replaces the placement requests use from now on (membership changes; ring_change/). */
   setTopology(topology: Topology): void {
+    if (this.pinnedTopology !== null && topology !== this.pinnedTopology) return;
     if (topology.version === this.currentTopology.version) return;
     this.currentTopology = topology;
     this.antiEntropy.setRing(topology.readRing);
@@ -359,6 +409,7 @@ export class StoreNode {
     this.closed = true;
     for (const id of this.timers) this.env.timers.cancelTimer(id);
     this.antiEntropy.close();
+    this.ringChange.stop();
     this.rpc.close();
     this.engine.close(cb);
   }

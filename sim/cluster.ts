@@ -5,6 +5,14 @@
 // whatever the crash left). Checkers read the cluster through `finalState`:
 // what every home replica of every key holds.
 //
+// The ring may change while the cluster runs (ring_operation.ts): nodes are
+// added, decommissioned, killed for good and replaced or removed. The cluster
+// keeps the current topology, gives it to every node it opens and pins it on
+// every open node when it changes; the final state is judged on the final
+// topology. Nodes that gave ranges away keep their copies (nothing cleans
+// them up yet), so once the ring has changed a record held by a node that is
+// no longer its replica is left out instead of being an error.
+//
 // A node whose open fails (its disk too damaged to recover) is handled by the
 // scenario's policy: 'fail' ends the run with the error (a node must recover
 // from the faults the scenario injects); 'lose' keeps the node down for the
@@ -27,6 +35,9 @@ import type {
 import { keyToken } from '../core/ring/key_hash.ts';
 import { Ring } from '../core/ring/ring.ts';
 import { randomTokens } from '../core/ring/token_allocator.ts';
+import { Topology } from '../core/ring/topology.ts';
+import type { StreamProgress } from '../core/ring_change/range_streamer.ts';
+import { type RingChangeSpec, RingOperation } from './ring_operation.ts';
 import type { FinalState, KeyReplicas } from './checkers/final_state.ts';
 import { SimNetwork } from './sim_network.ts';
 import type { PacketFaultOptions } from './packet_fault_options.ts';
@@ -41,6 +52,11 @@ export interface ClusterNode {
   dumpReplicaRecords(): ReplicaRecord[];
   pendingHints(): Map<string, number>;
   marks(): Map<string, number>;
+  /** Ring changes (StoreNode; absent from test doubles that do not move ranges). */
+  pinTopology?(topology: Topology | null): void;
+  streamPendingRanges?(dead?: readonly string[]): void;
+  rangesCaughtUp?(): boolean;
+  rangeStreamProgress?(): StreamProgress | null;
 }
 
 /** Opens a node on `env` (StoreNode.open, or a test double). */
@@ -58,6 +74,8 @@ export interface ClusterSpec {
   /** The network's settings outside fault phases (delays); default a healthy LAN. */
   network?: Partial<PacketFaultOptions>;
   onOpenFailure?: OpenFailurePolicy;
+  /** Ring changes an operator makes while the workload runs (times from the start of the safety phase). */
+  ringChanges?: RingChangeSpec[];
 }
 
 export const DEFAULT_NODE_SETTINGS: Readonly<Omit<NodeConfig, 'nodeId' | 'members' | 'keyspaces'>> = Object.freeze({
@@ -79,9 +97,13 @@ interface Member {
 
 export class SimCluster {
   readonly ids: string[];
-  readonly ring: Ring;
   readonly net: SimNetwork;
-  readonly members: ClusterMember[];
+  private current: Topology;
+  /** Whether the ring changed during the run. */
+  private ringChanged = false;
+  /** Nodes that left the cluster or were removed: no longer members, never restarted. */
+  private readonly departed = new Set<string>();
+  private readonly operations: RingOperation[] = [];
   private readonly state = new Map<string, Member>();
   private readonly keyspaces = new Map<string, KeyspaceConfig>();
   /** Marks of incarnations that are gone, added up. */
@@ -96,7 +118,7 @@ export class SimCluster {
     private readonly sim: Simulator,
     private readonly spec: ClusterSpec,
     private readonly opener: NodeOpener,
-    nodeOptions: (index: number) => AddNodeOptions = () => ({}),
+    private readonly nodeOptions: (index: number) => AddNodeOptions = () => ({}),
   ) {
     assert(Number.isInteger(spec.nodes) && spec.nodes >= 1, `cluster of ${spec.nodes} nodes`);
     for (const ks of spec.keyspaces) this.keyspaces.set(ks.name, ks);
@@ -104,8 +126,7 @@ export class SimCluster {
     const tokenRng = sim.rng.fork('cluster-tokens');
     let ring = Ring.EMPTY;
     for (const id of this.ids) ring = ring.withNode(id, randomTokens(ring, spec.vnodes ?? 8, tokenRng));
-    this.ring = ring;
-    this.members = this.ids.map((id) => ({ id, tokens: ring.tokensOf(id) }));
+    this.current = Topology.allNormal(this.ids.map((id) => ({ id, tokens: ring.tokensOf(id) })));
     this.ids.forEach((id, i) => {
       sim.addNode(id, nodeOptions(i));
       this.state.set(id, { id, node: null, opening: false, incarnation: 0 });
@@ -117,6 +138,83 @@ export class SimCluster {
     return { ...DEFAULT_NODE_SETTINGS, ...this.spec.settings, nodeId, members: this.members, keyspaces: this.spec.keyspaces };
   }
 
+  /** The members with their tokens (and phase, where not 'normal'), as every node's configuration lists them. */
+  get members(): ClusterMember[] {
+    return this.current.members().map((m) => ({ id: m.id, tokens: [...m.tokens], ...(m.phase !== 'normal' ? { phase: m.phase } : {}) }));
+  }
+
+  /** The current read ring. */
+  get ring(): Ring {
+    return this.current.readRing;
+  }
+
+  get topology(): Topology {
+    return this.current;
+  }
+
+  /** Makes `topology` current on every open node (and every node opened from now on). */
+  setTopology(topology: Topology): void {
+    this.current = topology;
+    this.ringChanged = true;
+    this.sim.trace(`cluster topology ${topology.version}`);
+    for (const id of this.readyIds()) this.node(id)!.pinTopology?.(topology);
+  }
+
+  /** Schedules the spec's ring changes (call when the safety phase starts). */
+  startRingChanges(): void {
+    const ringDelayMs = (this.spec.settings?.requestTimeoutMs ?? DEFAULT_NODE_SETTINGS.requestTimeoutMs) + 100;
+    for (const change of this.spec.ringChanges ?? []) {
+      const op = new RingOperation(this.sim, this, change, ringDelayMs, this.spec.vnodes ?? 8);
+      this.operations.push(op);
+      op.start();
+    }
+  }
+
+  ringChangesDone(): boolean {
+    return this.operations.every((op) => op.done);
+  }
+
+  /** What each ring change did. */
+  ringChangeLog(): string[] {
+    return this.operations.flatMap((op) => op.log);
+  }
+
+  /** Records and bytes streamed by the ring changes. */
+  streamedTotals(): { records: number; bytes: number } {
+    return this.operations.reduce((a, op) => ({ records: a.records + op.streamed.records, bytes: a.bytes + op.streamed.bytes }), { records: 0, bytes: 0 });
+  }
+
+  /** The largest replication factor of the keyspaces. */
+  maxReplicationFactor(): number {
+    return Math.max(3, ...this.spec.keyspaces.map((k) => k.replicationFactor));
+  }
+
+  nextNodeId(): string {
+    return `n${this.ids.length + 1}`;
+  }
+
+  /** A new node (already in the topology) on a fresh disk, opened. */
+  addNode(id: string): void {
+    assert(this.current.phaseOf(id) !== undefined, `${id} is not in the topology`);
+    this.sim.addNode(id, this.nodeOptions(this.ids.length));
+    this.ids.push(id);
+    this.state.set(id, { id, node: null, opening: false, incarnation: 0 });
+    this.open(id);
+  }
+
+  /** The node dies for good: down, never restarted, its disk gone. */
+  kill(id: string): void {
+    if (this.sim.isUp(id)) this.crash(id);
+    this.lost.set(id, 'killed by the operator');
+  }
+
+  /** The node is no longer a member (left or removed): shut down for good and out of every check. */
+  depart(id: string): void {
+    if (this.sim.isUp(id)) this.crash(id);
+    this.lost.delete(id);
+    this.departed.add(id);
+  }
+
   /** Opens every node that is up and not open. */
   startAll(): void {
     for (const id of this.ids) if (this.sim.isUp(id) && this.member(id).node === null && !this.member(id).opening) this.open(id);
@@ -124,7 +222,7 @@ export class SimCluster {
 
   allReady(): boolean {
     this.throwIfFatal();
-    return this.ids.every((id) => this.member(id).node !== null || this.lost.has(id));
+    return this.ids.every((id) => this.member(id).node !== null || this.lost.has(id) || this.departed.has(id));
   }
 
   /** The open node `id`, or null while it is down or opening. */
@@ -138,11 +236,11 @@ export class SimCluster {
 
   /** Nodes down that can come back (not lost). */
   downIds(): string[] {
-    return this.ids.filter((id) => !this.sim.isUp(id) && !this.lost.has(id));
+    return this.ids.filter((id) => !this.sim.isUp(id) && !this.lost.has(id) && !this.departed.has(id));
   }
 
   isLost(id: string): boolean {
-    return this.lost.has(id);
+    return this.lost.has(id) || this.departed.has(id);
   }
 
   crash(id: string): void {
@@ -155,7 +253,7 @@ export class SimCluster {
 
   /** Restarts a crashed node and reopens it on its disk (a lost node stays down). */
   restart(id: string): void {
-    if (this.lost.has(id)) return;
+    if (this.lost.has(id) || this.departed.has(id)) return;
     this.sim.restart(id);
     this.open(id);
   }
@@ -213,6 +311,7 @@ export class SimCluster {
     const unreadable: { node: string; error: string }[] = [];
     const lost: { node: string; why: string }[] = [];
     for (const id of this.ids) {
+      if (this.departed.has(id)) continue;
       const lostWhy = this.lost.get(id);
       if (lostWhy !== undefined) {
         lost.push({ node: id, why: lostWhy });
@@ -241,7 +340,7 @@ export class SimCluster {
       const byNode = held.get(`${keyspace}/${key}`)!;
       const ks = this.keyspace(keyspace);
       const home = this.homeReplicas(keyspace, key);
-      for (const node of byNode.keys()) assert(home.includes(node), `node ${node} holds ${keyspace}/${key} as a home replica but is not one (home: ${home.join(',')})`);
+      for (const node of byNode.keys()) assert(this.ringChanged || home.includes(node), `node ${node} holds ${keyspace}/${key} as a home replica but is not one (home: ${home.join(',')})`);
       const readable = home.filter((node) => !skipped.has(node));
       return { keyspace, key, mode: ks.conflictMode, replicas: readable.map((node) => ({ node, value: byNode.get(node)?.value ?? null })) };
     });
@@ -273,6 +372,7 @@ export class SimCluster {
         assert(node !== undefined, `open of ${id} succeeded without a node`);
         m.node = node;
         this.sim.trace(`cluster ${id} open`);
+        if (this.ringChanged) node.pinTopology?.(this.current);
         return;
       }
       this.openFailed(id, err);

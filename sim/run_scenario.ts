@@ -153,6 +153,7 @@ export function runScenario(scenario: Scenario, seed: Seed, options: RunOptions)
     const w = workload;
     // Safety phase.
     faults.start(sim, c);
+    c.startRingChanges();
     w.start();
     runFor(scenario.durationMs);
     w.stop();
@@ -160,6 +161,7 @@ export function runScenario(scenario: Scenario, seed: Seed, options: RunOptions)
     // Liveness phase.
     faults.heal(sim, c);
     runUntil('the cluster did not reopen after the faults stopped', () => c.allReady(), 60_000);
+    runUntil('the ring changes did not finish', () => c.ringChangesDone() && c.allReady(), 300_000);
     runFor(scenario.liveness.settleMs);
     const keys = w.keys();
     let state = c.finalState(keys);

@@ -17,12 +17,11 @@
 //   forward       a siblings-mode write relayed to a home replica, which
 //                 coordinates it (it holds the key's dots)  -> forward_reply
 //   ping                                    -> pong
-//   merkle        ks body (one anti-entropy message, antientropy/merkle_messages.ts)
-//                                           -> merkle_reply body[] (the answers, possibly none)
+//   stream        ks ranges after? maxBytes -> stream_ok items next | fail
+//                 (one page of the records in token ranges, ring_change/range_pages.ts)
 
 import { assert } from '../../io/assert.ts';
 import { FrameError, decodeFrame, encodeFrame } from '../../io/frame_codec.ts';
-import { type MerkleMessage, parseMerkleMessage } from '../antientropy/merkle_messages.ts';
 import { VersionFormatError } from '../versioning/errors.ts';
 import { nodeIdProblem } from '../versioning/hlc.ts';
 import {
@@ -32,6 +31,7 @@ import {
   inPlaceVersionedValueLength,
   writeVersionedValueAt,
 } from '../versioning/versioned_value.ts';
+import { MAX_PAGE_BYTES, decodeRanges } from '../ring_change/range_pages.ts';
 import { type ConsistencyLevel, isConsistencyLevel } from './consistency.ts';
 import { ERROR_CODES, type ErrorCode } from './requests.ts';
 import { type MsgpackFrameWriter, writeFrame } from './msgpack_frame_writer.ts';
@@ -70,8 +70,8 @@ export type Message =
   | { t: 'forward_reply'; id: number; ok: false; code: ErrorCode; message: string; definite: boolean; replied: number | null; required: number | null }
   | { t: 'ping'; id: number }
   | { t: 'pong'; id: number }
-  | { t: 'merkle'; id: number; ks: string; body: MerkleMessage }
-  | { t: 'merkle_reply'; id: number; body: MerkleMessage[] };
+  | { t: 'stream'; id: number; ks: string; ranges: Uint8Array; after: Uint8Array | null; maxBytes: number }
+  | { t: 'stream_ok'; id: number; items: { key: Uint8Array; value: VersionedValue }[]; next: Uint8Array | null };
 
 export type MessageType = Message['t'];
 
@@ -96,7 +96,7 @@ function wirePayload(m: Message): Record<string, unknown> {
   }
   if (m.t === 'read_ok') out['value'] = m.value === null ? null : encodeVersionedValue(m.value);
   if (m.t === 'write') out['value'] = encodeVersionedValue(m.value);
-  if (m.t === 'scan_ok') out['items'] = m.items.map((i) => [i.key, encodeVersionedValue(i.value)]);
+  if (m.t === 'scan_ok' || m.t === 'stream_ok') out['items'] = m.items.map((i) => [i.key, encodeVersionedValue(i.value)]);
   return out;
 }
 
@@ -114,7 +114,7 @@ function writeWireMessage(out: MsgpackFrameWriter, m: Message): void {
     if (value === undefined) continue;
     out.string(k);
     if (k === 'value' && (m.t === 'read_ok' || m.t === 'write')) writeVersioned(out, m.value);
-    else if (k === 'items' && m.t === 'scan_ok') {
+    else if (k === 'items' && (m.t === 'scan_ok' || m.t === 'stream_ok')) {
       out.arrayHeader(m.items.length);
       for (const item of m.items) {
         out.arrayHeader(2);
@@ -222,16 +222,26 @@ function parseMessage(raw: unknown): Message {
         required: optionalCount(r['required']),
       };
     }
-    case 'merkle':
-      return { t, id, ks: keyspaceName(r['ks']), body: merkle(r['body']) };
-    case 'merkle_reply': {
-      const body = r['body'];
-      if (!Array.isArray(body) || body.length > 16) throw new WireError('merkle reply body is not a short list');
-      return { t, id, body: body.map(merkle) };
+    case 'stream': {
+      const ranges = r['ranges'];
+      if (!(ranges instanceof Uint8Array) || decodeRanges(ranges) === null) throw new WireError('stream ranges malformed');
+      const maxBytes = r['maxBytes'];
+      if (!Number.isInteger(maxBytes) || (maxBytes as number) < 1 || (maxBytes as number) > MAX_PAGE_BYTES) throw new WireError(`stream page size ${showValue(maxBytes)} out of range`);
+      return { t, id, ks: keyspaceName(r['ks']), ranges: valueBytes(ranges), after: optionalBytes(r['after']), maxBytes: maxBytes as number };
     }
+    case 'stream_ok':
+      return { t, id, items: recordItems(r['items']), next: optionalBytes(r['next']) };
     default:
       throw new WireError(`message type ${showValue(t)} unknown`);
   }
+}
+
+function recordItems(items: unknown): { key: Uint8Array; value: VersionedValue }[] {
+  if (!Array.isArray(items)) throw new WireError('items are not a list');
+  return items.map((item) => {
+    if (!Array.isArray(item) || item.length !== 2) throw new WireError('item is not [key, value]');
+    return { key: bytes(item[0], 'key'), value: versioned(item[1]) };
+  });
 }
 
 function requestId(x: unknown): number {
@@ -279,12 +289,6 @@ function versioned(x: unknown): VersionedValue {
     if (err instanceof VersionFormatError) throw new WireError(`versioned value: ${err.message}`);
     throw err;
   }
-}
-
-function merkle(x: unknown): MerkleMessage {
-  const m = parseMerkleMessage(x);
-  if (m === null) throw new WireError('malformed merkle message');
-  return m;
 }
 
 function text(x: unknown): string {

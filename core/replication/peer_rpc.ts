@@ -12,14 +12,14 @@ import type { TimerId } from '../../io/timers.ts';
 import type { LivenessSignals } from './liveness.ts';
 import { type Message, WireError, decodeWireMessage, encodeWireMessage } from './messages.ts';
 
-type RequestMessage = Extract<Message, { t: 'read' | 'write' | 'scan' | 'forward' | 'ping' | 'merkle' }>;
+type RequestMessage = Extract<Message, { t: 'read' | 'write' | 'scan' | 'forward' | 'ping' | 'stream' | 'merkle' }>;
 type ReplyMessage = Exclude<Message, RequestMessage>;
 /** A request without its id (the rpc layer assigns it). */
 export type OutgoingRequest = RequestMessage extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never;
 export type ReplyTo = (reply: ReplyMessage) => void;
 export type RequestHandler = (from: NodeId, request: RequestMessage, reply: ReplyTo) => void;
 
-const REQUEST_TYPES = new Set(['read', 'write', 'scan', 'forward', 'ping', 'merkle']);
+const REQUEST_TYPES = new Set(['read', 'write', 'scan', 'forward', 'ping', 'stream', 'merkle']);
 
 const REPLY_TYPES: Record<RequestMessage['t'], readonly ReplyMessage['t'][]> = {
   read: ['read_ok', 'fail'],
@@ -27,6 +27,7 @@ const REPLY_TYPES: Record<RequestMessage['t'], readonly ReplyMessage['t'][]> = {
   scan: ['scan_ok', 'fail'],
   forward: ['forward_reply'],
   ping: ['pong'],
+  stream: ['stream_ok', 'fail'],
   merkle: ['merkle_reply', 'fail'],
 };
 

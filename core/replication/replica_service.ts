@@ -11,6 +11,7 @@
 // ahead. Repairs and hints carry old versions and are never refused.
 
 import type { NodeId } from '../../io/network.ts';
+import { decodeRanges, readRangePage } from '../ring_change/range_pages.ts';
 import { CorruptionError } from '../storage/errors.ts';
 import { ConflictModeMismatchError } from '../versioning/errors.ts';
 import type { HybridLogicalClock } from '../versioning/hlc.ts';
@@ -40,7 +41,7 @@ export interface ReplicaServiceDeps {
 export class ReplicaService {
   constructor(private readonly d: ReplicaServiceDeps) {}
 
-  handle(from: NodeId, request: Extract<Message, { t: 'read' | 'write' | 'scan' | 'forward' | 'ping' }>, reply: ReplyTo): void {
+  handle(from: NodeId, request: Extract<Message, { t: 'read' | 'write' | 'scan' | 'forward' | 'ping' | 'stream' }>, reply: ReplyTo): void {
     const fail = (code: ErrorCode, message: string, definite: boolean): void => reply({ t: 'fail', id: request.id, code, message, definite });
     switch (request.t) {
       case 'ping':
@@ -62,6 +63,18 @@ export class ReplicaService {
       case 'scan':
         if (this.d.keyspaces.get(request.ks) === undefined) return fail('not_found_keyspace', `keyspace ${request.ks} unknown at ${this.d.self}`, true);
         return this.d.scan(request, reply);
+      case 'stream': {
+        if (this.d.keyspaces.get(request.ks) === undefined) return fail('not_found_keyspace', `keyspace ${request.ks} unknown at ${this.d.self}`, true);
+        try {
+          const page = readRangePage((ks, start, end, limit) => this.d.replicas.scan(ks, start, end, limit), request.ks, decodeRanges(request.ranges)!, request.after, request.maxBytes);
+          this.d.mark('range stream page served');
+          return reply({ t: 'stream_ok', id: request.id, items: page.items, next: page.next });
+        } catch (err) {
+          if (!(err instanceof CorruptionError)) throw err;
+          this.d.mark('replica scan corrupt');
+          return fail('corruption', `${this.d.self}: ${err.message}`, false);
+        }
+      }
       case 'forward': {
         const { t: _t, id, ...forwarded } = request;
         return this.d.coordinateForwarded(forwarded, (res) =>
