@@ -22,7 +22,7 @@ import type { CheckViolation, FinalState } from '../../sim/checkers/final_state.
 import { checkLinearizability } from '../../sim/checkers/linearizability.ts';
 import { explainViolation, formatViolation } from '../../sim/checkers/linearizability_explanation.ts';
 import { checkValidity } from '../../sim/checkers/validity.ts';
-import { toHistory } from '../../sim/client_op.ts';
+import { type ClientOp, toHistory } from '../../sim/client_op.ts';
 import { ChaosCluster } from './chaos_cluster.ts';
 import type { ChaosNetwork, NetworkMode } from './chaos_network.ts';
 import { DEFAULT_GROUPS, ChaosWorkload } from './chaos_workload.ts';
@@ -45,6 +45,8 @@ export interface ChaosRunOptions {
   /** Keep the directory after a passing run too. */
   keep?: boolean;
   report?: (line: string) => void;
+  /** Sees what the checkers judged (lets a test show the checkers can fail on this run's data). */
+  inspect?: (judged: { ops: readonly ClientOp[]; finalReads: readonly ClientOp[]; state: FinalState; lwwUncertaintyMs: number }) => void;
 }
 
 export interface ChaosChecks {
@@ -174,6 +176,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
     const validity = checkValidity([...workload.ops, ...workload.finalReads], state.keys);
     checks = { linearizable, converged: convergence.converged, lostWrites: durability.lostWrites, invalidReads: validity.invalidReads };
     violations = [...linViolations, ...convergence.violations, ...durability.violations, ...validity.violations];
+    o.inspect?.({ ops: workload.ops, finalReads: workload.finalReads, state, lwwUncertaintyMs: LWW_UNCERTAINTY_MS });
   } catch (err) {
     problems.push(`the run failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   } finally {

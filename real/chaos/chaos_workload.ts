@@ -8,10 +8,10 @@
 // linearizability check covers them), `q*` with QUORUM, `o*` with ONE.
 // Values are workload values (sim/workload_value.ts): unique per write, naming
 // their write, checksummed. Outcomes: ok; fail when the node said the
-// operation definitely did not happen (an error with definite=true, a 4xx);
-// info otherwise (a timeout, a reset connection, definite=false). After an
-// info operation the client continues as a new process, as in Jepsen: the old
-// one may still have that operation in flight.
+// operation definitely did not happen (an error with definite=true, a 4xx,
+// or a refused connection); info otherwise (a timeout, a reset connection,
+// definite=false). After an info operation the client continues as a new
+// process, as in Jepsen: the old one may still have that operation in flight.
 
 import { assert } from '../../io/assert.ts';
 import type { ConsistencyLevel } from '../../core/replication/consistency.ts';
@@ -156,12 +156,20 @@ export class ChaosWorkload {
       }
       outcome = 'ok';
     } catch (err) {
-      // A 4xx without a `definite` flag was refused before anything ran (malformed, overloaded at the door).
-      const definite = err instanceof RingkvError && (err.details.definite ?? (err.status >= 400 && err.status < 500));
+      const definite = definitelyFailed(err);
       outcome = definite ? 'fail' : 'info';
       op.error = err instanceof RingkvError ? `${err.status} ${err.code}: ${err.message}` : String(err);
     }
     op.ret = this.o.now();
     op.outcome = outcome;
   }
+}
+
+/** Whether a failed request certainly changed nothing. */
+export function definitelyFailed(err: unknown): boolean {
+  if (!(err instanceof RingkvError)) return false;
+  // The SDK reports transport failures as code 'connection'; only a refused connection never reached a node.
+  if (err.code === 'connection') return /ECONNREFUSED/.test(err.message);
+  // A 4xx without a `definite` flag was refused before anything ran (malformed, overloaded at the door).
+  return err.details.definite ?? (err.status >= 400 && err.status < 500);
 }
