@@ -284,6 +284,7 @@ export function renderClusterBench(r: ClusterBenchReport): string {
       `restart: ${(x.userBytes / 2 ** 30).toFixed(2)} GiB written (filled in ${x.fillSeconds.toFixed(0)} s), killed node's data directory ${(x.dataDirBytes / 2 ** 30).toFixed(2)} GiB, SIGKILL then start:`,
       `  /admin/status after ${n(x.statusMs)} ms, first get after ${n(x.getMs)} ms (target ${n(x.targetMs)} ms: ${x.met ? 'met' : 'NOT met'})`,
       `  recovery: ${JSON.stringify(x.recovery)}`,
+      `  restarted node's log: ${x.timeline.map((t) => `${t.ms} ms ${t.msg}`).join('; ')}`,
     );
   }
   lines.push('', 'CPU us/op: user + system CPU of the server processes (all three nodes, or redis-server) per operation at the peak; steadier than ops/s on a shared machine.');
