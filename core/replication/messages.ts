@@ -21,7 +21,8 @@
 //                 (one page of the records in token ranges, ring_change/range_pages.ts)
 
 import { assert } from '../../io/assert.ts';
-import { FrameError, decodeFrame, encodeFrame } from '../../io/frame_codec.ts';
+import { crc32c, unmaskCrc } from '../../io/crc32c.ts';
+import { FRAME_HEADER_BYTES, FRAME_MAX_PAYLOAD_BYTES, FrameError, decodeFrame, encodeFrame } from '../../io/frame_codec.ts';
 import { VersionFormatError } from '../versioning/errors.ts';
 import { nodeIdProblem } from '../versioning/hlc.ts';
 import {
@@ -34,6 +35,7 @@ import {
 import { MAX_PAGE_BYTES, decodeRanges } from '../ring_change/range_pages.ts';
 import { type ConsistencyLevel, isConsistencyLevel } from './consistency.ts';
 import { ERROR_CODES, type ErrorCode } from './requests.ts';
+import { readFlatMsgpackMap } from './flat_msgpack_map.ts';
 import { type MsgpackFrameWriter, writeFrame } from './msgpack_frame_writer.ts';
 import { showValue } from './show_value.ts';
 
@@ -137,6 +139,9 @@ function writeVersioned(out: MsgpackFrameWriter, v: VersionedValue | null): void
 
 /** Parses one whole frame; anything malformed is a WireError. */
 export function decodeWireMessage(frame: Uint8Array): Message {
+  // Most messages are one flat map: read it directly when the frame is whole and intact; anything else takes msgpackr.
+  const flat = intactFrame(frame) ? readFlatMsgpackMap(frame, FRAME_HEADER_BYTES, frame.length) : null;
+  if (flat !== null) return parseMessage(flat);
   let decoded: { message: unknown; used: number } | null;
   try {
     decoded = decodeFrame(frame);
@@ -147,6 +152,15 @@ export function decodeWireMessage(frame: Uint8Array): Message {
   if (decoded === null) throw new WireError('truncated frame');
   if (decoded.used !== frame.length) throw new WireError(`frame carries ${frame.length - decoded.used} trailing bytes`);
   return parseMessage(decoded.message);
+}
+
+/** Whether `frame` is exactly one frame whose length and checksum hold (decodeFrame says why when not). */
+function intactFrame(frame: Uint8Array): boolean {
+  if (frame.length < FRAME_HEADER_BYTES) return false;
+  const view = new DataView(frame.buffer, frame.byteOffset, FRAME_HEADER_BYTES);
+  const length = view.getUint32(0, true);
+  if (length !== frame.length - FRAME_HEADER_BYTES || length > FRAME_MAX_PAYLOAD_BYTES) return false;
+  return crc32c(frame, FRAME_HEADER_BYTES, frame.length) === unmaskCrc(view.getUint32(4, true));
 }
 
 function parseMessage(raw: unknown): Message {
