@@ -204,6 +204,21 @@ export class Client {
     return JSON.parse(reply.body.toString('utf8')) as Record<string, unknown>;
   }
 
+  /** POST /admin/repair on one node: starts a Merkle anti-entropy repair there (admin_repair.ts). */
+  async startRepair(options: { keyspace?: string; start?: string; end?: string } = {}, node = 0): Promise<Record<string, unknown>> {
+    const q = Object.entries(options).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${encodeURIComponent(v!)}`);
+    const reply = await this.send('POST', `/admin/repair${q.length > 0 ? `?${q.join('&')}` : ''}`, undefined, {}, node);
+    if (reply.status !== 202) throw toError(reply);
+    return JSON.parse(reply.body.toString('utf8')) as Record<string, unknown>;
+  }
+
+  /** GET /admin/repair of one node: anti-entropy counters and the running and last repair's progress. */
+  async repairStatus(node = 0): Promise<Record<string, unknown>> {
+    const reply = await this.send('GET', '/admin/repair', undefined, {}, node);
+    if (reply.status !== 200) throw toError(reply);
+    return JSON.parse(reply.body.toString('utf8')) as Record<string, unknown>;
+  }
+
   /** Closes the pooled connections. */
   close(): void {
     for (const a of this.agents) a.destroy();

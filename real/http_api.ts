@@ -6,6 +6,7 @@
 //   GET      /kv/{keyspace}?start=&end=&limit=&resume=&encoding=  -> 200 JSON page
 //   GET      /admin/status  GET /metrics  GET /health
 //   GET      /admin/replicas?keyspace=   every replica record held here (replica_dump.ts)
+//   GET|POST /admin/repair?keyspace=&start=&end=   Merkle anti-entropy repair (admin_repair.ts)
 //
 // Query parameters: consistency=ONE|TWO|QUORUM|ALL|STRONG, r=N (reads),
 // w=N (writes), ttl=SECONDS (puts). The key is everything after the
@@ -28,6 +29,7 @@ import { MAX_LAYOUT_KEY_BYTES } from '../core/replication/storage_keys.ts';
 import { decodeContext } from '../core/versioning/dvv_codec.ts';
 import { HttpInputError, bytesParam, consistencyLabel, consistencyParams, limitParam, percentDecodeBytes, rawQuery, textParam, ttlParam } from './http_params.ts';
 import type { NodeMetrics, Operation } from './metrics.ts';
+import { handleAdminRepair } from './admin_repair.ts';
 import { encodeReplicaDump } from './replica_dump.ts';
 
 export const CONTEXT_HEADER = 'x-ringkv-context';
@@ -105,6 +107,7 @@ export function httpRequestHandler(o: HttpApiOptions): (req: IncomingMessage, re
       if (pathname === '/admin/status' && req.method === 'GET') {
         return respond(200, { 'content-type': 'application/json' }, JSON.stringify(o.status(), null, 2) + '\n');
       }
+      if (pathname === '/admin/repair') return handleAdminRepair(o.node, req.method, search, respond, fail);
       if (pathname === '/admin/replicas' && req.method === 'GET') {
         const keyspace = textParam(rawQuery(search, ['keyspace']), 'keyspace') ?? null;
         return respond(200, { 'content-type': 'application/json' }, encodeReplicaDump(o.node.nodeId, o.node.dumpReplicaRecords(), keyspace));

@@ -62,7 +62,10 @@ export interface AntiEntropyStatus {
   keysSent: number;
   bytesExchanged: number;
   entriesPurged: number;
+  /** The repair running now, or null. */
   repair: RepairProgress | null;
+  /** The last repair that finished, or null. */
+  lastRepair: RepairProgress | null;
 }
 
 export interface AntiEntropyDeps {
@@ -104,6 +107,7 @@ export class AntiEntropyService {
   private running = false;
   private closed = false;
   private repairJob: RepairJob | null = null;
+  private lastRepair: RepairProgress | null = null;
   private building = false;
   private readonly counters = {
     exchangesStarted: 0,
@@ -174,6 +178,7 @@ export class AntiEntropyService {
       keysTracked: slots.reduce((n, s) => n + s.tree.keyCount, 0),
       ...this.counters,
       repair: this.repairJob === null ? null : { ...this.repairJob.progress },
+      lastRepair: this.lastRepair === null ? null : { ...this.lastRepair },
     };
   }
 
@@ -283,6 +288,7 @@ export class AntiEntropyService {
     if (job.next === job.pairs.length) {
       p.finished = true;
       this.repairJob = null;
+      this.lastRepair = { ...p };
       this.d.mark('anti-entropy repair finished');
       job.onProgress({ ...p });
       return job.cb(null, { ...p });

@@ -114,49 +114,100 @@ ${NODE_FLAGS_HELP}`,
 
 export const repairCommand: Command = {
   name: 'repair',
-  summary: 'read-repair a keyspace: read every key from all its replicas',
-  help: `usage: ringkv repair KEYSPACE [--start KEY] [--end KEY] [--node URL]
+  summary: 'repair replicas by Merkle anti-entropy (or, with --read-repair, by reading every key)',
+  help: `usage: ringkv repair [KEYSPACE] [--start TOKEN --end TOKEN] [--node URL]
+       ringkv repair KEYSPACE --read-repair [--start KEY] [--end KEY] [--page N] [--node URL]
 
-Walks the keyspace (or [start, end)) and reads every key with r = N, so
-every replica answers and the coordinator sends the merged newest version
-to any replica that lacks it (read repair). Keys a replica is missing
-entirely are found too, as the scan merges every replica's keys. Replicas
-that are down are not repaired (their hints or a later repair cover them);
-such keys are counted as failed.
+Merkle anti-entropy (default): the node compares every token range it
+replicates (of KEYSPACE, or of every keyspace; with --start/--end only the
+ranges whose end token lies in (start, end]) with each other replica of the
+range, hash tree against hash tree, and streams only the keys that differ,
+with their versions and tombstones, both ways. Progress is printed as each
+(range, replica) pair finishes. Replicas believed down are skipped (counted);
+run the repair again once they are back, or on every node to cover the
+ranges this one does not hold.
+
+--read-repair walks the keyspace (or [start, end) in key order) and reads
+every key with r = N, so the coordinator sends the merged newest version to
+any replica that lacks it.
 
 options:
-  --start KEY, --end KEY   limit the range
-  --page N                 keys per scan page (default 500)
+  --start TOKEN, --end TOKEN   limit the ranges (decimal or 0x hex tokens);
+                               with --read-repair, keys
+  --page N                     --read-repair: keys per scan page (default 500)
 ${NODE_FLAGS_HELP}
 
-exit codes: 0 every key read from all replicas, 1 some could not be.`,
+exit codes: 0 every pair compared (every key read), 1 some could not be.`,
   async run(args) {
-    const { flags, positional } = parseFlags(args, { strings: ['start', 'end', 'page', ...NODE_FLAG_NAMES] });
+    const { flags, positional } = parseFlags(args, { booleans: ['read-repair'], strings: ['start', 'end', 'page', ...NODE_FLAG_NAMES] });
+    if (positional.length > 1) throw new UsageError(`unexpected argument ${positional[1]}`);
     const [keyspace] = positional;
-    if (keyspace === undefined) throw new UsageError('missing KEYSPACE');
     const client = clientFrom(flags);
     try {
-      return await reportingErrors('repair', async () => {
-        const before = (await client.status(0)) as unknown as NodeStatus;
-        const ks = before.keyspaces.find((k) => k.name === keyspace);
-        if (ks === undefined) throw new UsageError(`keyspace ${keyspace} is not configured on ${before.node}`);
-        let keys = 0;
-        let failed = 0;
-        for await (const item of client.scan(keyspace, { start: flags.get('start') as string | undefined, end: flags.get('end') as string | undefined, pageSize: countFlag(flags, 'page') ?? 500 })) {
-          keys++;
-          try {
-            await client.get(keyspace, item.key, { r: ks.replicationFactor });
-          } catch {
-            failed++;
-          }
-        }
-        const after = (await client.status(0)) as unknown as NodeStatus;
-        const sent = (after.events['read repair sent'] ?? 0) - (before.events['read repair sent'] ?? 0);
-        console.log(`${keyspace}: ${keys} keys read from all ${ks.replicationFactor} replicas${failed > 0 ? `, ${failed} could not be` : ''}; ${sent} repairs sent by ${after.node}`);
-        return failed === 0 ? 0 : 1;
-      });
+      if (flags.has('read-repair')) {
+        if (keyspace === undefined) throw new UsageError('--read-repair needs a KEYSPACE');
+        return await readRepair(client, keyspace, flags);
+      }
+      return await reportingErrors('repair', () => merkleRepair(client, keyspace, flags));
     } finally {
       client.close();
     }
   },
 };
+
+interface RepairProgressView {
+  pairs: number;
+  done: number;
+  inSync: number;
+  repaired: number;
+  skipped: number;
+  failed: number;
+  keysRepaired: number;
+  bytes: number;
+  finished: boolean;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function merkleRepair(client: ReturnType<typeof clientFrom>, keyspace: string | undefined, flags: Map<string, string | true>): Promise<number> {
+  const start = flags.get('start') as string | undefined;
+  const end = flags.get('end') as string | undefined;
+  if ((start === undefined) !== (end === undefined)) throw new UsageError('--start and --end go together');
+  const started = (await client.startRepair({ keyspace, start, end })) as { node: string; pairs: number };
+  console.log(`repair on ${started.node}: ${started.pairs} (range, replica) pairs${keyspace !== undefined ? ` of ${keyspace}` : ''}`);
+  let shown = -1;
+  for (;;) {
+    await sleep(250);
+    const s = (await client.repairStatus()) as { antiEntropy: { repair: RepairProgressView | null; lastRepair: RepairProgressView | null } };
+    // The repair started above runs until it is the last one finished.
+    const p = s.antiEntropy.repair ?? s.antiEntropy.lastRepair;
+    if (p === null) continue;
+    if (p.done !== shown) {
+      shown = p.done;
+      console.log(`  ${p.done}/${p.pairs} pairs: ${p.inSync} in sync, ${p.repaired} repaired, ${p.skipped} skipped (replica down), ${p.failed} failed; ${p.keysRepaired} keys streamed, ${p.bytes} B`);
+    }
+    if (p.finished) return p.skipped === 0 && p.failed === 0 ? 0 : 1;
+  }
+}
+
+async function readRepair(client: ReturnType<typeof clientFrom>, keyspace: string, flags: Map<string, string | true>): Promise<number> {
+  return await reportingErrors('repair', async () => {
+    const before = (await client.status(0)) as unknown as NodeStatus;
+    const ks = before.keyspaces.find((k) => k.name === keyspace);
+    if (ks === undefined) throw new UsageError(`keyspace ${keyspace} is not configured on ${before.node}`);
+    let keys = 0;
+    let failed = 0;
+    for await (const item of client.scan(keyspace, { start: flags.get('start') as string | undefined, end: flags.get('end') as string | undefined, pageSize: countFlag(flags, 'page') ?? 500 })) {
+      keys++;
+      try {
+        await client.get(keyspace, item.key, { r: ks.replicationFactor });
+      } catch {
+        failed++;
+      }
+    }
+    const after = (await client.status(0)) as unknown as NodeStatus;
+    const sent = (after.events['read repair sent'] ?? 0) - (before.events['read repair sent'] ?? 0);
+    console.log(`${keyspace}: ${keys} keys read from all ${ks.replicationFactor} replicas${failed > 0 ? `, ${failed} could not be` : ''}; ${sent} repairs sent by ${after.node}`);
+    return failed === 0 ? 0 : 1;
+  });
+}

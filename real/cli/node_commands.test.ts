@@ -115,10 +115,31 @@ describe('ringkv status/ring/repair', () => {
     await waitFor('links again', () => nodes.every((n) => n!.network.peerStatus().every((p) => p.link === 'ready')));
     const missing = () => [...Array(20).keys()].filter((i) => !nodes[2]!.node.dumpReplicaRecords().some((r) => Buffer.from(r.key).toString() === `rep-${i}`));
     expect(missing().length).toBe(20);
-    const r = await ringkv('repair', 'default', '--start', 'rep-', '--end', 'rep.', '--node', url(0));
+    const r = await ringkv('repair', 'default', '--read-repair', '--start', 'rep-', '--end', 'rep.', '--node', url(0));
     expect(r.out).toMatch(/^default: 20 keys read from all 3 replicas; (\d+) repairs sent by k1\n$/);
     expect(Number(/; (\d+) repairs/.exec(r.out)![1])).toBe(20);
     expect(r.code).toBe(0);
     await waitFor('repairs applied', () => missing().length === 0);
+  });
+
+  it('merkle repair refills a replica that lost its disk, streaming only what differs', async () => {
+    const client = new Client({ nodes: [url(0)], retries: 8, backoffMs: 20 });
+    for (let i = 0; i < 30; i++) await client.put('default', `mrep-${i}`, `v${i}`, { w: 3 });
+    client.close();
+    await nodes[2]!.stop();
+    nodes[2] = null;
+    fs.rmSync(path.join(dir, 'k3'), { recursive: true });
+    await start(2);
+    await waitFor('links again', () => nodes.every((n) => n!.network.peerStatus().every((p) => p.link === 'ready')));
+    const held = () => nodes[2]!.node.dumpReplicaRecords().filter((r) => Buffer.from(r.key).toString().startsWith('mrep-')).length;
+    expect(held()).toBe(0);
+    const r = await ringkv('repair', 'default', '--node', url(2));
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/^repair on k3: 384 \(range, replica\) pairs of default\n/);
+    expect(r.out).toMatch(/384\/384 pairs: \d+ in sync, \d+ repaired, 0 skipped \(replica down\), 0 failed; \d+ keys streamed, \d+ B\n$/);
+    expect(r.code).toBe(0);
+    expect(held()).toBe(30);
+    const again = await ringkv('repair', 'default', '--node', url(2));
+    expect(again.out).toMatch(/384\/384 pairs: 384 in sync, 0 repaired, 0 skipped \(replica down\), 0 failed; 0 keys streamed/);
   });
 });
