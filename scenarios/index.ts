@@ -5,11 +5,14 @@ import type { Scenario } from '../sim/scenario.ts';
 import { antiEntropyAfterHintsExpire, noAntiEntropyAfterHintsExpire } from './anti_entropy_after_hints_expire.ts';
 import { clockSkewLww } from './clock_skew_lww.ts';
 import { crashRestart } from './crash_restart.ts';
+import { decommissionUnderLoad } from './decommission_under_load.ts';
 import { diskCorruption } from './disk_corruption.ts';
 import { eventualNotLinearizable } from './eventual_not_linearizable.ts';
 import { hintedHandoff } from './hinted_handoff.ts';
+import { nodeJoinUnderLoad } from './node_join_under_load.ts';
 import { partitionHeal } from './partition_heal.ts';
 import { readRepair } from './read_repair.ts';
+import { replaceDeadNode } from './replace_dead_node.ts';
 import { siblingsConcurrentWriters } from './siblings_concurrent_writers.ts';
 import { smoke } from './smoke.ts';
 import { strongUnderChaos } from './strong_under_chaos.ts';
@@ -27,6 +30,9 @@ export const SCENARIOS: readonly Scenario[] = [
   eventualNotLinearizable,
   antiEntropyAfterHintsExpire,
   noAntiEntropyAfterHintsExpire,
+  nodeJoinUnderLoad,
+  decommissionUnderLoad,
+  replaceDeadNode,
 ];
 
 assert(new Set(SCENARIOS.map((s) => s.name)).size === SCENARIOS.length, 'scenario names must be unique');

@@ -142,6 +142,18 @@ describe('Topology', () => {
     expect(done.moving).toBe(false);
   });
 
+  it('a replacement owns the tokens it shares with a dead node still listed normal, in the target ring only', () => {
+    const topo = Topology.of([
+      { id: 'a', phase: 'normal', tokens: [100n, 400n] },
+      { id: 'b', phase: 'normal', tokens: [200n, 500n] },
+      { id: 'c', phase: 'normal', tokens: [300n, 600n] },
+      { id: 'd', phase: 'joining', tokens: [300n, 600n] },
+    ]);
+    expect(topo.readRing.nodes()).toEqual(['a', 'b', 'c']);
+    expect(topo.targetRing.nodes()).toEqual(['a', 'b', 'd']);
+    expect(topo.writeReplicas(250n, 3).pending).toEqual(['d']);
+  });
+
   it('refuses a member listed twice and an active member without tokens', () => {
     expect(() => Topology.of([{ id: 'a', phase: 'normal', tokens: [1n] }, { id: 'a', phase: 'left', tokens: [] }])).toThrow(/twice/);
     expect(() => Topology.of([{ id: 'a', phase: 'joining', tokens: [] }])).toThrow(/without tokens/);

@@ -19,8 +19,9 @@
 // A dead node being removed is 'leaving' while the survivors re-replicate its
 // ranges (its reads then go to the others through the sloppy list) and
 // 'removed' once they have; a replacement is 'joining' with the dead node's
-// tokens while the dead node is 'leaving'. The two never share the read or
-// the target ring, so their tokens may coincide.
+// tokens while the dead node is 'leaving' (or still 'normal', as gossip may
+// say of a node that cannot announce anything): the replacement owns the
+// tokens in the target ring, the dead node in the read ring.
 
 import { assert } from '../../io/assert.ts';
 import type { NodeId } from '../../io/network.ts';
@@ -55,11 +56,18 @@ export class Topology {
   readonly moving: boolean;
 
   private constructor(private readonly sorted: readonly TopologyMember[]) {
-    const entries = (phases: readonly MemberPhase[]) =>
-      sorted.filter((m) => phases.includes(m.phase)).flatMap((m) => m.tokens.map((token) => ({ token, node: m.id })));
+    // A token claimed by two members goes to the one whose phase comes first
+    // (then the smaller id): a replacement 'joining' with a dead node's tokens
+    // takes them in the target ring even while gossip still calls the dead
+    // node 'normal'; in the read ring a 'normal' member beats a 'leaving' one.
+    const entries = (phases: readonly MemberPhase[]) => {
+      const owner = new Map<bigint, string>();
+      for (const phase of phases) for (const m of sorted) if (m.phase === phase) for (const t of m.tokens) if (!owner.has(t)) owner.set(t, m.id);
+      return [...owner].map(([token, node]) => ({ token, node }));
+    };
     this.readRing = Ring.fromEntries(entries(['normal', 'leaving']));
     this.moving = sorted.some((m) => m.phase === 'joining' || m.phase === 'leaving');
-    this.targetRing = this.moving ? Ring.fromEntries(entries(['normal', 'joining'])) : this.readRing;
+    this.targetRing = this.moving ? Ring.fromEntries(entries(['joining', 'normal'])) : this.readRing;
     this.version = versionOf(sorted);
   }
 

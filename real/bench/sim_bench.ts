@@ -25,6 +25,7 @@ import { runScenario } from '../../sim/run_scenario.ts';
 import { runSmallWorld } from '../../sim/simulator_fixture.ts';
 import { storeNodeOpener } from '../../sim/store_node_opener.ts';
 import { parseFlags, UsageError } from '../cli/command.ts';
+import { measureJoinMovement, renderJoinMovement } from './join_movement.ts';
 
 const SCENARIO = 'strong-under-chaos';
 const DEFAULT_SEEDS = 40;
@@ -123,6 +124,7 @@ export async function runSimBenchCommand(args: string[]): Promise<number> {
   const seeds = seedsFlag === undefined ? DEFAULT_SEEDS : Number(seedsFlag);
   if (!Number.isInteger(seeds) || seeds < 1) throw new UsageError(`--seeds must be a positive integer, got ${String(seedsFlag)}`);
   const report = runSimBench(seeds);
-  console.log(flags.has('json') ? JSON.stringify(report) : renderSimBench(report));
+  const joinMovement = measureJoinMovement();
+  console.log(flags.has('json') ? JSON.stringify({ ...report, joinMovement }) : `${renderSimBench(report)}\n\n${renderJoinMovement(joinMovement)}`);
   return report.unmet.length === 0 ? 0 : 1;
 }
