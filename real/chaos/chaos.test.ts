@@ -17,7 +17,7 @@ import { formatChaosSummary } from './chaos_summary.ts';
 const DURATION_S = Number(process.env.RINGKV_CHAOS_DURATION_S ?? 15);
 
 describe('chaos on real processes (short form)', () => {
-  it(`survives ${DURATION_S} s of kill -9, restarts and partitions with every check passing`, async () => {
+  it(`survives ${DURATION_S} s of kill -9, restarts and partitions with every check passing`, { timeout: 240_000 }, async () => {
     let judged: { ops: readonly ClientOp[]; state: FinalState; lwwUncertaintyMs: number } | null = null;
     const seed = Number(process.env.RINGKV_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
     const lines: string[] = [];

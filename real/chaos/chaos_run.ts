@@ -97,8 +97,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
   const t0 = performance.now();
   const now = (): number => Math.round((performance.now() - t0) * 1000) / 1000;
 
-  const useNetns = o.mode === 'netns' || ((o.mode ?? 'auto') === 'auto' && netnsAvailable());
-  const network: ChaosNetwork = useNetns ? NetnsNetwork.create(ids) : await LoopbackNetwork.create(ids);
+  const network = await openNetwork(ids, o.mode ?? 'auto', report);
   report(`chaos: ${nodes} nodes, ${clients} clients, ${o.durationMs / 1000} s of faults, seed ${o.seed}, mode ${network.mode}` +
     (network.mode === 'netns' ? ' (a network namespace per node, bridge, blackhole routes and link down)' : ' (loopback ports, a cuttable TCP proxy per peer link)'));
   report(`chaos: run directory ${dir}`);
@@ -209,4 +208,18 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return result;
+}
+
+/** Namespaces when asked for, or in auto mode when available and creatable; loopback otherwise. */
+async function openNetwork(ids: string[], mode: 'auto' | NetworkMode, report: (line: string) => void): Promise<ChaosNetwork> {
+  if (mode === 'netns') return NetnsNetwork.create(ids);
+  if (mode === 'auto' && netnsAvailable()) {
+    try {
+      return NetnsNetwork.create(ids);
+    } catch (err) {
+      // Root without the right to create namespaces (a container without CAP_NET_ADMIN).
+      report(`chaos: network namespaces unavailable (${(err as Error).message.split('\n')[0]}); using loopback`);
+    }
+  }
+  return LoopbackNetwork.create(ids);
 }
