@@ -107,6 +107,30 @@ describe('flush job', () => {
     expect(elapsedSec).toBeLessThanOrEqual(bytes / rate + 0.5);
   });
 
+  it('ends a step when its time is up as well as when its bytes are', () => {
+    const steps = (stepMs: number | undefined, msPerRead: number) => {
+      const { sim, node, deps } = world('timed');
+      const mem = new Memtable(node.rng);
+      for (let i = 0; i < 2000; i++) mem.add({ key: enc(`key${i}`), seq: i + 1, kind: EntryKind.Put, value: new Uint8Array(100).fill(i), timeMs: 0 });
+      mem.freeze();
+      // A clock that moves msPerRead each time it is read: a step sees time pass as it works.
+      let now = 0;
+      const clock = { monotonicMs: () => (now += msPerRead), wallMs: () => now };
+      const env: JobEnv = { ...jobEnv(node, 64 * 1024), clock, ...(stepMs !== undefined ? { stepMs } : {}) };
+      const job = new FlushJob(env, deps, mem, 2000, () => {});
+      job.start();
+      sim.run({ maxEvents: 100_000 });
+      return job.steps;
+    };
+    // 2000 entries of ~120 bytes: 4 steps by bytes alone; 32 entries per clock read, 2 ms per read.
+    const byBytes = steps(undefined, 2);
+    expect(byBytes).toBeLessThanOrEqual(5);
+    const byTime = steps(1, 2);
+    expect(byTime).toBeGreaterThanOrEqual(2000 / 32 - 1);
+    // A clock that stands still leaves the byte bound in charge.
+    expect(steps(1, 0)).toBe(byBytes);
+  });
+
   it('cancelled, it removes what it wrote', () => {
     const { sim, node, deps } = world('cancel');
     const mem = new Memtable(node.rng);

@@ -60,6 +60,27 @@ function exercise(data: Uint8Array, targets: Entry[]): void {
 }
 
 describe('block builder and reader', () => {
+  it('with reuseEntry, refills one entry object with what a fresh entry would hold, key lengths changing or not', () => {
+    fc.assert(
+      fc.property(fc.array(entryArb, { minLength: 1, maxLength: 60 }), fc.integer({ min: 1, max: 5 }), (raw, restart) => {
+        const entries = sortedUnique(raw);
+        const block = buildBlock(entries, restart);
+        const fresh = new BlockIterator(block);
+        const reused = new BlockIterator(block, true);
+        let first: Entry | undefined;
+        const plain = (e: Entry) => ({ ...e, key: Array.from(e.key), value: Array.from(e.value) });
+        for (fresh.seekToFirst(), reused.seekToFirst(); fresh.valid(); fresh.next(), reused.next()) {
+          expect(reused.valid()).toBe(true);
+          const e = reused.entry();
+          first ??= e;
+          expect(e).toBe(first);
+          expect(plain(e)).toEqual(plain(fresh.entry()));
+        }
+        expect(reused.valid()).toBe(false);
+      }),
+    );
+  });
+
   it('iterate and seek agree with a sorted array', () => {
     fc.assert(
       fc.property(fc.array(entryArb, { minLength: 1, maxLength: 120 }), fc.integer({ min: 1, max: 20 }), fc.array(entryArb, { maxLength: 30 }), (raw, restart, targets) => {

@@ -86,9 +86,18 @@ export class BlockIterator {
   private valueOffset = 0;
   private valueLength = 0;
   private materialized: Entry | undefined;
+  /** With reuseEntry: the one Entry object handed out, and its key view (remade only when the key's length or buffer changes). */
+  private reusable: Entry | undefined;
+  private reusableKey: Uint8Array = new Uint8Array(0);
 
-  constructor(block?: Block) {
+  /**
+   * With `reuseEntry`, entry() refills one Entry object whose key views the
+   * scratch buffer: valid only until the next move, and no allocation but the
+   * value's view (compaction, which copies what it keeps).
+   */
+  constructor(block?: Block, reuseEntry = false) {
     if (block) this.reset(block);
+    if (reuseEntry) this.reusable = { key: this.reusableKey, seq: 1, kind: EntryKind.Put, value: this.reusableKey, timeMs: 0 };
   }
 
   reset(block: Block): void {
@@ -159,6 +168,19 @@ export class BlockIterator {
   /** The current entry: a copied key, the value as a view into the block. */
   entry(): Entry {
     assert(this.valid(), 'entry() on an invalid block iterator');
+    const reusable = this.reusable;
+    if (reusable !== undefined) {
+      if (this.materialized === undefined) {
+        if (this.reusableKey.length !== this.keyLen || this.reusableKey.buffer !== this.keyBuf.buffer) this.reusableKey = this.keyBuf.subarray(0, this.keyLen);
+        reusable.key = this.reusableKey;
+        reusable.seq = this.curSeq;
+        reusable.kind = this.curKind;
+        reusable.value = this.value();
+        reusable.timeMs = this.curTime;
+        this.materialized = reusable;
+      }
+      return reusable;
+    }
     if (this.materialized === undefined) {
       this.materialized = {
         key: this.keyBuf.slice(0, this.keyLen),

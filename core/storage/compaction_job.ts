@@ -47,7 +47,7 @@ export class CompactionJob {
     this.job = new IncrementalMerge(
       env,
       () => {
-        const source = new MergingIterator(plan.inputs.map((i) => tableCache.get(i.table).iterator({ fillCache: false })));
+        const source = new MergingIterator(plan.inputs.map((i) => tableCache.get(i.table).iterator({ fillCache: false, reuseEntry: true })));
         source.seekToFirst();
         return new CompactionMerge(source, { ...rules, olderVersionMayExist });
       },

@@ -133,6 +133,8 @@ export class Engine {
       limiter: new RateLimiter(env.clock, options.compactionBytesPerSec, Math.max(options.compactionStepBytes, options.compactionBytesPerSec / 10)),
       stepBytes: options.compactionStepBytes,
       buggify: env.buggify,
+      clock: env.clock,
+      stepMs: options.compactionStepMs,
     };
     this.active = new Memtable(env.rng);
     this.lastSeq = this.versions.lastSeq;

@@ -27,6 +27,8 @@ export interface EngineOptions {
   syncWrites: boolean;
   /** Input bytes a flush or compaction step processes before yielding to the event loop. */
   compactionStepBytes: number;
+  /** A step also yields once this long has passed (monotonic clock), whichever comes first. */
+  compactionStepMs: number;
   /** Rate limit for flush and compaction output; 0 = unlimited. */
   compactionBytesPerSec: number;
   maxKeyBytes: number;
@@ -56,6 +58,7 @@ export const DEFAULT_ENGINE_OPTIONS: Readonly<EngineOptions> = Object.freeze({
   tombstoneGraceMs: 10 * 24 * 3600 * 1000,
   syncWrites: true,
   compactionStepBytes: 64 * 1024,
+  compactionStepMs: 1,
   compactionBytesPerSec: 64 * 1024 * 1024,
   maxKeyBytes: 256,
   maxValueBytes: 10 * 1024 * 1024,
@@ -74,6 +77,7 @@ export function resolveEngineOptions(partial: Partial<EngineOptions>): EngineOpt
   assert(o.compaction === 'leveled' || o.compaction === 'tiered', `compaction strategy unknown: ${o.compaction}`);
   assert(o.memtableBytes > 0 && o.compactionStepBytes > 0 && o.maxManifestBytes > 0, 'sizes must be positive');
   assert(o.compactionBytesPerSec >= 0, 'rate limit must be >= 0');
+  assert(o.compactionStepMs > 0, 'step time must be positive');
   assert(o.tombstoneGraceMs >= 0, 'grace period must be >= 0');
   assert(Number.isInteger(o.maxKeyBytes) && o.maxKeyBytes >= 1, 'maxKeyBytes must be >= 1');
   assert(Number.isInteger(o.maxValueBytes) && o.maxValueBytes >= 0, 'maxValueBytes must be >= 0');

@@ -6,6 +6,7 @@
 
 import { assert } from '../../io/assert.ts';
 import type { Buggify } from '../../io/buggify.ts';
+import type { Clock } from '../../io/clock.ts';
 import type { TimerId, Timers } from '../../io/timers.ts';
 import type { CompactionMerge } from './compaction_merge.ts';
 import type { RateLimiter } from './rate_limiter.ts';
@@ -17,7 +18,17 @@ export interface JobEnv {
   limiter: RateLimiter;
   stepBytes: number;
   buggify: Buggify;
+  /**
+   * With both: a step also ends once stepMs have passed on the clock's
+   * monotonic time (checked every few entries), so a slow step (cold
+   * blocks, a loaded machine) does not hold reads for longer than that.
+   */
+  clock?: Clock;
+  stepMs?: number;
 }
+
+/** Entries between looks at the clock in a time-bounded step. */
+const CLOCK_CHECK_ENTRIES = 32;
 
 export type JobCallback = (err: Error | null, tables?: TableMeta[]) => void;
 
@@ -77,6 +88,9 @@ export class IncrementalMerge {
     try {
       this.merge ??= this.openMerge();
       const limit = this.merge.counts.inputBytes + (this.env.buggify('storage: tiny merge step') ? 1 : this.env.stepBytes);
+      const { clock, stepMs } = this.env;
+      const deadline = clock !== undefined && stepMs !== undefined ? clock.monotonicMs() + stepMs : Infinity;
+      let sinceCheck = 0;
       while (this.merge.counts.inputBytes < limit) {
         const entry = this.merge.next();
         if (entry === undefined) {
@@ -84,6 +98,10 @@ export class IncrementalMerge {
           break;
         }
         this.sink.add(entry);
+        if (deadline !== Infinity && ++sinceCheck === CLOCK_CHECK_ENTRIES) {
+          sinceCheck = 0;
+          if (clock!.monotonicMs() >= deadline) break;
+        }
       }
     } catch (err) {
       this.fail(err as Error);

@@ -50,6 +50,8 @@ export interface SstableReaderOptions {
 export interface SstableIteratorOptions {
   /** Put blocks read by this iterator in the cache (false for compaction scans). Default true. */
   fillCache?: boolean;
+  /** entry() refills one object, valid until the next move (block_reader.ts reuseEntry). Default false. */
+  reuseEntry?: boolean;
 }
 
 /**
@@ -207,7 +209,7 @@ export class SstableReader {
 
   iterator(options: SstableIteratorOptions = {}): SstableIterator {
     assert(!this.closed, `iterator() on closed table ${this.file.name}`);
-    return new SstableIterator(this, options.fillCache ?? true);
+    return new SstableIterator(this, options.fillCache ?? true, options.reuseEntry ?? false);
   }
 
   close(): void {
@@ -259,13 +261,16 @@ export class SstableReader {
 /** Every entry of the table (all versions) in internal order. */
 export class SstableIterator implements EntryIterator {
   private blockIndex = 0;
-  private readonly blockIter = new BlockIterator();
+  private readonly blockIter: BlockIterator;
   private positioned = false;
 
   constructor(
     private readonly table: SstableReader,
     private readonly fillCache: boolean,
-  ) {}
+    reuseEntry = false,
+  ) {
+    this.blockIter = new BlockIterator(undefined, reuseEntry);
+  }
 
   seekToFirst(): void {
     this.guard(() => this.enterBlock(0, undefined, 0));
