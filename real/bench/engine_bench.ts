@@ -136,7 +136,7 @@ function emptyBloom(): BloomFigures {
   return { checks: 0, negatives: 0, falsePositives: 0, falsePositiveRate: 0 };
 }
 
-class TempDirs {
+export class TempDirs {
   readonly root = fs.mkdtempSync(path.join(os.tmpdir(), 'ringkv-bench-'));
   private n = 0;
   fresh(label: string): string {
@@ -314,14 +314,22 @@ async function sampleReads(store: RingkvStore, keys: BenchKeys, keySpace: number
   return samples;
 }
 
+/** Reads keys [0, n) once, in order, without yielding to the event loop. */
+function warmCaches(store: RingkvStore, keys: BenchKeys, n: number): void {
+  for (let k = 0; k < n; k++) assert(store.get(keys.present[k]!) !== undefined, 'a key the fill wrote is missing');
+}
+
 /**
  * Read latency with a compaction running vs not, on the same tables: level 0
  * is filled with overlapping tables while the compaction trigger is out of
  * reach; the idle figure is taken on them, then the engine is reopened with
  * the normal trigger, which starts merging them at once, and reads are
- * sampled until compactAll reports nothing is left to do.
+ * sampled until compactAll reports nothing is left to do. Each open starts
+ * with empty caches, so each is first warmed the same way (every key read
+ * once, in one synchronous pass: no compaction step runs before it ends);
+ * otherwise the compacting figures would measure a cold cache.
  */
-async function readLatencyDuringCompaction(config: EngineBenchConfig, dirs: TempDirs, keys: BenchKeys, progress: Progress): Promise<ReadLatencyFigures> {
+export async function readLatencyDuringCompaction(config: EngineBenchConfig, dirs: TempDirs, keys: BenchKeys, progress: Progress): Promise<ReadLatencyFigures> {
   const n = config.latencyKeys;
   const values = makeValues(100, VALUE_POOL, 11);
   const dir = dirs.fresh('latency');
@@ -336,11 +344,13 @@ async function readLatencyDuringCompaction(config: EngineBenchConfig, dirs: Temp
     await store.flush();
     await store.close();
     store = await openRingkv(dir, held);
+    warmCaches(store, keys, n);
     const level0 = store.stats().tablesPerLevel[0]!;
     await sampleReads(store, keys, n, rng, Math.min(2_000, config.latencySamples), () => true); // warm caches and code
     const idle = await sampleReads(store, keys, n, rng, config.latencySamples, () => true);
     await store.close();
     store = await openRingkv(dir, normal);
+    warmCaches(store, keys, n);
     let compacting = true;
     const done = store.compactAll().finally(() => {
       compacting = false;
