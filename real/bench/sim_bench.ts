@@ -25,6 +25,7 @@ import { runScenario } from '../../sim/run_scenario.ts';
 import { runSmallWorld } from '../../sim/simulator_fixture.ts';
 import { storeNodeOpener } from '../../sim/store_node_opener.ts';
 import { parseFlags, UsageError } from '../cli/command.ts';
+import { measureAntiEntropyBytes, renderAntiEntropyBytes } from './anti_entropy_bytes.ts';
 import { measureJoinMovement, renderJoinMovement } from './join_movement.ts';
 
 const SCENARIO = 'strong-under-chaos';
@@ -125,6 +126,11 @@ export async function runSimBenchCommand(args: string[]): Promise<number> {
   if (!Number.isInteger(seeds) || seeds < 1) throw new UsageError(`--seeds must be a positive integer, got ${String(seedsFlag)}`);
   const report = runSimBench(seeds);
   const joinMovement = measureJoinMovement();
-  console.log(flags.has('json') ? JSON.stringify({ ...report, joinMovement }) : `${renderSimBench(report)}\n\n${renderJoinMovement(joinMovement)}`);
+  const antiEntropy = measureAntiEntropyBytes();
+  console.log(
+    flags.has('json')
+      ? JSON.stringify({ ...report, joinMovement, antiEntropy })
+      : `${renderSimBench(report)}\n\n${renderJoinMovement(joinMovement)}\n\n${renderAntiEntropyBytes(antiEntropy)}`,
+  );
   return report.unmet.length === 0 ? 0 : 1;
 }
