@@ -137,6 +137,8 @@ export const command: Command = {
     }
     const logger = makeLogger(config.log.level, config.log.file, config.nodeId);
     process.on('uncaughtException', (err) => {
+      // Also on stderr: an asynchronous log file may lose its last lines to the exit below.
+      console.error(`ringkv start: uncaught exception: ${err.stack ?? err.message}`);
       logger.fatal({ err }, 'uncaught exception');
       logger.flush();
       process.exit(1);
