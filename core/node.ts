@@ -14,6 +14,24 @@
 // crash the simulator discards the instance; StoreNode.open on the restarted
 // Env recovers everything from disk: the engine, the hints, and the HLC
 // lease (so timestamps stay above those issued before the crash).
+//
+// Membership (membership/node_membership.ts): a Gossiper shares env.net with
+// the peer requests (frames told apart by replication/frame_protocol.ts); its
+// generation lives in the engine's meta keys, one above the last on every
+// open. Peers are down for the coordinator, hint replay and repair when the
+// request layer's reachability view or gossip says so (replication/
+// liveness.ts). The topology the coordinator reads per request is rebuilt
+// from gossip whenever the members' phases or tokens change.
+//
+// Tombstone safety: the node records in its meta keys, every
+// lastAliveIntervalMs, that it is alive. Opening after a longer absence than
+// the tombstone grace period (less the clock skew bound), its data may hold
+// values whose deletes it missed and whose tombstones the others have purged:
+// it then needs a rebuild (replication/replica_rebuild.ts) and, durably until
+// the rebuild finishes, serves no reads or writes (its replica answers and
+// its coordinator refuse) and gossips so, which takes it out of its peers'
+// liveness view. The rebuild starts at open when config.autoRebuild is set,
+// else when an operator calls rebuild().
 
 import { assert } from '../io/assert.ts';
 import type { Env } from '../io/env.ts';
@@ -23,6 +41,8 @@ import type { Ring } from './ring/ring.ts';
 import { type MemberPhase, Topology } from './ring/topology.ts';
 import { DEFAULT_STREAM_OPTIONS, type RangeStreamOptions, type StreamProgress } from './ring_change/range_streamer.ts';
 import { RingChangeService } from './ring_change/ring_change_service.ts';
+import { type MemberView, NodeMembership } from './membership/node_membership.ts';
+import type { MemberStatus } from './membership/member_state.ts';
 import { Engine, type EngineOptions } from './storage/engine.ts';
 import { CorruptionError } from './storage/errors.ts';
 import type { SiblingLimits } from './versioning/dotted_version_vector.ts';
@@ -34,7 +54,11 @@ import type { CoordinatorDeps } from './replication/coordinator_deps.ts';
 import { DEFAULT_HLC_LEASE_MS, HlcLease, decodeCeiling, encodeCeiling } from './replication/hlc_lease.ts';
 import { HintQueue } from './replication/hint_queue.ts';
 import { type KeyspaceConfig, KeyspaceRegistry } from './replication/keyspace.ts';
-import { ReachabilityView } from './replication/liveness.ts';
+import { MemberLiveness, ReachabilityView } from './replication/liveness.ts';
+import { frameProtocol } from './replication/frame_protocol.ts';
+import { type RebuildProgress, ReplicaRebuild } from './replication/replica_rebuild.ts';
+import { GENERATION_META, REBUILD_META, absentTooLong, defaultLastAliveIntervalMs, encodeDecimal, readLifeRecord } from './replication/life_record.ts';
+import { RebuildGuard } from './replication/rebuild_guard.ts';
 import type { Message } from './replication/messages.ts';
 import { PeerRpc, type ReplyTo } from './replication/peer_rpc.ts';
 import { RecordWriter } from './replication/record_writer.ts';
@@ -57,6 +81,8 @@ import type {
 export type { Consistency, ConsistencyLevel } from './replication/consistency.ts';
 export { DEFAULT_KEYSPACE, type KeyspaceConfig } from './replication/keyspace.ts';
 export type { LivenessView } from './replication/liveness.ts';
+export type { MemberView } from './membership/node_membership.ts';
+export type { RebuildProgress } from './replication/replica_rebuild.ts';
 export type {
   DeleteRequest,
   ErrorCode,
@@ -111,6 +137,24 @@ export interface NodeConfig {
   rangeStream?: Partial<RangeStreamOptions>;
   /** Merkle anti-entropy settings (antientropy/anti_entropy_options.ts). */
   antiEntropy?: Partial<AntiEntropyOptions>;
+  /** Nodes gossip starts from; default every member. */
+  seeds?: string[];
+  /** Gossip round (and heartbeat) period; default 1000 ms. */
+  gossipIntervalMs?: number;
+  /** φ at which gossip suspects a member; default 8. */
+  phiThreshold?: number;
+  /** How often the node records that it is alive (tombstone safety); default a tenth of the grace period, at most 60 s. */
+  lastAliveIntervalMs?: number;
+  /** A node that needs a rebuild starts it at open (default false: an operator calls rebuild()). */
+  autoRebuild?: boolean;
+  /**
+   * Refuse to serve after an absence longer than the tombstone grace period
+   * until rebuilt (default true). false brings such a node back as it was,
+   * deleted values and all: only for showing what the refusal prevents.
+   */
+  refuseAfterGrace?: boolean;
+  /** Compact the whole engine this often (purging tombstones past their grace); default never (compaction runs as writes need it). */
+  fullCompactionIntervalMs?: number;
 }
 
 /** A configuration with the defaults the simulator and tests use. */
@@ -130,6 +174,7 @@ export function defaultNodeConfig(nodeId: string, members: ClusterMember[], over
 }
 
 const HLC_META = 'hlc-lease';
+const DEFAULT_GRACE_MS = 10 * 24 * 3600 * 1000;
 /** Present once this node's replica records may lack acknowledged writes (replica_completeness.ts). */
 const INCOMPLETE_META = 'replica-incomplete';
 const DEFAULT_SIBLING_LIMITS: SiblingLimits = { warn: 25, max: 100 };
@@ -141,7 +186,10 @@ export class StoreNode {
   private readonly coordinator: Coordinator;
   private readonly scanner: ScanCoordinator;
   private readonly rpc: PeerRpc;
-  private readonly liveness: ReachabilityView;
+  private readonly reachability: ReachabilityView;
+  private readonly liveness: MemberLiveness;
+  private readonly membership: NodeMembership;
+  private readonly guard: RebuildGuard;
   private readonly replicas: ReplicaStore;
   private readonly hints: HintQueue;
   private readonly lease: HlcLease;
@@ -158,13 +206,14 @@ export class StoreNode {
     private readonly engine: Engine,
     ceilingMs: number,
     incompleteAtOpen: boolean,
+    life: { generation: number; needsRebuild: boolean },
   ) {
     this.currentTopology = topology;
     const mark = (what: string): void => this.mark(what);
     if (incompleteAtOpen) mark('replica may have lost writes');
     const keyspaces = new KeyspaceRegistry(config.keyspaces);
     const writer = new RecordWriter(engine);
-    const graceMs = config.engine?.tombstoneGraceMs ?? 10 * 24 * 3600 * 1000;
+    const graceMs = config.engine?.tombstoneGraceMs ?? DEFAULT_GRACE_MS;
     this.replicas = new ReplicaStore(engine, writer, env.clock, graceMs);
     this.hints = HintQueue.load(engine, writer, env.clock, {
       windowMs: config.hintWindowMs,
@@ -177,8 +226,31 @@ export class StoreNode {
     this.lease = new HlcLease(hlc, env.clock, ceilingMs, config.hlcLeaseMs ?? DEFAULT_HLC_LEASE_MS, (ceiling, cb) =>
       writer.put(metaKey(HLC_META), encodeCeiling(ceiling), undefined, cb),
     );
-    this.liveness = new ReachabilityView(env.nodeId, config.downAfterTimeouts ?? 2, (node, up) => mark(up ? 'peer up' : 'peer down'));
-    this.rpc = new PeerRpc(env, this.liveness, mark);
+    this.reachability = new ReachabilityView(
+      env.nodeId,
+      config.downAfterTimeouts ?? 2,
+      (node, up) => mark(up ? 'peer up' : 'peer down'),
+      () => env.clock.monotonicMs(),
+    );
+    this.membership = new NodeMembership(
+      env,
+      {
+        members: config.members,
+        seeds: config.seeds ?? config.members.map((m) => m.id),
+        generation: life.generation,
+        status: config.members.find((m) => m.id === env.nodeId)?.phase ?? 'normal',
+        needsRebuild: life.needsRebuild,
+        gossip: { ...(config.gossipIntervalMs !== undefined ? { intervalMs: config.gossipIntervalMs } : {}), ...(config.phiThreshold !== undefined ? { phiThreshold: config.phiThreshold } : {}) },
+      },
+      {
+        onTopology: (t) => this.setTopology(t),
+        onUp: (node) => this.reachability.cameUp(node),
+        onGeneration: (generation) => writer.put(GENERATION_META, encodeDecimal(generation), undefined, () => {}),
+        mark,
+      },
+    );
+    this.liveness = new MemberLiveness(env.nodeId, this.reachability, this.membership);
+    this.rpc = new PeerRpc(env, this.reachability, mark);
     const deps: CoordinatorDeps = {
       env,
       topology: () => this.currentTopology,
@@ -239,7 +311,8 @@ export class StoreNode {
       {
         env,
         call: (to, request, timeoutMs, onReply) => this.rpc.call(to, request, timeoutMs, onReply),
-        isUp: (node) => this.liveness.isUp(node),
+        // A node that needs a rebuild must not push its stale records anywhere: every peer counts as down.
+        isUp: (node) => !this.guard.needed && this.liveness.isUp(node),
         replicas: this.replicas,
         keyspaces: keyspaces.all(),
         graceMs,
@@ -250,9 +323,45 @@ export class StoreNode {
       topology.readRing,
     );
     this.replicas.onRecordWritten = (ks, key, value) => this.antiEntropy.recordWritten(ks, key, value);
-    this.rpc.serve((from, request, reply) => (request.t === 'merkle' ? this.antiEntropy.handle(from, request, reply) : service.handle(from, request, reply)));
-    env.net.onFrame((from, frame) => this.rpc.receive(from, frame));
+    this.guard = new RebuildGuard(
+      {
+        env,
+        writer,
+        newRebuild: () =>
+          new ReplicaRebuild({
+            env,
+            engine,
+            writer,
+            replicas: this.replicas,
+            rpc: this.rpc,
+            keyspaces: keyspaces.all(),
+            peers: () => this.currentTopology.members().map((m) => m.id).filter((id) => id !== env.nodeId),
+            homeReplicas: (token, n) => this.currentTopology.readReplicas(token, n),
+            requestTimeoutMs: config.requestTimeoutMs,
+            retryMs: config.probeIntervalMs ?? 200,
+            mark,
+          }),
+        onRebuilt: () => this.membership.setNeedsRebuild(false),
+        mark,
+      },
+      life.needsRebuild,
+    );
+    this.rpc.serve((from, request, reply) => {
+      if (!this.guard.needed && request.t === 'merkle') return this.antiEntropy.handle(from, request, reply);
+      if (!this.guard.needed || request.t === 'ping') return service.handle(from, request as Exclude<typeof request, { t: 'merkle' }>, reply);
+      this.mark('peer request refused: needs rebuild');
+      reply({ t: 'fail', id: request.id, code: 'unavailable', message: this.guard.message(), definite: true });
+    });
+    env.net.onFrame((from, frame) => {
+      if (frameProtocol(frame) === 'gossip') this.membership.receive(from, frame);
+      else this.rpc.receive(from, frame);
+    });
     this.every(config.probeIntervalMs ?? 200, () => this.background());
+    const aliveEvery = config.lastAliveIntervalMs ?? defaultLastAliveIntervalMs(graceMs);
+    this.every(aliveEvery, () => this.guard.recordAlive());
+    if (config.fullCompactionIntervalMs !== undefined) this.every(config.fullCompactionIntervalMs, () => engine.compactAll(() => {}));
+    this.membership.start();
+    if (life.needsRebuild && config.autoRebuild === true) this.rebuild(() => {});
   }
 
   /** Opens the storage engine on env.disk (recovering it), loads hints, registers env.net.onFrame, starts timers. */
@@ -286,21 +395,32 @@ export class StoreNode {
       }
       const stats = engine!.stats();
       const incomplete = flagged || lossAtOpen(stats.recovery, env.disk.list(), stats.quarantinedTables) !== null;
+      const record = readLifeRecord(engine!, ceiling - (config.hlcLeaseMs ?? DEFAULT_HLC_LEASE_MS));
+      const graceMs = config.engine?.tombstoneGraceMs ?? DEFAULT_GRACE_MS;
+      const tooLong = config.refuseAfterGrace !== false && absentTooLong(record.lastAliveMs, env.clock.wallMs(), graceMs, config.maxSkewMs ?? DEFAULT_MAX_SKEW_MS);
+      const life = { generation: record.generation + 1, needsRebuild: record.rebuildFlagged || tooLong };
       const build = (): void => {
         let node: StoreNode;
         try {
-          node = new StoreNode(env, config, topology, engine!, ceiling, incomplete);
+          node = new StoreNode(env, config, topology, engine!, ceiling, incomplete, life);
         } catch (buildErr) {
           return engine!.close(() => cb(buildErr as Error));
         }
         cb(null, node);
       };
-      if (!incomplete || flagged) return build();
-      // Durable before anything is served: recovery has already removed the damaged log.
-      engine!.put(metaKey(INCOMPLETE_META), Uint8Array.of(1), undefined, (putErr) => {
-        if (putErr !== null) return engine!.close(() => cb(putErr));
-        build();
-      });
+      // Durable before anything is served: the generation (gossip must never reuse one), the rebuild flag,
+      // and the incompleteness flag (recovery has already removed the damaged log).
+      const writes: [Uint8Array, Uint8Array][] = [[GENERATION_META, encodeDecimal(life.generation)]];
+      if (life.needsRebuild && !record.rebuildFlagged) writes.push([REBUILD_META, Uint8Array.of(1)]);
+      if (incomplete && !flagged) writes.push([metaKey(INCOMPLETE_META), Uint8Array.of(1)]);
+      const next = (i: number): void => {
+        if (i === writes.length) return build();
+        engine!.put(writes[i]![0], writes[i]![1], undefined, (putErr) => {
+          if (putErr !== null) return engine!.close(() => cb(putErr));
+          next(i + 1);
+        });
+      };
+      next(0);
     });
   }
 
@@ -347,23 +467,67 @@ export class StoreNode {
   }
 
   get(req: GetRequest, cb: (res: GetResponse) => void): void {
-    if (this.refuseClosed(cb)) return;
+    if (this.refuseClosed(cb) || this.guard.refuseClient(cb)) return;
     this.coordinator.get(req, cb);
   }
 
   put(req: PutRequest, cb: (res: WriteResponse) => void): void {
-    if (this.refuseClosed(cb)) return;
+    if (this.refuseClosed(cb) || this.guard.refuseClient(cb)) return;
     this.coordinator.put(req, cb);
   }
 
   delete(req: DeleteRequest, cb: (res: WriteResponse) => void): void {
-    if (this.refuseClosed(cb)) return;
+    if (this.refuseClosed(cb) || this.guard.refuseClient(cb)) return;
     this.coordinator.delete(req, cb);
   }
 
   scan(req: ScanRequest, cb: (res: ScanResponse) => void): void {
-    if (this.refuseClosed(cb)) return;
+    if (this.refuseClosed(cb) || this.guard.refuseClient(cb)) return;
     this.scanner.scan(req, cb);
+  }
+
+  /** φ of a member as this node's gossip computes it now (0 for itself or one never heard alive). */
+  phi(nodeId: NodeId): number {
+    return this.membership.phi(nodeId);
+  }
+
+  /** Every member configured or heard of by gossip, as this node sees it. */
+  memberStates(): MemberView[] {
+    return this.membership.memberStates();
+  }
+
+  /** This node's gossip generation (one above the last open's). */
+  get generation(): number {
+    return this.membership.gossiper.generation;
+  }
+
+  /** Gossips this node's status (join, decommission: ring changes drive it). */
+  setMemberStatus(status: MemberStatus): void {
+    this.membership.setStatus(status);
+  }
+
+  /** Gossips this node's tokens. */
+  setMemberTokens(tokens: readonly bigint[]): void {
+    this.membership.setTokens(tokens);
+  }
+
+  /** Whether the node refuses to serve until rebuilt (it was down longer than the tombstone grace period). */
+  get needsRebuild(): boolean {
+    return this.guard.needed;
+  }
+
+  /** The rebuild's progress; null if none is running. */
+  rebuildProgress(): RebuildProgress | null {
+    return this.guard.progress;
+  }
+
+  /**
+   * Rebuilds a node that needs it: wipes its replica data and streams it back
+   * from the other members (replication/replica_rebuild.ts), then serves
+   * again. Calls back at once when no rebuild is needed.
+   */
+  rebuild(cb: (err: Error | null) => void): void {
+    this.guard.rebuild(cb);
   }
 
   /** Every record this node holds as a home replica (not hints), for checkers. */
@@ -399,6 +563,11 @@ export class StoreNode {
     return this.liveness.isUp(nodeId);
   }
 
+  /** Whether this node's request layer alone (timeouts and frames) believes `nodeId` reachable. */
+  reaches(nodeId: NodeId): boolean {
+    return this.reachability.isUp(nodeId);
+  }
+
   /** The durable HLC lease ceiling (ms): every timestamp this node issued is below it. */
   get hlcCeilingMs(): number {
     return this.lease.ceilingMs;
@@ -408,6 +577,8 @@ export class StoreNode {
     if (this.closed) return void this.env.timers.setTimer(0, () => cb(null));
     this.closed = true;
     for (const id of this.timers) this.env.timers.cancelTimer(id);
+    this.membership.stop();
+    this.guard.close();
     this.antiEntropy.close();
     this.ringChange.stop();
     this.rpc.close();
@@ -438,7 +609,7 @@ export class StoreNode {
   /** Periodic work: probe peers believed down, replay hints. */
   private background(): void {
     const probeMs = this.config.probeIntervalMs ?? 200;
-    for (const node of this.liveness.downNodes()) this.rpc.tell(node, { t: 'ping' }, probeMs);
+    for (const node of this.reachability.downNodes()) this.rpc.tell(node, { t: 'ping' }, probeMs);
     this.hints.replay(
       (node) => this.liveness.isUp(node),
       (target, ks, key, value, done) => {

@@ -46,6 +46,17 @@ describe('resolveNodeConfig', () => {
     expect(c.secret.length).toBe(32);
   });
 
+  it('gossip seeds default to every member; named seeds must be members', () => {
+    expect(resolveNodeConfig(base, dir).node.seeds).toEqual(['n1', 'n2', 'n3']);
+    const c = resolveNodeConfig({ ...base, seeds: ['n2', 'n2'], gossipIntervalMs: 500, phiThreshold: 10 }, dir);
+    expect(c.node.seeds).toEqual(['n2']);
+    expect(c.node.gossipIntervalMs).toBe(500);
+    expect(c.node.phiThreshold).toBe(10);
+    expect(problems({ ...base, seeds: ['n9'] }).join('\n')).toMatch(/seed "n9" is not a member id/);
+    expect(problems({ ...base, seeds: [] }).join('\n')).toMatch(/seeds must be a non-empty list/);
+    expect(problems({ ...base, phiThreshold: -1 }).join('\n')).toMatch(/phiThreshold must be a number > 0/);
+  });
+
   it('derives the same tokens from the same id on every node, and different ones for other ids', () => {
     expect(derivedTokens('n1', 8)).toEqual(derivedTokens('n1', 8));
     expect(derivedTokens('n1', 4)).toEqual(derivedTokens('n1', 8).slice(0, 4));

@@ -12,6 +12,8 @@
 //     "peer": { "host": "127.0.0.1", "port": 9001 },
 //     "secretFile": "./data/cluster.secret",   required (or env RINGKV_CLUSTER_SECRET): hex, >= 16 bytes
 //     "members": [ { "id": "n1", "address": "127.0.0.1:9001", "vnodes": 32, "tokens": ["123", ...] }, ... ],
+//     "seeds": ["n1", "n2"],                   gossip starts from these members (default: every member)
+//     "gossipIntervalMs": 1000, "phiThreshold": 8,
 //     "vnodes": 32,
 //     "keyspaces": [ { "name": "default", "replicationFactor": 3, "readConsistency": "QUORUM",
 //                      "writeConsistency": "QUORUM", "conflictMode": "lww", "defaultTtlMs": 0 } ],
@@ -84,7 +86,7 @@ const ENGINE_KEYS: ReadonlySet<string> = new Set([
 const TOP_KEYS: ReadonlySet<string> = new Set([
   'nodeId', 'cluster', 'dataDir', 'http', 'peer', 'secretFile', 'members', 'vnodes', 'keyspaces', 'durability',
   'syncIntervalMs', 'requestTimeoutMs', 'hintWindowMs', 'maxHintsPerTarget', 'hintReplayBytesPerSec', 'maxKeyBytes',
-  'maxValueBytes', 'engine', 'log', 'shutdownTimeoutMs',
+  'maxValueBytes', 'engine', 'log', 'shutdownTimeoutMs', 'seeds', 'gossipIntervalMs', 'phiThreshold',
 ]);
 
 export function isLoopbackHost(host: string): boolean {
@@ -212,7 +214,13 @@ export function resolveNodeConfig(raw: Record<string, unknown>, baseDir: string,
     maxKeyBytes: int(raw.maxKeyBytes, 'maxKeyBytes', 1024, 1, bad, 60_000),
     maxValueBytes: int(raw.maxValueBytes, 'maxValueBytes', 1024 * 1024, 0, bad, 16 * 1024 * 1024),
     engine,
+    seeds: seedList(raw.seeds, members, bad),
+    gossipIntervalMs: int(raw.gossipIntervalMs, 'gossipIntervalMs', 1000, 10, bad, 60_000),
   });
+  if (raw.phiThreshold !== undefined) {
+    if (typeof raw.phiThreshold === 'number' && Number.isFinite(raw.phiThreshold) && raw.phiThreshold > 0) node.phiThreshold = raw.phiThreshold;
+    else bad(`phiThreshold must be a number > 0 (got ${JSON.stringify(raw.phiThreshold)})`);
+  }
   const shutdownTimeoutMs = int(raw.shutdownTimeoutMs, 'shutdownTimeoutMs', 10_000, 1, bad);
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -229,6 +237,18 @@ export function resolveNodeConfig(raw: Record<string, unknown>, baseDir: string,
     log: { level, file: logFile ?? null },
     shutdownTimeoutMs,
   };
+}
+
+/** Gossip seeds: member ids; default every member. */
+function seedList(raw: unknown, members: readonly MemberAddress[], bad: (m: string) => undefined): string[] {
+  if (raw === undefined) return members.map((m) => m.id);
+  if (!Array.isArray(raw) || raw.length === 0) return bad('seeds must be a non-empty list of member ids') ?? [];
+  const seeds: string[] = [];
+  for (const s of raw as unknown[]) {
+    if (typeof s !== 'string' || !members.some((m) => m.id === s)) bad(`seed ${JSON.stringify(s)} is not a member id`);
+    else if (!seeds.includes(s)) seeds.push(s);
+  }
+  return seeds;
 }
 
 function resolveMembers(raw: unknown, nodeId: string, peerHost: string, peerPort: number, vnodes: number, bad: (m: string) => undefined): MemberAddress[] {

@@ -26,8 +26,10 @@ export function nodeStatus(s: StatusSources): Record<string, unknown> {
   const pending = node.pendingHints();
   const factors = [...new Set(config.node.keyspaces.map((k) => k.replicationFactor))].sort((a, b) => a - b);
   const ownership = new Map(factors.map((n) => [n, ring.ownership(n)]));
+  const gossip = new Map(node.memberStates().map((v) => [v.id, v]));
   const members = config.members.map((m) => {
     const self = m.id === config.nodeId;
+    const g = gossip.get(m.id);
     const peer = peers.get(m.id);
     const up = self || node.believesUp(m.id);
     return {
@@ -37,6 +39,7 @@ export function nodeStatus(s: StatusSources): Record<string, unknown> {
       state: self ? 'up' : !up ? 'down' : peer?.suspected ? 'suspect' : 'up',
       link: self ? null : (peer?.link ?? null),
       phi: peer?.phi === null || peer === undefined ? null : round(peer.phi),
+      gossip: g === undefined ? null : { state: g.state, generation: g.generation, heartbeat: g.heartbeat, phi: round(g.phi), needsRebuild: g.needsRebuild },
       queuedFrames: peer?.queuedFrames ?? 0,
       framesDropped: peer?.framesDropped ?? 0,
       tokens: m.tokens.length,
@@ -51,6 +54,9 @@ export function nodeStatus(s: StatusSources): Record<string, unknown> {
     http: s.httpAddress,
     peer: `${s.network.address.host}:${s.network.address.port}`,
     uptimeSeconds: Math.round((s.nowMs() - s.startedAtMs) / 1000),
+    generation: node.generation,
+    needsRebuild: node.needsRebuild,
+    rebuild: node.rebuildProgress(),
     durability: config.durability,
     members,
     ring: { tokens: ring.tokenCount, spread: Object.fromEntries(factors.map((n) => [`rf${n}`, ring.spread(n)])) },

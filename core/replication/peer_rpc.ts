@@ -63,11 +63,12 @@ export class PeerRpc {
     // After close nothing is sent and nothing calls back: requests still open answer at their deadline.
     if (this.closed) return;
     const id = this.nextId++;
+    const sentAtMs = this.env.clock.monotonicMs();
     const timer = this.env.timers.setTimer(Math.max(0, timeoutMs), () => {
       const call = this.calls.get(id);
       if (call === undefined) return;
       this.calls.delete(id);
-      if (to !== this.env.nodeId) this.liveness.timedOut(to);
+      if (to !== this.env.nodeId) this.liveness.timedOut(to, sentAtMs);
       call.onReply(null);
     });
     this.calls.set(id, { to, expects: REPLY_TYPES[request.t], timer, onReply });
