@@ -151,8 +151,13 @@ export class ChaosCluster {
     this.kills++;
   }
 
+  /** How long each restart took until the node served again (ms). */
+  readonly restartMs: number[] = [];
+
   async restart(id: string): Promise<void> {
+    const started = performance.now();
     await this.start(id);
+    this.restartMs.push(Math.round(performance.now() - started));
     this.restarts++;
   }
 

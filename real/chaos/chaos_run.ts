@@ -68,6 +68,8 @@ export interface ChaosResult {
   faults: Record<string, number>;
   faultLog: string[];
   readPasses: number;
+  /** Milliseconds from spawning a killed node's process until it served again, sorted. */
+  restartMs: number[];
   checks: ChaosChecks;
   violations: CheckViolation[];
   /** Node processes that exited without being killed, and other harness-level problems. */
@@ -149,8 +151,9 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
       readPasses++;
       const dumps = new Map(await Promise.all(ids.map(async (id) => [id, await fetchReplicaRecords(urls.get(id)!, cluster.apiToken, 10_000)] as const)));
       ({ state, misplaced } = replicaState({ ring, replicationFactor: REPLICATION_FACTOR, conflictMode: 'lww', keys, dumps }));
-      const converged = checkConvergence(state).converged;
+      const { converged, violations: diverged } = checkConvergence(state);
       report(`chaos: read pass ${readPasses} via ${via}: ${ok}/${keys.length} reads at ALL ok, replicas ${converged ? 'converged' : 'not converged yet'}`);
+      for (const v of diverged.slice(0, 3)) report(`  ${v.key}: ${v.message}`);
       if (converged && ok === keys.length) break;
     }
     assert(state !== null, 'no read pass ran');
@@ -199,7 +202,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
   const result: ChaosResult = {
     mode: network.mode, seed: o.seed, nodes, clients, durationMs: o.durationMs, wallMs: Math.round(now()),
     ops, faults: Object.fromEntries(nemesis?.counts ?? []), faultLog: (nemesis?.log ?? []).map((f) => `t=${f.at}ms ${f.what}`),
-    readPasses, checks, violations, problems, passed, dir: null, artifacts: null,
+    readPasses, restartMs: [...cluster.restartMs].sort((a, b) => a - b), checks, violations, problems, passed, dir: null, artifacts: null,
   };
   if (!passed || o.keep === true) {
     result.dir = dir;

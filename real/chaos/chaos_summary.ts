@@ -19,6 +19,10 @@ export function formatChaosSummary(r: ChaosResult): string {
   lines.push(`    ${'total'.padEnd(14)}${String(total.ok).padStart(5)}${String(total.fail).padStart(7)}${String(total.info).padStart(7)}`);
   const faults = Object.entries(r.faults).map(([k, n]) => `${k} ${n}`).join(', ');
   lines.push(`  faults: ${faults === '' ? 'none' : faults}`);
+  if (r.restartMs.length > 0) {
+    const q = (f: number): number => r.restartMs[Math.min(r.restartMs.length - 1, Math.floor(f * r.restartMs.length))]!;
+    lines.push(`  restarts: ${r.restartMs.length}, serving again after ${q(0)} / ${q(0.5)} / ${r.restartMs[r.restartMs.length - 1]} ms (min / median / max, process spawn included)`);
+  }
   lines.push(`  liveness: ${r.readPasses} read pass(es) at ALL`);
   lines.push(`  checks: ${verdict(r.checks.linearizable, 'STRONG keys linearizable')}; ${verdict(r.checks.converged, 'replicas converged')}; ` +
     `${verdict(r.checks.lostWrites === 0, `lost writes ${r.checks.lostWrites}`)}; ${verdict(r.checks.invalidReads === 0, `invalid reads ${r.checks.invalidReads}`)}`);
