@@ -19,10 +19,13 @@
 //   ping                                    -> pong
 //   stream        ks ranges after? maxBytes -> stream_ok items next | fail
 //                 (one page of the records in token ranges, ring_change/range_pages.ts)
+//   merkle        ks body (one anti-entropy message, antientropy/merkle_messages.ts)
+//                                           -> merkle_reply body[] (the answers, possibly none)
 
 import { assert } from '../../io/assert.ts';
 import { crc32c, unmaskCrc } from '../../io/crc32c.ts';
 import { FRAME_HEADER_BYTES, FRAME_MAX_PAYLOAD_BYTES, FrameError, decodeFrame, encodeFrame } from '../../io/frame_codec.ts';
+import { type MerkleMessage, parseMerkleMessage } from '../antientropy/merkle_messages.ts';
 import { VersionFormatError } from '../versioning/errors.ts';
 import { nodeIdProblem } from '../versioning/hlc.ts';
 import {
@@ -73,7 +76,9 @@ export type Message =
   | { t: 'ping'; id: number }
   | { t: 'pong'; id: number }
   | { t: 'stream'; id: number; ks: string; ranges: Uint8Array; after: Uint8Array | null; maxBytes: number }
-  | { t: 'stream_ok'; id: number; items: { key: Uint8Array; value: VersionedValue }[]; next: Uint8Array | null };
+  | { t: 'stream_ok'; id: number; items: { key: Uint8Array; value: VersionedValue }[]; next: Uint8Array | null }
+  | { t: 'merkle'; id: number; ks: string; body: MerkleMessage }
+  | { t: 'merkle_reply'; id: number; body: MerkleMessage[] };
 
 export type MessageType = Message['t'];
 
@@ -245,6 +250,13 @@ function parseMessage(raw: unknown): Message {
     }
     case 'stream_ok':
       return { t, id, items: recordItems(r['items']), next: optionalBytes(r['next']) };
+    case 'merkle':
+      return { t, id, ks: keyspaceName(r['ks']), body: merkle(r['body']) };
+    case 'merkle_reply': {
+      const body = r['body'];
+      if (!Array.isArray(body) || body.length > 16) throw new WireError('merkle reply body is not a short list');
+      return { t, id, body: body.map(merkle) };
+    }
     default:
       throw new WireError(`message type ${showValue(t)} unknown`);
   }
@@ -303,6 +315,12 @@ function versioned(x: unknown): VersionedValue {
     if (err instanceof VersionFormatError) throw new WireError(`versioned value: ${err.message}`);
     throw err;
   }
+}
+
+function merkle(x: unknown): MerkleMessage {
+  const m = parseMerkleMessage(x);
+  if (m === null) throw new WireError('malformed merkle message');
+  return m;
 }
 
 function text(x: unknown): string {
