@@ -16,6 +16,8 @@ import type { ChaosResult } from './chaos_run.ts';
 import { formatChaosSummary } from './chaos_summary.ts';
 
 const MAX_HTML_KEYS = 8;
+/** Bounds the searches that draw a page (the verdict came earlier, under its own budget). */
+const SEARCH_STEPS = 5_000_000;
 
 export function writeChaosArtifacts(
   dir: string,
@@ -34,9 +36,9 @@ export function writeChaosArtifacts(
   const sections: HistorySection[] = shown.map((key) => {
     const idx = byKey.get(key)!;
     if (!strong.has(key)) return { key, ops: idx, linearization: [], violation: null };
-    const violation = explainViolation(history, key);
+    const violation = explainViolation(history, key, { maxSteps: SEARCH_STEPS });
     if (violation !== null) return { key, ops: idx, linearization: violation.longest, violation };
-    return { key, ops: idx, linearization: checkKey(idx.map((i) => history[i]!)).longest.map((j) => idx[j]!), violation: null };
+    return { key, ops: idx, linearization: checkKey(idx.map((i) => history[i]!), { maxSteps: SEARCH_STEPS }).longest.map((j) => idx[j]!), violation: null };
   });
   const subtitle = result.passed ? 'every check passed' : `failed: ${result.violations.length} violation(s), ${result.problems.length} problem(s)`;
   const details = [formatChaosSummary(result), '', ...result.violations.map((v) => `[${v.check}] ${v.key}: ${v.message}`)].join('\n');
