@@ -13,13 +13,13 @@
  * Cluster: 5 nodes, the `default` keyspace (N=3, lww); a 1 s hint window;
  * one exchange every 100 ms per node (a full round over a node's 24 ranges
  * and 2 peers each takes ~5 s).
- * Workload: 4 clients writing and deleting 1,000 keys at ONE and QUORUM (so
+ * Workload: 4 clients writing and deleting 500 keys at ONE and QUORUM (so
  * most keys are written once or twice, and a key written while n2 was down
  * is rarely written again); no reads, and no read-all passes after healing,
  * so no read repair ever runs.
  * Faults: n2 crashes at 300 ms and restarts when the faults stop (after
- * 4000 ms): only the hints of its last second of absence are replayed.
- * Expectations: every check passes on every seed within 10 s of simulated
+ * 3000 ms): only the hints of its last second of absence are replayed.
+ * Expectations: every check passes on every seed within 7 s of simulated
  * time after the faults stop; over a batch of seeds the marks 'hint stored'
  * and 'anti-entropy key received' are hit.
  *
@@ -46,7 +46,7 @@ export const antiEntropyAfterHintsExpire: Scenario = {
       {
         keyspace: LWW_KEYSPACE.name,
         prefix: 'a',
-        keys: 1000,
+        keys: 500,
         consistency: ['ONE', 'QUORUM'],
         weight: 1,
         mix: { read: 0, write: 3, delete: 1 },
@@ -59,8 +59,8 @@ export const antiEntropyAfterHintsExpire: Scenario = {
       { atMs: 300, action: 'crash', node: 1 },
     ],
   },
-  durationMs: 4000,
-  liveness: { settleMs: 10_000, maxReadPasses: 0, afterPassMs: 0 },
+  durationMs: 3000,
+  liveness: { settleMs: 7000, maxReadPasses: 0, afterPassMs: 0 },
   lwwUncertaintyMs: 205,
   expect: { linearizable: 'either', converged: 'pass', durability: 'pass', validity: 'pass' },
   requiredMarks: ['hint stored', 'anti-entropy key received'],
