@@ -116,7 +116,7 @@ export function httpRequestHandler(o: HttpApiOptions): (req: IncomingMessage, re
       if (kv === null) return fail(404, 'not_found', `no route ${req.method} ${pathname.slice(0, 100)}; see /kv/{keyspace}/{key}, /admin/status, /metrics`);
       const ksBytes = percentDecodeBytes(kv[1]!);
       if (ksBytes === null) throw new HttpInputError('keyspace has a malformed percent-escape');
-      const keyspace = new TextDecoder().decode(ksBytes);
+      const keyspace = lenientUtf8.decode(ksBytes);
       if (kv[2] === undefined) {
         if (req.method !== 'GET') return fail(405, 'method_not_allowed', `${req.method} is not allowed on a keyspace; GET scans it`, {}, { allow: 'GET' });
         return scan(o, req, keyspace, search, respond, fail);
@@ -261,6 +261,7 @@ function scan(o: HttpApiOptions, req: IncomingMessage, keyspace: string, search:
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const lenientUtf8 = new TextDecoder();
 
 /** An item as JSON: text when key and values are valid UTF-8 and utf8 was asked for, else base64 (said in `encoding`). */
 function scanItemJson(item: ScanItem, encoding: 'utf8' | 'base64'): Record<string, unknown> {

@@ -29,6 +29,10 @@ export class NodeMetrics {
   private readonly requests: Counter<'op' | 'consistency' | 'outcome'>;
   private readonly latency: Histogram<'op' | 'consistency'>;
   private readonly httpResponses: Counter<'status'>;
+  // Labelled series looked up once per label set: given a labels object,
+  // prom-client sorts and hashes the labels again on every call.
+  private readonly requestSeries = new Map<string, { requests: { inc(): void }; latency: { observe(v: number): void } }>();
+  private readonly statusSeries = new Map<number, { inc(): void }>();
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -94,12 +98,23 @@ export class NodeMetrics {
   }
 
   observeRequest(op: Operation, consistency: string, outcome: string, seconds: number): void {
-    this.requests.inc({ op, consistency, outcome });
-    this.latency.observe({ op, consistency }, seconds);
+    const key = `${op}|${consistency}|${outcome}`;
+    let series = this.requestSeries.get(key);
+    if (series === undefined) {
+      series = { requests: this.requests.labels({ op, consistency, outcome }), latency: this.latency.labels({ op, consistency }) };
+      this.requestSeries.set(key, series);
+    }
+    series.requests.inc();
+    series.latency.observe(seconds);
   }
 
   observeHttpStatus(status: number): void {
-    this.httpResponses.inc({ status: String(status) });
+    let series = this.statusSeries.get(status);
+    if (series === undefined) {
+      series = this.httpResponses.labels({ status: String(status) });
+      this.statusSeries.set(status, series);
+    }
+    series.inc();
   }
 
   get contentType(): string {

@@ -282,7 +282,7 @@ export function renderClusterBench(r: ClusterBenchReport): string {
     lines.push(
       '',
       `restart: ${(x.userBytes / 2 ** 30).toFixed(2)} GiB written (filled in ${x.fillSeconds.toFixed(0)} s), killed node's data directory ${(x.dataDirBytes / 2 ** 30).toFixed(2)} GiB, SIGKILL then start:`,
-      `  /admin/status after ${n(x.statusMs)} ms, first get after ${n(x.getMs)} ms (target ${n(x.targetMs)} ms: ${x.met ? 'met' : 'NOT met'})`,
+      `  /admin/status after ${n(x.statusMs)} ms, first get after ${n(x.getMs)} ms (target ${n(x.targetMs)} ms: ${x.met ? 'met' : 'NOT met'}); the process had used ${x.cpuMsAtGet === null ? '?' : n(x.cpuMsAtGet)} ms of CPU by then`,
       `  recovery: ${JSON.stringify(x.recovery)}`,
       `  restarted node's log: ${x.timeline.map((t) => `${t.ms} ms ${t.msg}`).join('; ')}`,
     );
