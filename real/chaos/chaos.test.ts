@@ -15,13 +15,15 @@ import { runChaos } from './chaos_run.ts';
 import { formatChaosSummary } from './chaos_summary.ts';
 
 const DURATION_S = Number(process.env.RINGKV_CHAOS_DURATION_S ?? 15);
+/** auto (namespaces when root with iproute2), netns or loopback. */
+const MODE = (process.env.RINGKV_CHAOS_MODE ?? 'auto') as 'auto' | 'netns' | 'loopback';
 
 describe('chaos on real processes (short form)', () => {
   it(`survives ${DURATION_S} s of kill -9, restarts and partitions with every check passing`, { timeout: 240_000 }, async () => {
     let judged: { ops: readonly ClientOp[]; state: FinalState; lwwUncertaintyMs: number } | null = null;
     const seed = Number(process.env.RINGKV_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
     const lines: string[] = [];
-    const result = await runChaos({ durationMs: DURATION_S * 1000, seed, report: (l) => lines.push(l), inspect: (j) => (judged = j) });
+    const result = await runChaos({ durationMs: DURATION_S * 1000, seed, mode: MODE, report: (l) => lines.push(l), inspect: (j) => (judged = j) });
     const summary = formatChaosSummary(result);
     console.log(`${lines.filter((l) => !l.startsWith('  [n')).join('\n')}\n${summary}`);
     expect(result.problems, summary).toEqual([]);
