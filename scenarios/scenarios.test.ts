@@ -47,6 +47,11 @@ describe('scenarios', () => {
       'node-join-under-load',
       'decommission-under-load',
       'replace-dead-node',
+      'gossip-convergence',
+      'failure-detection',
+      'zombie-tombstone',
+      'zombie-tombstone-unguarded',
+      'rolling-restart',
     ]);
   });
 
