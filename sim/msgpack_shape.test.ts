@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { Unpackr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { encodeMessage } from '../io/frame_codec.ts';
 import { msgpackValueEnd } from './msgpack_shape.ts';
@@ -46,16 +47,17 @@ describe('msgpackValueEnd', () => {
     expect(whole(new Uint8Array([0xc6, 0x80, 0x00, 0x00, 0x00]))).toBe(-1);
   });
 
-  it('agrees with the decoder on arbitrary bytes: whatever it accepts as one value decodes', async () => {
-    const { decodeMessage } = await import('../io/frame_codec.ts');
+  it('agrees with a generic decoder on arbitrary bytes: whatever it accepts as one value decodes', () => {
+    // Maps as Maps: msgpack allows any key, though the codec's object mode refuses container keys (the node counts such a frame as garbage).
+    const generic = new Unpackr({ mapsAsObjects: false, useRecords: false });
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 40 }), (b) => {
-        if (whole(b) === b.length) {
-          // Ext payloads are walked but not understood here; everything else must decode.
-          if (!b.some((x) => x >= 0xc7 && x <= 0xc9) && !b.some((x) => x >= 0xd4 && x <= 0xd8)) expect(() => decodeMessage(b)).not.toThrow();
-        }
+        if (whole(b) !== b.length) return;
+        // Ext payloads are walked but not understood here; everything else must decode.
+        if (b.some((x) => (x >= 0xc7 && x <= 0xc9) || (x >= 0xd4 && x <= 0xd8))) return;
+        expect(() => generic.unpack(b)).not.toThrow();
       }),
-      { numRuns: 3000 },
+      { numRuns: 20_000 },
     );
   });
 });
