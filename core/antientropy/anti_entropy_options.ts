@@ -33,7 +33,7 @@ export const DEFAULT_ANTI_ENTROPY_OPTIONS: Readonly<AntiEntropyOptions> = Object
   bytesPerSec: 1 << 20,
   leafBits: 12,
   fanoutBits: 4,
-  buildKeysPerStep: 1000,
+  buildKeysPerStep: 256,
   buildStepMs: 1,
   maxKeysPerMessage: 4096,
   streamInflight: 4,

@@ -11,15 +11,14 @@
 // (within clock skew), whatever their compactions did meanwhile; a purged
 // tombstone or an expired value therefore never looks like a difference.
 
-import { assert } from '../../io/assert.ts';
 import type { SegmentEntry, SegmentEntrySource } from './merkle_exchange.ts';
 import { type MerkleRange, type MerkleShape, MerkleTree } from './merkle_tree.ts';
 import { PurgeSchedule } from './purge_schedule.ts';
+import { keyToken } from '../ring/key_hash.ts';
 
-interface IndexedEntry extends SegmentEntry {
-  readonly segment: number;
-  readonly token: bigint;
-  /** Wall time (ms) at which the record is purged; null when it never is. */
+/** What the tree holds for one key: its content, and when it is purged (null: never). */
+interface IndexedEntry {
+  readonly contentHash: bigint;
   readonly purgeAtMs: number | null;
 }
 
@@ -30,11 +29,20 @@ export function keyIdOf(key: Uint8Array): string {
   return s;
 }
 
+function keyOfId(id: string): Uint8Array {
+  const out = new Uint8Array(id.length);
+  for (let i = 0; i < id.length; i++) out[i] = id.charCodeAt(i);
+  return out;
+}
+
+// The index is only per segment (a key's segment follows from its token),
+// and keys are held as strings, not byte arrays: an entry costs one Map slot,
+// a short string and a bigint, which matters at millions of keys.
 export class RangeTree implements SegmentEntrySource {
   readonly tree: MerkleTree;
-  private readonly byKey = new Map<string, IndexedEntry>();
   private readonly bySegment = new Map<number, Map<string, IndexedEntry>>();
   private readonly purges = new PurgeSchedule();
+  private keys = 0;
   /** False while the initial scan of the replica has not passed every key of the range. */
   built = false;
 
@@ -51,53 +59,56 @@ export class RangeTree implements SegmentEntrySource {
   }
 
   get keyCount(): number {
-    return this.byKey.size;
+    return this.keys;
   }
 
   /**
    * The key now holds content `contentHash` (null: nothing, the record is
    * gone), purged at `purgeAtMs`. A record already past its purge time counts
-   * as gone.
+   * as gone. `token` is the key's token (key_hash.ts keyToken).
    */
   set(token: bigint, key: Uint8Array, contentHash: bigint | null, purgeAtMs: number | null, nowMs: number): void {
     const id = keyIdOf(key);
-    const old = this.byKey.get(id);
+    const segment = this.tree.segmentOf(token);
+    let seg = this.bySegment.get(segment);
+    const old = seg?.get(id);
     const live = contentHash !== null && (purgeAtMs === null || purgeAtMs > nowMs);
     if (old !== undefined) {
       if (live && old.contentHash === contentHash) return;
-      this.tree.remove(old.token, old.key, old.contentHash);
-      this.byKey.delete(id);
-      const seg = this.bySegment.get(old.segment)!;
-      seg.delete(id);
-      if (seg.size === 0) this.bySegment.delete(old.segment);
+      this.tree.remove(token, key, old.contentHash);
+      seg!.delete(id);
+      this.keys--;
+      if (seg!.size === 0) {
+        this.bySegment.delete(segment);
+        seg = undefined;
+      }
     }
     if (!live) return;
-    const segment = this.tree.segmentOf(token);
-    const entry: IndexedEntry = { key: key.slice(), contentHash: contentHash!, segment, token, purgeAtMs };
-    this.tree.insert(token, entry.key, entry.contentHash);
-    this.byKey.set(id, entry);
-    let seg = this.bySegment.get(segment);
+    this.tree.insert(token, key, contentHash!);
     if (seg === undefined) {
       seg = new Map();
       this.bySegment.set(segment, seg);
     }
-    seg.set(id, entry);
-    if (purgeAtMs !== null) this.purges.add(purgeAtMs, id, entry.contentHash);
+    seg.set(id, { contentHash: contentHash!, purgeAtMs });
+    this.keys++;
+    if (purgeAtMs !== null) this.purges.add(purgeAtMs, id, contentHash!);
   }
 
   /** The content hash the tree holds for a key, or null. */
-  contentOf(key: Uint8Array): bigint | null {
-    return this.byKey.get(keyIdOf(key))?.contentHash ?? null;
+  contentOf(token: bigint, key: Uint8Array): bigint | null {
+    return this.bySegment.get(this.tree.segmentOf(token))?.get(keyIdOf(key))?.contentHash ?? null;
   }
 
   /** Takes out every entry whose purge time has come; returns how many left. */
   sweep(nowMs: number): number {
     let removed = 0;
     for (const due of this.purges.popDue(nowMs)) {
-      const entry = this.byKey.get(due.id);
+      const key = keyOfId(due.id);
+      const token = keyToken(key);
+      const entry = this.bySegment.get(this.tree.segmentOf(token))?.get(due.id);
       // A later write replaced the entry the schedule was made for: that write has its own slot.
       if (entry === undefined || entry.contentHash !== due.contentHash || entry.purgeAtMs === null || entry.purgeAtMs > nowMs) continue;
-      this.set(entry.token, entry.key, null, null, nowMs);
+      this.set(token, key, null, null, nowMs);
       removed++;
     }
     return removed;
@@ -106,8 +117,8 @@ export class RangeTree implements SegmentEntrySource {
   entriesInSegment(segment: number): readonly SegmentEntry[] {
     const seg = this.bySegment.get(segment);
     if (seg === undefined) return [];
-    const out = [...seg.values()];
-    assert(out.every((e) => e.segment === segment), 'segment index holds an entry of another segment');
+    const out: SegmentEntry[] = [];
+    for (const [id, e] of seg) out.push({ key: keyOfId(id), contentHash: e.contentHash });
     return out;
   }
 }
