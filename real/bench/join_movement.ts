@@ -12,7 +12,7 @@ import { keyToken } from '../../core/ring/key_hash.ts';
 import { Ring } from '../../core/ring/ring.ts';
 import { balancedTokens } from '../../core/ring/token_allocator.ts';
 import { Topology } from '../../core/ring/topology.ts';
-import { rangeContains, rangeShare } from '../../core/ring/token_range.ts';
+import { MAX_TOKEN, type TokenRange, rangeShare } from '../../core/ring/token_range.ts';
 import { planStreams } from '../../core/ring_change/stream_plan.ts';
 import { SimRng } from '../../sim/sim_rng.ts';
 
@@ -45,7 +45,7 @@ export function measureJoinMovement(options: { from?: number; to?: number; vnode
   const replicas = options.replicas ?? 3;
   const sampleKeys = options.sampleKeys ?? 20_000;
   const rng = new SimRng('join-movement');
-  const tokens = Array.from({ length: sampleKeys }, (_, i) => keyToken(new TextEncoder().encode(`key-${i}`)));
+  const tokens = Array.from({ length: sampleKeys }, (_, i) => keyToken(new TextEncoder().encode(`key-${i}`))).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   let ring = Ring.EMPTY;
   const rows: JoinMovementRow[] = [];
   for (let n = 1; n <= to + 1; n++) {
@@ -57,8 +57,7 @@ export function measureJoinMovement(options: { from?: number; to?: number; vnode
       const tasks = planStreams(topology, joiner, [{ name: 'default', n: replicas }]);
       const ranges = tasks.flatMap((t) => t.ranges);
       const streamedShare = ranges.reduce((a, r) => a + rangeShare(r), 0);
-      let keys = 0;
-      for (const t of tokens) for (const r of ranges) if (rangeContains(r, t)) keys++;
+      const keys = ranges.reduce((a, r) => a + keysIn(tokens, r), 0);
       const idealShare = replicas / n;
       rows.push({ nodes: n - 1, streamedShare, idealShare, ratio: streamedShare / idealShare, keysRatio: keys / sampleKeys / idealShare });
     }
@@ -77,4 +76,21 @@ export function renderJoinMovement(r: JoinMovementReport): string {
     `  worst ratio ${r.worstRatio.toFixed(3)} (target <= ${r.target}): ${r.worstRatio <= r.target ? 'met' : 'NOT met'}`,
   ];
   return lines.join('\n');
+}
+
+/** Sorted tokens in (start, end], wrapping through zero when start >= end. */
+function keysIn(sorted: readonly bigint[], r: TokenRange): number {
+  // Count of tokens <= t.
+  const upTo = (t: bigint): number => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  if (r.start < r.end) return upTo(r.end) - upTo(r.start);
+  return upTo(MAX_TOKEN) - upTo(r.start) + upTo(r.end);
 }
