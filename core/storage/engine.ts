@@ -39,7 +39,7 @@ import type { TimerId } from '../../io/timers.ts';
 import { BlockCache } from './block_cache.ts';
 import type { CompactionPicker } from './compaction_plan.ts';
 import { CompactionScheduler, RETRY_MS } from './compaction_scheduler.ts';
-import { isDeletion } from './entry.ts';
+import { EntryKind, isDeletion } from './entry.ts';
 import { CorruptionError, EngineClosedError } from './errors.ts';
 import { LiveCursor, type KeyValue } from './engine_iterator.ts';
 import {
@@ -68,7 +68,9 @@ import { HEADER_BYTES as LOG_HEADER_BYTES } from './log_format.ts';
 import { engineStats, newEngineCounters } from './engine_stats.ts';
 import { type Ack, AckQueue } from './ack_queue.ts';
 import { findNewest, mergedView, type ReadView } from './engine_reads.ts';
-import { copyWrite, userBytes, validateWrite, type WriteOp } from './write_request.ts';
+import { copyWrite, opTimeMs, userBytes, validateWrite, type WriteOp } from './write_request.ts';
+
+const NO_VALUE = new Uint8Array(0);
 
 export type { EngineOptions, EngineStats, ScanOptions } from './engine_options.ts';
 
@@ -291,9 +293,9 @@ export class Engine {
   }
 
   /**
-   * Encodes the write once, into the buffer that becomes its WAL record (the
-   * memtable's entries are views into it: `ops` may be the caller's buffers,
-   * reused once write() returns), appends it and inserts the entries. Returns
+   * Encodes the write once, into the buffer that becomes its WAL record,
+   * appends it and inserts the entries (the memtable copies keys and values:
+   * `ops` may be the caller's buffers, reused once write() returns). Returns
    * the error that refused it (cb is then not called; the caller reports it).
    * Without cb (syncWrites off, nothing unacknowledged ahead) the write is
    * acknowledged here: it becomes the newest visible write.
@@ -303,8 +305,8 @@ export class Engine {
     const nowMs = Math.floor(this.env.clock.wallMs());
     const firstSeq = this.lastSeq + 1;
     const framed = new Uint8Array(LOG_HEADER_BYTES + writeOpsBytes(ops, firstSeq, nowMs));
-    const entries = encodeWriteOps(ops, firstSeq, nowMs, framed, LOG_HEADER_BYTES);
-    const last = firstSeq + entries.length - 1;
+    encodeWriteOps(ops, firstSeq, nowMs, framed, LOG_HEADER_BYTES);
+    const last = firstSeq + ops.length - 1;
     const durable = this.options.syncWrites;
     let ack: Ack | undefined;
     const err = this.wal.appendFramed(
@@ -324,7 +326,11 @@ export class Engine {
       return err;
     }
     this.lastSeq = last;
-    for (let i = 0; i < entries.length; i++) this.active.add(entries[i]!);
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      if (op.kind === 'put') this.active.insert(op.key, firstSeq + i, EntryKind.Put, opTimeMs(op, nowMs), op.value);
+      else this.active.insert(op.key, firstSeq + i, EntryKind.Delete, nowMs, NO_VALUE);
+    }
     this.counters.userBytesWritten += bytes;
     if (cb === undefined) {
       assert(!durable && this.acks.length === 0, 'only an unsynced write with nothing unacknowledged ahead is acknowledged at once');

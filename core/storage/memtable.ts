@@ -8,15 +8,21 @@
 // head (all MAX_HEIGHT levels); 0 as a link target means "none", since nothing
 // links to the head.
 //
-// Comparisons never touch the Entry objects, which lie scattered in the heap:
-// each node's key is copied into one byte arena (keyStart/keyLength), its seq
-// into seqs, and the first 16 key bytes (zero-padded, big-endian) into four
+// Comparisons read flat arrays only: each node's key is copied into one byte
+// arena (keyStart/keyLength), its seq into seqs, and the first 16 key bytes (zero-padded, big-endian) into four
 // u32s (prefix0..prefix3). Keys whose padded prefixes differ compare as their
 // prefixes do (a key that ends early pads with 0, below any byte the other key
 // has there), so most steps of a search read a few numbers; the rest compare
 // arena bytes from the 17th on. 16 bytes because keys often share a long
 // prefix (a keyspace or table name, zero-padded numbers), which 8 bytes rarely
-// get past. entries[i] is only read to return it.
+// get past.
+//
+// Nothing per entry is an object: values are copied into a second arena
+// (valueStart/valueLength), kinds and times into typed arrays, so a full
+// memtable is a handful of large buffers for the garbage collector instead
+// of several objects per write that survive until the flush. get() and the
+// iterator hand out Entry objects whose key and value are views into the
+// arenas (an arena that grows is copied, never changed, so views stay valid).
 //
 // Heights are drawn from the injected Rng (P(height > h) = 1/4^h, as in
 // LevelDB), so one seed builds one structure. Nodes are never removed: a
@@ -24,7 +30,7 @@
 
 import { assert } from '../../io/assert.ts';
 import type { Rng } from '../../io/rng.ts';
-import { checkEntry, compareKeys, MAX_SEQ, type Entry } from './entry.ts';
+import { checkEntry, EntryKind, MAX_SEQ, type Entry } from './entry.ts';
 import type { EntryIterator } from './entry_iterator.ts';
 
 const MAX_HEIGHT = 12;
@@ -35,14 +41,16 @@ const INITIAL_NODES = 1024;
 /** Key bytes held as u32 words per node (prefix0..prefix3). */
 const PREFIX_BYTES = 16;
 /**
- * Bytes charged per entry beyond its key (held twice: the entry's and the
- * arena copy) and value: the Entry object, its slot in `entries`, the per-node
- * typed-array fields; links are charged 4 bytes per level.
+ * Bytes charged per entry beyond its key (charged twice, as when each entry
+ * also kept its own copy) and value: the per-node typed-array fields and
+ * slack; links are charged 4 bytes per level. Unchanged from when entries
+ * were objects, so memtables still fill (and flush) at the same size.
  */
 const ENTRY_OVERHEAD_BYTES = 80;
 
 export class Memtable {
-  private entries: Entry[] = [];
+  /** Nodes in use, the head included. */
+  private nodeCount = 1;
   private heights = new Uint8Array(INITIAL_NODES);
   private linkBase = new Int32Array(INITIAL_NODES);
   private prefix0 = new Uint32Array(INITIAL_NODES);
@@ -52,10 +60,16 @@ export class Memtable {
   private keyStart = new Int32Array(INITIAL_NODES);
   private keyLength = new Int32Array(INITIAL_NODES);
   private seqs = new Float64Array(INITIAL_NODES);
+  private kinds = new Uint8Array(INITIAL_NODES);
+  private times = new Float64Array(INITIAL_NODES);
+  private valueStart = new Int32Array(INITIAL_NODES);
+  private valueLength = new Int32Array(INITIAL_NODES);
   private links = new Int32Array(INITIAL_NODES * 2);
   private linkCount = MAX_HEIGHT;
   private arena = new Uint8Array(INITIAL_NODES * 16);
   private arenaUsed = 0;
+  private values = new Uint8Array(INITIAL_NODES * 64);
+  private valuesUsed = 0;
   /** Levels in use: the tallest node's height. */
   private height = 1;
   private bytes = 0;
@@ -67,7 +81,6 @@ export class Memtable {
 
   constructor(private readonly rng: Rng) {
     // The head: no entry, every level, links all NONE.
-    this.entries.push(undefined as unknown as Entry);
     this.heights[HEAD] = MAX_HEIGHT;
     this.linkBase[HEAD] = 0;
   }
@@ -76,38 +89,43 @@ export class Memtable {
     return this.isFrozen;
   }
 
-  /**
-   * Inserts an entry. The memtable keeps the object itself: callers must not
-   * change it afterwards. A (key, seq) pair may be added only once.
-   */
+  /** Inserts a copy of the entry (its buffers are not kept). A (key, seq) pair may be added only once. */
   add(entry: Entry): void {
-    assert(!this.isFrozen, 'add to a frozen memtable');
     checkEntry(entry);
-    const { key, seq } = entry;
+    this.insert(entry.key, entry.seq, entry.kind, entry.timeMs, entry.value);
+  }
+
+  /** add() of an entry given by its fields: key and value are copied. */
+  insert(key: Uint8Array, seq: number, kind: EntryKind, timeMs: number, value: Uint8Array): void {
+    assert(!this.isFrozen, 'add to a frozen memtable');
+    assert(seq >= 1 && seq <= MAX_SEQ && Number.isInteger(seq), `entry seq out of range: ${seq}`);
+    assert(kind === EntryKind.Put || (kind === EntryKind.Delete && value.length === 0), `entry kind ${kind} with a ${value.length}-byte value`);
+    assert(Number.isInteger(timeMs) && timeMs >= 0, `entry timeMs invalid: ${timeMs}`);
     const found = this.findGreaterOrEqual(key, seq, true);
-    assert(
-      found === NONE || this.seqs[found] !== seq || compareKeys(this.entries[found]!.key, key) !== 0,
-      `memtable already holds seq ${seq} of this key`,
-    );
+    assert(found === NONE || this.seqs[found] !== seq || !this.keyEquals(found, key), `memtable already holds seq ${seq} of this key`);
     const h = this.randomHeight();
     if (h > this.height) {
       for (let l = this.height; l < h; l++) this.prev[l] = HEAD;
       this.height = h;
     }
-    const node = this.entries.length;
-    this.reserve(node + 1, this.linkCount + h, this.arenaUsed + key.length);
-    this.entries.push(entry);
-    const arena = this.arena;
-    if (key.length <= 32) for (let i = 0, p = this.arenaUsed; i < key.length; i++) arena[p + i] = key[i]!;
-    else arena.set(key, this.arenaUsed);
+    const node = this.nodeCount;
+    this.reserve(node + 1, this.linkCount + h, this.arenaUsed + key.length, this.valuesUsed + value.length);
+    this.nodeCount++;
+    copyBytes(this.arena, this.arenaUsed, key);
     this.keyStart[node] = this.arenaUsed;
     this.keyLength[node] = key.length;
     this.arenaUsed += key.length;
+    copyBytes(this.values, this.valuesUsed, value);
+    this.valueStart[node] = this.valuesUsed;
+    this.valueLength[node] = value.length;
+    this.valuesUsed += value.length;
     this.prefix0[node] = prefixWord(key, 0);
     this.prefix1[node] = prefixWord(key, 4);
     this.prefix2[node] = prefixWord(key, 8);
     this.prefix3[node] = prefixWord(key, 12);
     this.seqs[node] = seq;
+    this.kinds[node] = kind;
+    this.times[node] = timeMs;
     this.heights[node] = h;
     const base = this.linkCount;
     this.linkBase[node] = base;
@@ -117,7 +135,7 @@ export class Memtable {
       this.links[base + l] = this.links[p]!;
       this.links[p] = node;
     }
-    this.bytes += 2 * key.length + entry.value.length + ENTRY_OVERHEAD_BYTES + 4 * h;
+    this.bytes += 2 * key.length + value.length + ENTRY_OVERHEAD_BYTES + 4 * h;
     if (seq < this.minSeq) this.minSeq = seq;
     if (seq > this.maxSeq) this.maxSeq = seq;
   }
@@ -125,9 +143,8 @@ export class Memtable {
   /** Newest entry for key with seq <= maxSeq, or undefined. */
   get(key: Uint8Array, maxSeq: number = MAX_SEQ): Entry | undefined {
     const node = this.findGreaterOrEqual(key, maxSeq, false);
-    if (node === NONE || this.keyLength[node] !== key.length) return undefined;
-    const entry = this.entries[node]!;
-    return compareKeys(entry.key, key) === 0 ? entry : undefined;
+    if (node === NONE || !this.keyEquals(node, key)) return undefined;
+    return this.entryAt(node);
   }
 
   /** A cursor over every entry (all versions) in internal order; it sees entries added later. */
@@ -141,7 +158,7 @@ export class Memtable {
   }
 
   entryCount(): number {
-    return this.entries.length - 1;
+    return this.nodeCount - 1;
   }
 
   /** Smallest seq held, or MAX_SEQ when empty. */
@@ -202,10 +219,27 @@ export class Memtable {
     return this.links[this.linkBase[node]!]!;
   }
 
-  /** @internal */
+  /** @internal A new Entry for node, its key and value views into the arenas. */
   entryAt(node: number): Entry {
-    assert(node !== NONE, 'no entry at the head');
-    return this.entries[node]!;
+    assert(node !== NONE && node < this.nodeCount, 'no entry at the head');
+    const k = this.keyStart[node]!;
+    const v = this.valueStart[node]!;
+    return {
+      key: this.arena.subarray(k, k + this.keyLength[node]!),
+      seq: this.seqs[node]!,
+      kind: this.kinds[node]! as EntryKind,
+      value: this.values.subarray(v, v + this.valueLength[node]!),
+      timeMs: this.times[node]!,
+    };
+  }
+
+  private keyEquals(node: number, key: Uint8Array): boolean {
+    const length = this.keyLength[node]!;
+    if (length !== key.length) return false;
+    const arena = this.arena;
+    const start = this.keyStart[node]!;
+    for (let i = 0; i < length; i++) if (arena[start + i] !== key[i]) return false;
+    return true;
   }
 
   /** Whether `node` sorts strictly before (key, seq), given their padded 16-byte prefixes are equal. */
@@ -234,7 +268,7 @@ export class Memtable {
     return h;
   }
 
-  private reserve(nodes: number, links: number, arenaBytes: number): void {
+  private reserve(nodes: number, links: number, arenaBytes: number, valueBytes: number): void {
     if (nodes > this.heights.length) {
       const capacity = Math.max(nodes, this.heights.length * 2);
       this.heights = grow(this.heights, new Uint8Array(capacity));
@@ -246,13 +280,34 @@ export class Memtable {
       this.keyStart = grow(this.keyStart, new Int32Array(capacity));
       this.keyLength = grow(this.keyLength, new Int32Array(capacity));
       this.seqs = grow(this.seqs, new Float64Array(capacity));
+      this.kinds = grow(this.kinds, new Uint8Array(capacity));
+      this.times = grow(this.times, new Float64Array(capacity));
+      this.valueStart = grow(this.valueStart, new Int32Array(capacity));
+      this.valueLength = grow(this.valueLength, new Int32Array(capacity));
     }
     if (links > this.links.length) this.links = grow(this.links, new Int32Array(Math.max(links, this.links.length * 2)));
     if (arenaBytes > this.arena.length) {
       assert(arenaBytes < 2 ** 31, 'memtable key arena over 2 GiB');
       this.arena = grow(this.arena, new Uint8Array(Math.min(2 ** 31 - 1, Math.max(arenaBytes, this.arena.length * 2))));
     }
+    if (valueBytes > this.values.length) {
+      assert(valueBytes < 2 ** 31, 'memtable value arena over 2 GiB');
+      // Only the used part is copied: the rest of the old arena is zeros.
+      const bigger = new Uint8Array(Math.min(2 ** 31 - 1, Math.max(valueBytes, this.values.length * 2)));
+      bigger.set(this.values.subarray(0, this.valuesUsed));
+      this.values = bigger;
+    }
   }
+}
+
+/** Short copies byte by byte: TypedArray.set has a fixed cost that dominates 16-byte keys. */
+function copyBytes(to: Uint8Array, at: number, from: Uint8Array): void {
+  const n = from.length;
+  if (n > 32) {
+    to.set(from, at);
+    return;
+  }
+  for (let i = 0; i < n; i++) to[at + i] = from[i]!;
 }
 
 function grow<T extends Uint8Array | Int32Array | Uint32Array | Float64Array>(from: T, to: T): T {
@@ -272,6 +327,9 @@ function prefixWord(key: Uint8Array, at: number): number {
 /** Starts unpositioned (not valid) until seekToFirst or seek. */
 class MemtableIterator implements EntryIterator {
   private node = NONE;
+  /** The Entry made for the current node (a merge asks for it several times per position). */
+  private current: Entry | undefined;
+  private currentNode = NONE;
 
   constructor(private readonly table: Memtable) {}
 
@@ -289,7 +347,11 @@ class MemtableIterator implements EntryIterator {
 
   entry(): Entry {
     assert(this.node !== NONE, 'entry() on an iterator that is not valid');
-    return this.table.entryAt(this.node);
+    if (this.currentNode !== this.node) {
+      this.current = this.table.entryAt(this.node);
+      this.currentNode = this.node;
+    }
+    return this.current!;
   }
 
   next(): void {

@@ -46,7 +46,7 @@ const arbOp: fc.Arbitrary<WriteOp> = fc.oneof(
 );
 
 describe('write batch', () => {
-  it('encodes a request straight from its operations exactly as it encodes their entries, with entries viewing the bytes', () => {
+  it('encodes a request straight from its operations exactly as it encodes their entries', () => {
     fc.assert(
       fc.property(
         fc.array(arbOp, { minLength: 1, maxLength: 12 }),
@@ -56,10 +56,8 @@ describe('write batch', () => {
         (ops, firstSeq, nowMs, at) => {
           const expected = writeEntries(ops, firstSeq, nowMs);
           const out = new Uint8Array(at + writeOpsBytes(ops, firstSeq, nowMs));
-          const entries = encodeWriteOps(ops, firstSeq, nowMs, out, at);
+          encodeWriteOps(ops, firstSeq, nowMs, out, at);
           expect(Array.from(out.subarray(at))).toEqual(Array.from(encodeWriteBatch(expected)));
-          expect(plain(entries)).toEqual(plain(expected));
-          for (const e of entries) if (e.key.length > 0) expect(e.key.buffer).toBe(out.buffer);
           expect(plain(decodeWriteBatch(out.subarray(at)))).toEqual(plain(expected));
         },
       ),

@@ -16,7 +16,7 @@ import { assert } from '../../io/assert.ts';
 import { checkEntry, EntryKind, type Entry } from './entry.ts';
 import { CorruptionError } from './errors.ts';
 import { ByteReader, putVarint, varintLength } from './varint.ts';
-import type { WriteOp } from './write_request.ts';
+import { opTimeMs, type WriteOp } from './write_request.ts';
 
 /** Smallest possible encoded entry: five one-byte varints/bytes plus empty key and value. */
 const MIN_ENTRY_BYTES = 5;
@@ -51,67 +51,44 @@ export function encodeWriteBatch(entries: readonly Entry[]): Uint8Array {
   return out;
 }
 
-/** A delete's value: shared, never written to. */
-const NO_VALUE = new Uint8Array(0);
-
 /** Bytes `encodeWriteOps` writes for `ops` whose first seq is `firstSeq` at wall time `nowMs`. */
 export function writeOpsBytes(ops: readonly WriteOp[], firstSeq: number, nowMs: number): number {
   let total = varintLength(ops.length);
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i]!;
     const k = op.key.length;
-    if (op.kind === 'put') {
-      const v = op.value.length;
-      const timeMs = op.ttlMs !== undefined ? nowMs + op.ttlMs : 0;
-      total += varintLength(firstSeq + i) + 1 + varintLength(timeMs) + varintLength(k) + k + varintLength(v) + v;
-    } else {
-      total += varintLength(firstSeq + i) + 1 + varintLength(nowMs) + varintLength(k) + k + 1;
-    }
+    const v = op.kind === 'put' ? op.value.length : 0;
+    total += varintLength(firstSeq + i) + 1 + varintLength(opTimeMs(op, nowMs)) + varintLength(k) + k + varintLength(v) + v;
   }
   return total;
 }
 
 /**
  * Encodes a request straight into `out` at `at` (exactly writeOpsBytes
- * bytes), with no intermediate entries: the same bytes encodeWriteBatch
- * writes for the request's entries (write_request.ts writeEntries). Returns
- * those entries, their keys and values views into `out`, so the one copy of
- * the caller's bytes serves both the log and the memtable.
+ * bytes), with no intermediate entries: the bytes encodeWriteBatch writes
+ * for the request's entries (write_request.ts writeEntries).
  */
-export function encodeWriteOps(ops: readonly WriteOp[], firstSeq: number, nowMs: number, out: Uint8Array, at: number): Entry[] {
-  const entries: Entry[] = new Array(ops.length);
+export function encodeWriteOps(ops: readonly WriteOp[], firstSeq: number, nowMs: number, out: Uint8Array, at: number): void {
   at = putVarint(out, at, ops.length);
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i]!;
-    const seq = firstSeq + i;
-    const isPut = op.kind === 'put';
-    const kind = isPut ? EntryKind.Put : EntryKind.Delete;
-    const timeMs = isPut ? (op.ttlMs !== undefined ? nowMs + op.ttlMs : 0) : nowMs;
-    at = putVarint(out, at, seq);
-    out[at++] = kind;
-    at = putVarint(out, at, timeMs);
+    at = putVarint(out, at, firstSeq + i);
+    out[at++] = op.kind === 'put' ? EntryKind.Put : EntryKind.Delete;
+    at = putVarint(out, at, opTimeMs(op, nowMs));
     const key = op.key;
     at = putVarint(out, at, key.length);
-    const keyAt = at;
     copyInto(out, at, key);
     at += key.length;
-    let value: Uint8Array = NO_VALUE;
-    if (isPut) {
+    if (op.kind === 'put') {
       const v = op.value;
       at = putVarint(out, at, v.length);
-      const valueAt = at;
       copyInto(out, at, v);
       at += v.length;
-      value = out.subarray(valueAt, at);
     } else {
       out[at++] = 0;
     }
-    const entry: Entry = { key: out.subarray(keyAt, keyAt + key.length), seq, kind, value, timeMs };
-    checkEntry(entry);
-    entries[i] = entry;
   }
   assert(at === out.length, `write batch size mismatch: wrote ${at} of ${out.length}`);
-  return entries;
 }
 
 /** Short copies byte by byte: TypedArray.set has a fixed cost that dominates 16-byte keys. */

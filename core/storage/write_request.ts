@@ -66,7 +66,13 @@ export function userBytes(ops: WriteOp[]): number {
 export function writeEntries(ops: WriteOp[], firstSeq: number, nowMs: number): Entry[] {
   return ops.map((op, i) =>
     op.kind === 'put'
-      ? { key: op.key, seq: firstSeq + i, kind: EntryKind.Put, value: op.value, timeMs: op.ttlMs !== undefined ? nowMs + op.ttlMs : 0 }
-      : { key: op.key, seq: firstSeq + i, kind: EntryKind.Delete, value: new Uint8Array(0), timeMs: nowMs },
+      ? { key: op.key, seq: firstSeq + i, kind: EntryKind.Put, value: op.value, timeMs: opTimeMs(op, nowMs) }
+      : { key: op.key, seq: firstSeq + i, kind: EntryKind.Delete, value: new Uint8Array(0), timeMs: opTimeMs(op, nowMs) },
   );
+}
+
+/** An operation's entry time (see writeEntries). */
+export function opTimeMs(op: WriteOp, nowMs: number): number {
+  if (op.kind === 'delete') return nowMs;
+  return op.ttlMs !== undefined ? nowMs + op.ttlMs : 0;
 }
