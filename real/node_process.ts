@@ -16,6 +16,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Env } from '../io/env.ts';
 import { StoreNode } from '../core/node.ts';
@@ -68,10 +69,13 @@ export async function startNode(config: RealNodeConfig, logger: Logger): Promise
     });
     cleanups.push(() => network.close());
     const env: Env = { ...storage, disk: periodic ?? storage.disk, nodeId: config.nodeId, net: network };
+    const openStarted = performance.now();
     const node = await new Promise<StoreNode>((resolve, reject) => StoreNode.open(env, config.node, (err, n) => (err !== null ? reject(err) : resolve(n!))));
     cleanups.push(() => new Promise<void>((resolve) => node.close(() => resolve())));
     const stats = engineStats(node);
-    logger.info({ dataDir: config.dataDir, recovery: stats?.recovery, tablesPerLevel: stats?.tablesPerLevel }, 'storage opened');
+    // How long recovery took, and how long the process had run before it: a restart's time splits into the two.
+    const openMs = Math.round(performance.now() - openStarted);
+    logger.info({ dataDir: config.dataDir, openMs, processUptimeMs: Math.round(process.uptime() * 1000), recovery: stats?.recovery, tablesPerLevel: stats?.tablesPerLevel }, 'storage opened');
 
     const metrics = new NodeMetrics({
       nodeId: config.nodeId,

@@ -33,7 +33,7 @@ export interface RestartFigures {
    * (null without /proc).
    */
   cpuMsAtGet: number | null;
-  /** What the engine reported about its recovery ("storage opened" log line), if found. */
+  /** What the node reported about its recovery ("storage opened" log line: open time, process age, engine recovery figures), if found. */
   recovery: unknown;
   /** The restarted node's log messages until the get, with ms since the spawn. */
   timeline: { ms: number; msg: string }[];
@@ -193,7 +193,8 @@ function recoveryLine(logFile: string, offset: number): unknown {
     const text = fs.readFileSync(logFile).subarray(offset).toString('utf8');
     for (const line of text.split('\n')) {
       if (!line.includes('"storage opened"')) continue;
-      return (JSON.parse(line) as { recovery?: unknown }).recovery ?? null;
+      const l = JSON.parse(line) as { recovery?: object; openMs?: number; processUptimeMs?: number };
+      return { openMs: l.openMs ?? null, processUptimeMs: l.processUptimeMs ?? null, ...(l.recovery ?? {}) };
     }
   } catch {
     // the log is optional

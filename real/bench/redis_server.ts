@@ -36,7 +36,7 @@ export class RedisServer {
       }
       await new Promise((r) => setTimeout(r, 50));
     }
-    const version = /v=(\d+\.\d+\.\d+)/.exec(output)?.[1] ?? 'unknown';
+    const version = /(?:v=|version=)(\d+\.\d+\.\d+)/.exec(output)?.[1] ?? 'unknown';
     return new RedisServer(child, port, version);
   }
 
