@@ -49,7 +49,7 @@ export interface EngineOptions {
 
 export const DEFAULT_ENGINE_OPTIONS: Readonly<EngineOptions> = Object.freeze({
   compaction: 'leveled',
-  memtableBytes: 4 * 1024 * 1024,
+  memtableBytes: 8 * 1024 * 1024,
   blockBytes: 4096,
   bloomBitsPerKey: 10,
   blockCacheBytes: 32 * 1024 * 1024,
