@@ -11,7 +11,8 @@
 // becomes visible to reads, and its callback runs, when the WAL sync covering
 // it completes (group commit: one sync acknowledges every write queued behind
 // it; with syncWrites off, once appended) and every earlier write has been
-// acknowledged. Reads use the newest
+// acknowledged; tryWriteNow acknowledges an unsynced write with nothing
+// ahead of it before returning. Reads use the newest
 // acknowledged seq as their snapshot, so nothing a reader sees can vanish in
 // a crash, and recovery's prefix rule (engine_recovery.ts) holds.
 //
@@ -72,6 +73,13 @@ import { copyWrite, opTimeMs, userBytes, validateWrite, type WriteOp } from './w
 
 const NO_VALUE = new Uint8Array(0);
 
+/**
+ * With a flush or compaction under way, writes acknowledged within
+ * tryWriteNow between two event-loop turns: about a millisecond of writes
+ * per step of background work, which is about as long (compactionStepMs).
+ */
+const IMMEDIATE_ACKS_PER_TURN = 100;
+
 export type { EngineOptions, EngineStats, ScanOptions } from './engine_options.ts';
 
 export type { WriteOp } from './write_request.ts';
@@ -104,6 +112,8 @@ export class Engine {
   private readonly acks: AckQueue;
   private drainScheduled = false;
   private readonly writeQueue = new Fifo<PendingWrite>();
+  /** Writes acknowledged within tryWriteNow in a row while background work waits (backgroundGetsATurn). */
+  private immediateAcksInRow = 0;
   private slowdownTimer: TimerId | undefined;
   private flushRetryTimer: TimerId | undefined;
   private readonly flushWaiters: Array<{ seq: number; cb: Callback }> = [];
@@ -223,10 +233,10 @@ export class Engine {
       return false;
     }
     if (this.writeQueue.length === 0) {
-      // Nothing ahead of it: applied now, its bytes copied once, into its WAL record.
+      // Nothing ahead of it: applied now, straight from the caller's buffers (no queued copy).
       const admission = this.admit(false);
       if (admission === 'apply') {
-        const immediate = now && !this.options.syncWrites && this.acks.length === 0;
+        const immediate = now && !this.options.syncWrites && this.acks.length === 0 && this.backgroundGetsATurn();
         const err = this.apply(ops, userBytes(ops), immediate ? undefined : cb);
         if (err !== null) this.later(() => cb(err));
         return err === null && immediate;
@@ -239,6 +249,24 @@ export class Engine {
     const copied = copyWrite(ops);
     this.writeQueue.push({ ops: copied, userBytes: userBytes(copied), cb, delayed: false });
     this.pump();
+    return false;
+  }
+
+  /**
+   * Whether the next write may be acknowledged within tryWriteNow. A caller
+   * that writes again as soon as a write returns never gives the event loop a
+   * turn, so flush and compaction steps would not run until back-pressure
+   * stopped it. While one is under way, every IMMEDIATE_ACKS_PER_TURN-th
+   * write takes write()'s path instead; its acknowledgement, and those of the
+   * writes behind it, wait for the next turn, where a step runs.
+   */
+  private backgroundGetsATurn(): boolean {
+    if (this.frozen === null && !this.compactions.busy) {
+      this.immediateAcksInRow = 0;
+      return true;
+    }
+    if (++this.immediateAcksInRow < IMMEDIATE_ACKS_PER_TURN) return true;
+    this.immediateAcksInRow = 0;
     return false;
   }
 
