@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SCENARIOS } from '../../scenarios/index.ts';
 import { decodeHistory } from '../../sim/history.ts';
 import { command as checkCommand } from './check_command.ts';
 import { main } from './main.ts';
@@ -25,7 +26,7 @@ afterEach(() => vi.restoreAllMocks());
 describe('ringkv scenarios', () => {
   it('lists every scenario on one line, with what its checks must do', async () => {
     expect(await scenariosCommand.run([])).toBe(0);
-    expect(out).toHaveLength(10);
+    expect(out).toHaveLength(SCENARIOS.length);
     expect(out[0]).toMatch(/^smoke\s+must pass\s+healthy/);
     expect(out.find((l) => l.startsWith('eventual-not-linearizable'))).toMatch(/must fail linearizable/);
     expect(out.find((l) => l.startsWith('clock-skew-lww'))).toMatch(/must fail durability/);
