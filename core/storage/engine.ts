@@ -106,6 +106,8 @@ export class Engine {
   private wal: WalWriter;
   private walNumber: number;
   private frozen: { memtable: Memtable; walNumber: number; walBytes: number; nextWalNumber: number; job: FlushJob | null } | null = null;
+  /** The last view readView() made (see there). */
+  private lastView: ReadView | null = null;
   private readonly compactions: CompactionScheduler;
 
   private lastSeq: number;
@@ -523,8 +525,13 @@ export class Engine {
   }
 
   private readView(version: Version): ReadView {
-    const memtables = this.frozen === null ? [this.active] : [this.active, this.frozen.memtable];
-    return { memtables, version, tableCache: this.tableCache };
+    // Reused while the memtables and version stay the same: a point read then allocates no view.
+    const frozen = this.frozen === null ? null : this.frozen.memtable;
+    const last = this.lastView;
+    if (last !== null && last.version === version && last.memtables[0] === this.active && (last.memtables[1] ?? null) === frozen) return last;
+    const memtables = frozen === null ? [this.active] : [this.active, frozen];
+    this.lastView = { memtables, version, tableCache: this.tableCache };
+    return this.lastView;
   }
 
   /** Ordered live pairs in [start, end), at a snapshot taken now. */

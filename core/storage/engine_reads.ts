@@ -4,6 +4,7 @@
 // level-0 tables newest first, then one table per sorted level (each level
 // holds only versions older than those above it, version.ts).
 
+import { bloomHash } from './bloom_filter.ts';
 import type { Entry } from './entry.ts';
 import type { EntryIterator } from './entry_iterator.ts';
 import { LevelIterator } from './level_iterator.ts';
@@ -22,20 +23,22 @@ export interface ReadView {
 
 /** The newest version of `key` with seq <= `seq`, tombstones included. Throws CorruptionError for a bad block it needs. */
 export function findNewest(view: ReadView, key: Uint8Array, seq: number): Entry | undefined {
+  // Hashed once for every filter on the way: the memtables' and each table's.
+  const hash = bloomHash(key);
   for (const m of view.memtables) {
-    const e = m.get(key, seq);
+    const e = m.get(key, seq, hash);
     if (e !== undefined) return e;
   }
   const { version, tableCache } = view;
   for (const t of version.levels[0]!) {
     if (!tableContainsKey(t, key)) continue;
-    const e = tableCache.get(t).get(key, seq);
+    const e = tableCache.get(t).get(key, seq, hash);
     if (e !== undefined) return e;
   }
   for (let level = 1; level < NUM_LEVELS; level++) {
     const t = version.tableForKey(level, key);
     if (t === undefined) continue;
-    const e = tableCache.get(t).get(key, seq);
+    const e = tableCache.get(t).get(key, seq, hash);
     if (e !== undefined) return e;
   }
   return undefined;

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Rng } from '../../io/rng.ts';
 import { compareEntries, compareKeys, EntryKind, type Entry } from './entry.ts';
+import { bloomHash } from './bloom_filter.ts';
 import { Memtable } from './memtable.ts';
 
 /** mulberry32: a small seeded generator, enough to drive skip-list heights. */
@@ -182,5 +183,25 @@ describe('Memtable', () => {
     it.next();
     expect(it.valid()).toBe(false);
     expect(() => it.entry()).toThrow();
+  });
+});
+
+describe('Memtable key filter', () => {
+  it('finds every key through filter rebuilds and turns away most absent keys without a search', () => {
+    const m = new Memtable(seededRng(7));
+    const n = 5000; // past 1024 and 2048 and 4096 nodes: the filter is rebuilt three times
+    for (let i = 0; i < n; i++) m.insert(key(`k${String(2 * i).padStart(8, '0')}`), i + 1, EntryKind.Put, 0, key(`v${i}`));
+    for (let i = 0; i < n; i++) {
+      const e = m.get(key(`k${String(2 * i).padStart(8, '0')}`));
+      expect(e?.seq).toBe(i + 1);
+    }
+    let passed = 0;
+    for (let i = 0; i < n; i++) {
+      const absent = key(`k${String(2 * i + 1).padStart(8, '0')}`);
+      expect(m.get(absent)).toBeUndefined();
+      if (m.mayContainHash(bloomHash(absent))) passed++;
+    }
+    // 16-32 bits per key and 3 probes: well under 1% in theory; 2% leaves room for chance.
+    expect(passed / n).toBeLessThan(0.02);
   });
 });

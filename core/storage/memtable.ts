@@ -24,12 +24,20 @@
 // iterator hand out Entry objects whose key and value are views into the
 // arenas (an arena that grows is copied, never changed, so views stay valid).
 //
+// A point read that misses the memtable (most reads, once the data set is
+// larger than one memtable) would still walk the whole skip list, so a small
+// in-memory filter of key hashes (bloomHash, the one table filters use, so a
+// read hashes its key once) answers "certainly absent" first. It has 16 to
+// 32 bits per entry (it is rebuilt from the arena whenever the node arrays
+// double) and 3 probes: under 1% false positives.
+//
 // Heights are drawn from the injected Rng (P(height > h) = 1/4^h, as in
 // LevelDB), so one seed builds one structure. Nodes are never removed: a
 // memtable only grows, then is frozen, flushed and dropped whole.
 
 import { assert } from '../../io/assert.ts';
 import type { Rng } from '../../io/rng.ts';
+import { bloomHash, probeDelta } from './bloom_filter.ts';
 import { checkEntry, EntryKind, MAX_SEQ, type Entry } from './entry.ts';
 import type { EntryIterator } from './entry_iterator.ts';
 
@@ -47,6 +55,9 @@ const PREFIX_BYTES = 16;
  * were objects, so memtables still fill (and flush) at the same size.
  */
 const ENTRY_OVERHEAD_BYTES = 80;
+/** Key-filter bits per node of capacity (a power of two). */
+const FILTER_BITS_PER_NODE = 16;
+const FILTER_PROBES = 3;
 
 export class Memtable {
   /** Nodes in use, the head included. */
@@ -77,6 +88,9 @@ export class Memtable {
   private maxSeq = 0;
   /** Predecessors found by the last insertion search; reused so add() allocates no array. */
   private readonly prev = new Int32Array(MAX_HEIGHT);
+  /** Key filter: bit i is word i >>> 5, bit i & 31; its bit count is a power of two. */
+  private filter = new Int32Array((INITIAL_NODES * FILTER_BITS_PER_NODE) >>> 5);
+  private filterMask = INITIAL_NODES * FILTER_BITS_PER_NODE - 1;
   private isFrozen = false;
 
   constructor(private readonly rng: Rng) {
@@ -119,6 +133,7 @@ export class Memtable {
     this.valueStart[node] = this.valuesUsed;
     this.valueLength[node] = value.length;
     this.valuesUsed += value.length;
+    this.addToFilter(bloomHash(key));
     this.prefix0[node] = prefixWord(key, 0);
     this.prefix1[node] = prefixWord(key, 4);
     this.prefix2[node] = prefixWord(key, 8);
@@ -140,8 +155,9 @@ export class Memtable {
     if (seq > this.maxSeq) this.maxSeq = seq;
   }
 
-  /** Newest entry for key with seq <= maxSeq, or undefined. */
-  get(key: Uint8Array, maxSeq: number = MAX_SEQ): Entry | undefined {
+  /** Newest entry for key with seq <= maxSeq, or undefined. `hash` is bloomHash(key), when the caller has it. */
+  get(key: Uint8Array, maxSeq: number = MAX_SEQ, hash: number = bloomHash(key)): Entry | undefined {
+    if (!this.mayContainHash(hash)) return undefined;
     const node = this.findGreaterOrEqual(key, maxSeq, false);
     if (node === NONE || !this.keyEquals(node, key)) return undefined;
     return this.entryAt(node);
@@ -174,6 +190,44 @@ export class Memtable {
   /** After this, add() asserts; reads continue (while the memtable is flushed). */
   freeze(): void {
     this.isFrozen = true;
+  }
+
+  /** False only when no entry has a key whose bloomHash is `hash`. */
+  mayContainHash(hash: number): boolean {
+    const filter = this.filter;
+    const mask = this.filterMask;
+    let h = hash >>> 0;
+    const delta = probeDelta(h);
+    for (let j = 0; j < FILTER_PROBES; j++) {
+      const bit = h & mask;
+      if ((filter[bit >>> 5]! & (1 << (bit & 31))) === 0) return false;
+      h = (h + delta) >>> 0;
+    }
+    return true;
+  }
+
+  private addToFilter(hash: number): void {
+    const filter = this.filter;
+    const mask = this.filterMask;
+    let h = hash >>> 0;
+    const delta = probeDelta(h);
+    for (let j = 0; j < FILTER_PROBES; j++) {
+      const bit = h & mask;
+      filter[bit >>> 5]! |= 1 << (bit & 31);
+      h = (h + delta) >>> 0;
+    }
+  }
+
+  /** A filter sized for `capacity` nodes, refilled from every key held (amortized: capacity doubles). */
+  private rebuildFilter(capacity: number): void {
+    const bits = FILTER_BITS_PER_NODE * 2 ** Math.ceil(Math.log2(capacity));
+    assert(bits >= 32 && (bits & (bits - 1)) === 0, `key filter of ${bits} bits`);
+    this.filter = new Int32Array(bits >>> 5);
+    this.filterMask = bits - 1;
+    for (let node = 1; node < this.nodeCount; node++) {
+      const k = this.keyStart[node]!;
+      this.addToFilter(bloomHash(this.arena.subarray(k, k + this.keyLength[node]!)));
+    }
   }
 
   /** @internal The first node at or after (key, seq) in internal order, or NONE. */
@@ -284,6 +338,7 @@ export class Memtable {
       this.times = grow(this.times, new Float64Array(capacity));
       this.valueStart = grow(this.valueStart, new Int32Array(capacity));
       this.valueLength = grow(this.valueLength, new Int32Array(capacity));
+      this.rebuildFilter(capacity);
     }
     if (links > this.links.length) this.links = grow(this.links, new Int32Array(Math.max(links, this.links.length * 2)));
     if (arenaBytes > this.arena.length) {

@@ -183,12 +183,12 @@ export class SstableReader {
     return this.filter.mayContain(key);
   }
 
-  /** Newest entry for `key` with seq <= maxSeq, or undefined. */
-  get(key: Uint8Array, maxSeq: number = MAX_SEQ): Entry | undefined {
+  /** Newest entry for `key` with seq <= maxSeq, or undefined. `hash` is bloomHash(key), when the caller has it. */
+  get(key: Uint8Array, maxSeq: number = MAX_SEQ, hash?: number): Entry | undefined {
     assert(!this.closed, `get() on closed table ${this.file.name}`);
     assert(Number.isSafeInteger(maxSeq) && maxSeq >= 0, `maxSeq invalid: ${maxSeq}`);
     this.stats.bloomChecks++;
-    if (!this.filter.mayContain(key)) {
+    if (!(hash === undefined ? this.filter.mayContain(key) : this.filter.mayContainHash(hash))) {
       this.stats.bloomNegatives++;
       return undefined;
     }
