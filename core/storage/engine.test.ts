@@ -379,3 +379,33 @@ describe('engine basics', () => {
     expect(run('trace-1')).not.toBe(run('trace-2'));
   });
 });
+
+describe('obsolete file removal', () => {
+  it('removes a compaction\'s inputs one per event-loop turn, and compactAll and close wait for them', () => {
+    const held = { ...small, l0CompactionTrigger: 1000, l0SlowdownTrigger: 1000, l0StopTrigger: 1000 };
+    const { sim, node, engine } = setup('obsolete-removal', held);
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 200; i++) wait(sim, (cb) => engine.put(key(i), enc(`v${round}-${i}-${'z'.repeat(40)}`), undefined, cb));
+      wait(sim, (cb) => engine.flush(cb));
+    }
+    wait(sim, (cb) => engine.close(cb));
+    const tables = () => node.disk.list().filter((n) => parseFileName(n)?.kind === 'table');
+    const level0 = tables();
+    expect(level0.length).toBeGreaterThanOrEqual(5);
+    const reopened = openEngine(sim, node, { ...small, l0CompactionTrigger: 2 });
+    // Events (turns) in which each table file was removed.
+    const removedAt: number[] = [];
+    const remove = node.disk.remove.bind(node.disk);
+    node.disk.remove = (name: string) => {
+      if (parseFileName(name)?.kind === 'table') removedAt.push(sim.eventsProcessed);
+      remove(name);
+    };
+    wait(sim, (cb) => reopened.compactAll(cb));
+    // compactAll answered after every input left the disk.
+    for (const t of level0) expect(tables()).not.toContain(t);
+    expect(removedAt.length).toBeGreaterThanOrEqual(level0.length);
+    expect(new Set(removedAt).size).toBe(removedAt.length);
+    for (let i = 0; i < 200; i++) expect(dec(reopened.get(key(i)))).toBe(`v4-${i}-${'z'.repeat(40)}`);
+    wait(sim, (cb) => reopened.close(cb));
+  });
+});

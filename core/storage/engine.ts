@@ -106,6 +106,11 @@ export class Engine {
   private wal: WalWriter;
   private walNumber: number;
   private frozen: { memtable: Memtable; walNumber: number; walBytes: number; nextWalNumber: number; job: FlushJob | null } | null = null;
+  /** Obsolete files waiting for their turn to be removed (deleteObsoleteFiles), and their names. */
+  private readonly removals: Array<{ name: string; kind: string; number: number }> = [];
+  private readonly removalNames = new Set<string>();
+  private removalTimer: TimerId | undefined;
+  private removalWaiters: Array<() => void> = [];
   /** The last view readView() made (see there). */
   private lastView: ReadView | null = null;
   private readonly compactions: CompactionScheduler;
@@ -189,7 +194,7 @@ export class Engine {
     recoverStorage(env, resolved, (err, state) => {
       if (err !== null) return cb(err);
       const engine = new Engine(env, resolved, state!, state!.stats);
-      engine.deleteObsoleteFiles();
+      engine.deleteObsoleteFiles(true);
       engine.compactions.maybeSchedule();
       cb(null, engine);
     });
@@ -497,7 +502,7 @@ export class Engine {
   compactAll(cb: Callback): void {
     const refusal = this.refusal();
     if (refusal !== null) return this.later(() => cb(refusal));
-    this.compactions.compactAll(cb);
+    this.compactions.compactAll((err) => this.afterRemovals(() => cb(err)));
   }
 
   private outputDeps(compression = this.options.compression) {
@@ -581,7 +586,13 @@ export class Engine {
 
   // ---- files ----
 
-  private deleteObsoleteFiles(): void {
+  /**
+   * Removes files no version needs. Unlinking a large table can hold the
+   * event loop for milliseconds, and a compaction retires all its inputs at
+   * once, so in the background (`now` false) one file goes at once and the
+   * rest one per later turn; compactAll and close wait for them.
+   */
+  private deleteObsoleteFiles(now = false): void {
     const tables = this.versions.liveTableNumbers();
     for (const n of this.frozen?.job?.sink.fileNumbers ?? []) tables.add(n);
     for (const n of this.compactions.pendingOutputs()) tables.add(n);
@@ -594,9 +605,44 @@ export class Engine {
       manifestSwitching: this.manifest.switching,
     });
     for (const f of obsolete) {
-      if (f.kind === 'table') this.tableCache.evict(f.number);
-      this.env.disk.remove(f.name);
+      if (this.removalNames.has(f.name)) continue;
+      this.removalNames.add(f.name);
+      this.removals.push(f);
     }
+    if (now) {
+      while (this.removals.length > 0) this.removeOneObsolete();
+      return;
+    }
+    if (this.removals.length > 0) this.removeOneObsolete();
+    this.scheduleRemoval();
+  }
+
+  private removeOneObsolete(): void {
+    const f = this.removals.shift()!;
+    this.removalNames.delete(f.name);
+    if (f.kind === 'table') this.tableCache.evict(f.number);
+    if (this.env.disk.exists(f.name)) this.env.disk.remove(f.name);
+    if (this.removals.length === 0) {
+      const waiters = this.removalWaiters;
+      this.removalWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private scheduleRemoval(): void {
+    if (this.removalTimer !== undefined || this.removals.length === 0) return;
+    this.removalTimer = this.env.timers.setTimer(0, () => {
+      this.removalTimer = undefined;
+      if (this.refusal() !== null) return;
+      this.removeOneObsolete();
+      this.scheduleRemoval();
+    });
+  }
+
+  /** Calls `fn` once every obsolete file found so far is removed (at once if none is waiting). */
+  private afterRemovals(fn: () => void): void {
+    if (this.removals.length === 0) return fn();
+    this.removalWaiters.push(fn);
   }
 
   // ---- lifecycle ----
@@ -661,6 +707,10 @@ export class Engine {
     if (c === null || !c.walFlushed || this.retiringWals > 0) return;
     if (this.acks.length > 0 && c.err === null) return;
     this.closing = null;
+    if (this.removalTimer !== undefined) this.env.timers.cancelTimer(this.removalTimer);
+    this.removalTimer = undefined;
+    // Left as they were found (disk state unknown) after a failure; otherwise the directory is left tidy.
+    if (this.failure === null) while (this.removals.length > 0) this.removeOneObsolete();
     this.wal.close();
     this.tableCache.close();
     this.manifest.close(() => c.cb(c.err));
