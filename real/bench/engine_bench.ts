@@ -371,6 +371,7 @@ export async function readLatencyDuringCompaction(config: EngineBenchConfig, dir
         p99Ratio: during.queued.percentile(99) / idle.queued.percentile(99),
       },
       compactionBytesWritten: st.compactionBytesWritten,
+      compactionStepMs: normal.compactionStepMs ?? DEFAULT_ENGINE_OPTIONS.compactionStepMs,
     };
     progress(
       `  ringkv get p99 idle ${figures.idle.p99Micros.toFixed(1)} us, compacting ${figures.compacting.p99Micros.toFixed(1)} us; queued p99 ${figures.queued.idle.p99Micros.toFixed(1)} -> ${figures.queued.compacting.p99Micros.toFixed(1)} us (${during.service.count} samples, ${level0} level-0 tables merged)`,
