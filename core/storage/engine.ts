@@ -618,7 +618,8 @@ export class Engine {
   }
 
   private removeOneObsolete(): void {
-    const f = this.removals.shift()!;
+    const f = this.removals.shift();
+    assert(f !== undefined, 'no obsolete file queued');
     this.removalNames.delete(f.name);
     if (f.kind === 'table') this.tableCache.evict(f.number);
     if (this.env.disk.exists(f.name)) this.env.disk.remove(f.name);
@@ -633,10 +634,21 @@ export class Engine {
     if (this.removalTimer !== undefined || this.removals.length === 0) return;
     this.removalTimer = this.env.timers.setTimer(0, () => {
       this.removalTimer = undefined;
-      if (this.refusal() !== null) return;
+      // The queue may have been emptied meanwhile: another sweep removes its first file at once.
+      if (this.refusal() !== null) return this.dropRemovals();
+      if (this.removals.length === 0) return;
       this.removeOneObsolete();
       this.scheduleRemoval();
     });
+  }
+
+  /** After a failure the disk state is unknown: queued files stay where they are, and whoever waits for them is answered. */
+  private dropRemovals(): void {
+    this.removals.length = 0;
+    this.removalNames.clear();
+    const waiters = this.removalWaiters;
+    this.removalWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** Calls `fn` once every obsolete file found so far is removed (at once if none is waiting). */
@@ -711,6 +723,7 @@ export class Engine {
     this.removalTimer = undefined;
     // Left as they were found (disk state unknown) after a failure; otherwise the directory is left tidy.
     if (this.failure === null) while (this.removals.length > 0) this.removeOneObsolete();
+    this.dropRemovals();
     this.wal.close();
     this.tableCache.close();
     this.manifest.close(() => c.cb(c.err));
