@@ -40,7 +40,7 @@ import type { TimerId } from '../../io/timers.ts';
 import { BlockCache } from './block_cache.ts';
 import type { CompactionPicker } from './compaction_plan.ts';
 import { CompactionScheduler, RETRY_MS } from './compaction_scheduler.ts';
-import { EntryKind, isDeletion } from './entry.ts';
+import { EntryKind, isExpired } from './entry.ts';
 import { CorruptionError, EngineClosedError } from './errors.ts';
 import { LiveCursor, type KeyValue } from './engine_iterator.ts';
 import {
@@ -525,7 +525,9 @@ export class Engine {
       this.noteReadError(err);
       throw err;
     }
-    if (entry === undefined || isDeletion(entry, this.env.clock.wallMs())) return undefined;
+    if (entry === undefined || entry.kind === EntryKind.Delete) return undefined;
+    // The clock is read only for a value with an expiry time (isExpired).
+    if (entry.timeMs !== 0 && isExpired(entry, this.env.clock.wallMs())) return undefined;
     return entry.value.slice();
   }
 
