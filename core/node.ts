@@ -41,6 +41,9 @@ import type { Ring } from './ring/ring.ts';
 import { type MemberPhase, Topology } from './ring/topology.ts';
 import { DEFAULT_STREAM_OPTIONS, type RangeStreamOptions, type StreamProgress } from './ring_change/range_streamer.ts';
 import { RingChangeService } from './ring_change/ring_change_service.ts';
+import { RingPhaseDriver, type RingOperationKind } from './ring_change/ring_phase_driver.ts';
+import { OWN_RING_META, type OwnRingRecord, decodeOwnRing, encodeOwnRing } from './ring_change/own_ring_record.ts';
+import { balancedTokens } from './ring/token_allocator.ts';
 import { type MemberView, NodeMembership } from './membership/node_membership.ts';
 import type { MemberStatus } from './membership/member_state.ts';
 import { Engine, type EngineOptions } from './storage/engine.ts';
@@ -155,6 +158,18 @@ export interface NodeConfig {
   refuseAfterGrace?: boolean;
   /** Compact the whole engine this often (purging tombstones past their grace); default never (compaction runs as writes need it). */
   fullCompactionIntervalMs?: number;
+  /**
+   * Join the running cluster (ring_change/ring_phase_driver.ts): learn the
+   * ring from the seeds, pick tokens by balanced allocation, announce
+   * 'joining', pull the ranges, announce 'normal'. The node need not be
+   * among `members`. Ignored once the node has announced a phase (a restart
+   * resumes from its meta keys).
+   */
+  join?: boolean;
+  /** With join: take over the tokens of this dead member instead of picking new ones (replace). */
+  replaces?: string;
+  /** Tokens a joining node picks; default as many as the first configured member has (8 if none). */
+  vnodes?: number;
 }
 
 /** A configuration with the defaults the simulator and tests use. */
@@ -195,9 +210,8 @@ export class StoreNode {
   private readonly lease: HlcLease;
   private readonly antiEntropy: AntiEntropyService;
   private currentTopology: Topology;
-  /** Set while an operator drives a move: membership's topology waits. */
-  private pinnedTopology: Topology | null = null;
   private readonly ringChange: RingChangeService;
+  private readonly ringPhases: RingPhaseDriver;
 
   private constructor(
     private readonly env: Env,
@@ -206,7 +220,7 @@ export class StoreNode {
     private readonly engine: Engine,
     ceilingMs: number,
     incompleteAtOpen: boolean,
-    life: { generation: number; needsRebuild: boolean },
+    life: { generation: number; needsRebuild: boolean; ownRing: OwnRingRecord | null },
   ) {
     this.currentTopology = topology;
     const mark = (what: string): void => this.mark(what);
@@ -238,7 +252,10 @@ export class StoreNode {
         members: config.members,
         seeds: config.seeds ?? config.members.map((m) => m.id),
         generation: life.generation,
-        status: config.members.find((m) => m.id === env.nodeId)?.phase ?? 'normal',
+        status: life.ownRing?.phase ?? (config.join === true ? 'joining' : (config.members.find((m) => m.id === env.nodeId)?.phase ?? 'normal')),
+        ...(life.ownRing !== null ? { tokens: life.ownRing.tokens } : config.join === true ? { tokens: [] } : {}),
+        removing: life.ownRing?.phase === 'joining' ? life.ownRing.replaces : null,
+        removed: life.ownRing?.phase === 'normal' && life.ownRing.replaces !== null ? [life.ownRing.replaces] : [],
         needsRebuild: life.needsRebuild,
         gossip: { ...(config.gossipIntervalMs !== undefined ? { intervalMs: config.gossipIntervalMs } : {}), ...(config.phiThreshold !== undefined ? { phiThreshold: config.phiThreshold } : {}) },
       },
@@ -249,6 +266,7 @@ export class StoreNode {
         mark,
       },
     );
+    this.currentTopology = this.membership.topology;
     this.liveness = new MemberLiveness(env.nodeId, this.reachability, this.membership);
     this.rpc = new PeerRpc(env, this.reachability, mark);
     const deps: CoordinatorDeps = {
@@ -356,11 +374,48 @@ export class StoreNode {
       if (frameProtocol(frame) === 'gossip') this.membership.receive(from, frame);
       else this.rpc.receive(from, frame);
     });
+    this.ringPhases = new RingPhaseDriver({
+      self: env.nodeId,
+      timers: env.timers,
+      // The settle rule (ring_phase_driver.ts): above the request timeout, plus a gossip round of margin.
+      settleMs: config.requestTimeoutMs + (config.gossipIntervalMs ?? 1000),
+      pollMs: config.probeIntervalMs ?? 200,
+      monotonicMs: () => env.clock.monotonicMs(),
+      topology: () => this.currentTopology,
+      livePeers: () => this.membership.livePeers(),
+      progressOf: (id) => this.membership.progressOf(id),
+      publish: (p) => this.membership.publishProgress(p),
+      removing: () => this.membership.removing(),
+      announce: (phase, tokens, replaces, cb) => {
+        writer.put(metaKey(OWN_RING_META), encodeOwnRing({ phase, tokens, replaces }), undefined, (err) => {
+          if (err !== null || this.closed) {
+            mark('ring: phase not persisted');
+            return cb(false); // the driver tries the step again
+          }
+          this.membership.setTokens(tokens);
+          if (phase === 'joining' && replaces !== null) this.membership.setRemoving(replaces);
+          assert(phase !== 'removed', 'a node does not remove itself');
+          this.membership.setStatus(phase);
+          cb(true);
+        });
+      },
+      setRemoving: (dead) => this.membership.setRemoving(dead),
+      removeMember: (dead) => this.membership.removeMember(dead),
+      streamPendingRanges: (dead) => this.ringChange.streamPendingRanges(dead),
+      caughtUp: () => this.ringChange.caughtUp(),
+      mark,
+    });
     this.every(config.probeIntervalMs ?? 200, () => this.background());
     const aliveEvery = config.lastAliveIntervalMs ?? defaultLastAliveIntervalMs(graceMs);
     this.every(aliveEvery, () => this.guard.recordAlive());
     if (config.fullCompactionIntervalMs !== undefined) this.every(config.fullCompactionIntervalMs, () => engine.compactAll(() => {}));
     this.membership.start();
+    this.ringPhases.start();
+    const own = life.ownRing;
+    const openedMs = env.clock.monotonicMs();
+    if (own?.phase === 'joining') this.ringPhases.join(() => own.tokens, own.replaces, true, () => {});
+    else if (own?.phase === 'leaving') this.ringPhases.decommission(true, () => {});
+    else if (own === null && config.join === true) this.ringPhases.join(() => this.tokensToJoin(keyspaces, openedMs), config.replaces ?? null, false, () => {});
     if (life.needsRebuild && config.autoRebuild === true) this.rebuild(() => {});
   }
 
@@ -398,7 +453,14 @@ export class StoreNode {
       const record = readLifeRecord(engine!, ceiling - (config.hlcLeaseMs ?? DEFAULT_HLC_LEASE_MS));
       const graceMs = config.engine?.tombstoneGraceMs ?? DEFAULT_GRACE_MS;
       const tooLong = config.refuseAfterGrace !== false && absentTooLong(record.lastAliveMs, env.clock.wallMs(), graceMs, config.maxSkewMs ?? DEFAULT_MAX_SKEW_MS);
-      const life = { generation: record.generation + 1, needsRebuild: record.rebuildFlagged || tooLong };
+      let ownRing: OwnRingRecord | null;
+      try {
+        ownRing = decodeOwnRing(engine!.get(metaKey(OWN_RING_META)));
+      } catch (readErr) {
+        if (!(readErr instanceof CorruptionError)) throw readErr;
+        ownRing = null;
+      }
+      const life = { generation: record.generation + 1, needsRebuild: record.rebuildFlagged || tooLong, ownRing };
       const build = (): void => {
         let node: StoreNode;
         try {
@@ -428,12 +490,6 @@ export class StoreNode {
     return this.env.nodeId;
   }
 
-  /** Pins the placement while an operator drives a move (membership's changes wait); null unpins. */
-  pinTopology(topology: Topology | null): void {
-    this.pinnedTopology = topology;
-    if (topology !== null) this.setTopology(topology);
-  }
-
   /** Pulls the ranges the current topology moves to this node (ring_change/), leaving out sources in `dead`. */
   streamPendingRanges(dead: readonly string[] = []): void {
     this.ringChange.streamPendingRanges(dead);
@@ -448,6 +504,24 @@ export class StoreNode {
     return this.ringChange.caughtUp();
   }
 
+  /** Decommissions this node by gossip (ring_change/ring_phase_driver.ts); calls back once it is 'left' everywhere. */
+  decommission(cb: (err: Error | null) => void): void {
+    const phase = this.currentTopology.phaseOf(this.env.nodeId);
+    if (phase !== 'normal') return cb(new Error(`${this.env.nodeId} is ${phase ?? 'not placed'}, not normal`));
+    this.ringPhases.decommission(false, cb);
+  }
+
+  /** Removes the dead member `deadId` by gossip on its behalf; the survivors restore N copies of its ranges first. */
+  removeNode(deadId: string, cb: (err: Error | null) => void): void {
+    this.ringPhases.removeNode(deadId, cb);
+  }
+
+  /** The ring operation this node drives and what it waits for; null when none. */
+  ringOperation(): { kind: RingOperationKind; waitingFor: string } | null {
+    const kind = this.ringPhases.operation;
+    return kind === null ? null : { kind, waitingFor: this.ringPhases.waitingFor ?? '' };
+  }
+
   /** The ring reads go to (the current topology's read ring). */
   get ring(): Ring {
     return this.currentTopology.readRing;
@@ -459,7 +533,6 @@ export class StoreNode {
 
   /** Replaces the placement requests use from now on (membership changes; ring_change/). */
   setTopology(topology: Topology): void {
-    if (this.pinnedTopology !== null && topology !== this.pinnedTopology) return;
     if (topology.version === this.currentTopology.version) return;
     this.currentTopology = topology;
     this.antiEntropy.setRing(topology.readRing);
@@ -578,6 +651,7 @@ export class StoreNode {
     this.closed = true;
     for (const id of this.timers) this.env.timers.cancelTimer(id);
     this.membership.stop();
+    this.ringPhases.stop();
     this.guard.close();
     this.antiEntropy.close();
     this.ringChange.stop();
@@ -606,8 +680,28 @@ export class StoreNode {
     this.timers.push(this.env.timers.setTimer(intervalMs, tick));
   }
 
-  /** Periodic work: probe peers believed down, replay hints. */
+  /** Tokens for a join, once gossip has told this node of every configured member; null before. */
+  private tokensToJoin(keyspaces: KeyspaceRegistry, startedMs: number): bigint[] | null {
+    // Every configured member heard of, or a peer heard and a few rounds gone by (a member may have died before anyone heard it).
+    const known = new Set(this.membership.gossiper.knownNodes());
+    const heardAll = this.config.members.every((m) => known.has(m.id));
+    const waitedMs = this.env.clock.monotonicMs() - startedMs;
+    if (!heardAll && !(known.size > 1 && waitedMs >= 3 * (this.config.gossipIntervalMs ?? 1000))) return null;
+    const t = this.currentTopology;
+    if (t.readRing.tokenCount === 0) return null;
+    const replaces = this.config.replaces;
+    if (replaces !== undefined) {
+      const dead = t.members().find((m) => m.id === replaces);
+      return dead !== undefined && dead.tokens.length > 0 ? [...dead.tokens] : null;
+    }
+    const n = Math.max(1, ...keyspaces.all().map((k) => k.replicationFactor));
+    const vnodes = this.config.vnodes ?? this.config.members.find((m) => m.tokens.length > 0)?.tokens.length ?? 8;
+    return balancedTokens(t.targetRing, vnodes, 1, n, this.env.rng);
+  }
+
+  /** Periodic work: probe peers believed down, replay hints, look for ring changes in peers' app states. */
   private background(): void {
+    this.membership.refresh();
     const probeMs = this.config.probeIntervalMs ?? 200;
     for (const node of this.reachability.downNodes()) this.rpc.tell(node, { t: 'ping' }, probeMs);
     this.hints.replay(
@@ -649,6 +743,7 @@ function checkConfig(env: Env, config: NodeConfig): Topology {
   }
   if (!(Number.isInteger(config.maxValueBytes) && config.maxValueBytes >= 0)) throw new Error(`maxValueBytes must be >= 0`);
   const topology = Topology.of(config.members.map((m) => ({ id: m.id, phase: m.phase ?? 'normal', tokens: m.tokens })));
-  if (topology.phaseOf(config.nodeId) === undefined) throw new Error(`node ${config.nodeId} is not among the members`);
+  if (topology.phaseOf(config.nodeId) === undefined && config.join !== true) throw new Error(`node ${config.nodeId} is not among the members`);
+  if (config.replaces !== undefined && config.join !== true) throw new Error('replaces is set without join');
   return topology;
 }

@@ -6,10 +6,10 @@
 // what every home replica of every key holds.
 //
 // The ring may change while the cluster runs (ring_operation.ts): nodes are
-// added, decommissioned, killed for good and replaced or removed. The cluster
-// keeps the current topology, gives it to every node it opens and pins it on
-// every open node when it changes; the final state is judged on the final
-// topology. Nodes that gave ranges away keep their copies (nothing cleans
+// added, decommissioned, killed for good and replaced or removed; the nodes
+// carry each change by gossip. The cluster keeps the topology the last
+// finished change ended with, lists it in the configuration of every node it
+// opens, and judges the final state on it. Nodes that gave ranges away keep their copies (nothing cleans
 // them up yet), so once the ring has changed a record held by a node that is
 // no longer its replica is left out instead of being an error.
 //
@@ -53,9 +53,10 @@ export interface ClusterNode {
   pendingHints(): Map<string, number>;
   marks(): Map<string, number>;
   /** Ring changes (StoreNode; absent from test doubles that do not move ranges). */
-  pinTopology?(topology: Topology | null): void;
-  streamPendingRanges?(dead?: readonly string[]): void;
-  rangesCaughtUp?(): boolean;
+  readonly topology?: Topology;
+  decommission?(cb: (err: Error | null) => void): void;
+  removeNode?(deadId: string, cb: (err: Error | null) => void): void;
+  ringOperation?(): { kind: string; waitingFor: string } | null;
   rangeStreamProgress?(): StreamProgress | null;
 }
 
@@ -112,6 +113,8 @@ export class SimCluster {
   readonly openFailures: string[] = [];
   /** Nodes lost for good (their disk could not be opened), with why. */
   private readonly lost = new Map<string, string>();
+  /** Configuration a node was added with beyond the cluster's (join, replaces). */
+  private readonly extraConfig = new Map<string, Partial<NodeConfig>>();
   private fatal: Error | null = null;
 
   constructor(
@@ -135,7 +138,7 @@ export class SimCluster {
   }
 
   config(nodeId: string): NodeConfig {
-    return { ...DEFAULT_NODE_SETTINGS, ...this.spec.settings, nodeId, members: this.members, keyspaces: this.spec.keyspaces };
+    return { ...DEFAULT_NODE_SETTINGS, ...this.spec.settings, ...this.extraConfig.get(nodeId), nodeId, members: this.members, keyspaces: this.spec.keyspaces };
   }
 
   /** The members with their tokens (and phase, where not 'normal'), as every node's configuration lists them. */
@@ -152,19 +155,22 @@ export class SimCluster {
     return this.current;
   }
 
-  /** Makes `topology` current on every open node (and every node opened from now on). */
+  /** Records the topology a finished ring change ended with (the nodes learned it by gossip). */
   setTopology(topology: Topology): void {
     this.current = topology;
     this.ringChanged = true;
     this.sim.trace(`cluster topology ${topology.version}`);
-    for (const id of this.readyIds()) this.node(id)!.pinTopology?.(topology);
+  }
+
+  /** A ring change has started: replicas may hold keys of ranges they no longer own. */
+  ringChanging(): void {
+    this.ringChanged = true;
   }
 
   /** Schedules the spec's ring changes (call when the safety phase starts). */
   startRingChanges(): void {
-    const ringDelayMs = (this.spec.settings?.requestTimeoutMs ?? DEFAULT_NODE_SETTINGS.requestTimeoutMs) + 100;
     for (const change of this.spec.ringChanges ?? []) {
-      const op = new RingOperation(this.sim, this, change, ringDelayMs, this.spec.vnodes ?? 8);
+      const op = new RingOperation(this.sim, this, change);
       this.operations.push(op);
       op.start();
     }
@@ -193,9 +199,10 @@ export class SimCluster {
     return `n${this.ids.length + 1}`;
   }
 
-  /** A new node (already in the topology) on a fresh disk, opened. */
-  addNode(id: string): void {
-    assert(this.current.phaseOf(id) !== undefined, `${id} is not in the topology`);
+  /** A new node on a fresh disk, opened with `extra` in its configuration (join, replaces). */
+  addNode(id: string, extra: Partial<NodeConfig>): void {
+    assert(!this.state.has(id), `${id} exists`);
+    this.extraConfig.set(id, extra);
     this.sim.addNode(id, this.nodeOptions(this.ids.length));
     this.ids.push(id);
     this.state.set(id, { id, node: null, opening: false, incarnation: 0 });
@@ -372,7 +379,6 @@ export class SimCluster {
         assert(node !== undefined, `open of ${id} succeeded without a node`);
         m.node = node;
         this.sim.trace(`cluster ${id} open`);
-        if (this.ringChanged) node.pinTopology?.(this.current);
         return;
       }
       this.openFailed(id, err);

@@ -1,24 +1,25 @@
 // An operator changing the ring of a running simulated cluster: a node joins,
 // a node is decommissioned, a node dies for good and is replaced or removed.
-// Each operation moves the cluster through two topologies (topology.ts):
+// The operator only starts each operation the way it would on a real cluster
+// (core/ring_change/ring_phase_driver.ts does the rest, by gossip):
 //
-//   join          new node 'joining' (tokens by balanced allocation)  -> 'normal'
-//   decommission  node 'leaving'                                      -> 'left' (then shut down)
-//   replace       dead node 'leaving', new node 'joining' with its tokens -> 'removed' / 'normal'
-//   remove        dead node 'leaving'                                 -> 'removed'
+//   join          a new node opens with `join: true` (it picks its tokens, announces
+//                 'joining', pulls its ranges, announces 'normal')
+//   decommission  decommission() on the node (it announces 'leaving', waits for the new
+//                 owners to catch up, announces 'left'); then it is shut down
+//   replace       a new node opens with `join: true, replaces: dead` (it takes the dead
+//                 node's tokens and gossips the dead node 'removed' at the end)
+//   remove        removeNode(dead) on a live node (the survivors restore N copies, then
+//                 the dead node is gossiped 'removed')
 //
-// After the first topology reaches every node, the operator waits a ring
-// delay (longer than a request timeout, so no write coordinated under the
-// old placement is still landing), then asks every node that gains ranges to
-// stream them (core/ring_change/), and moves to the second topology once all
-// of them have caught up. A receiver that crashes is asked again when it is
-// back, and resumes from its checkpoints; a source that crashes delays the
-// pages it owes until it is back.
+// The operator polls the node driving the operation: it is done once that
+// node is idle and its topology shows the end state. A driving node that
+// crashes resumes from its meta keys (a join or decommission) or is asked
+// again (a removal: its gossiped intent died with its generation).
 
 import { assert } from '../io/assert.ts';
-import { balancedTokens } from '../core/ring/token_allocator.ts';
 import type { Topology } from '../core/ring/topology.ts';
-import type { SimCluster } from './cluster.ts';
+import type { ClusterNode, SimCluster } from './cluster.ts';
 import type { Simulator } from './simulator.ts';
 
 export type RingChangeSpec =
@@ -28,22 +29,20 @@ export type RingChangeSpec =
   | { kind: 'replace'; atMs: number; node: number; deadForMs: number }
   | { kind: 'remove'; atMs: number; node: number; deadForMs: number };
 
-/** How often the operator looks at the receivers' progress. */
+/** How often the operator looks at the driving node. */
 const POLL_MS = 50;
 
 export class RingOperation {
   done = false;
   /** What the operator did, with simulated times (for traces and reports). */
   readonly log: string[] = [];
-  /** Records and bytes the receivers reported, summed at the end. */
+  /** Records and bytes the nodes reported streaming, summed at the end. */
   streamed = { records: 0, bytes: 0 };
 
   constructor(
     private readonly sim: Simulator,
     private readonly cluster: SimCluster,
     private readonly spec: RingChangeSpec,
-    private readonly ringDelayMs: number,
-    private readonly vnodes: number,
   ) {}
 
   start(): void {
@@ -57,27 +56,37 @@ export class RingOperation {
 
   private begin(): void {
     const c = this.cluster;
-    const t = c.topology;
     const spec = this.spec;
+    c.ringChanging();
     switch (spec.kind) {
       case 'join': {
         const id = c.nextNodeId();
-        const n = c.maxReplicationFactor();
-        const tokens = balancedTokens(t.targetRing, this.vnodes, 1, n, this.sim.rng.fork(`tokens:${id}`));
-        this.note(`${id} joins with ${tokens.length} tokens`);
-        const during = t.withMember(id, 'joining', tokens);
-        c.setTopology(during);
-        c.addNode(id);
-        return this.streamThen(during, [id], [], () => c.setTopology(c.topology.withMember(id, 'normal')));
+        this.note(`${id} starts with join`);
+        c.addNode(id, { join: true });
+        return this.until(() => {
+          const node = c.node(id);
+          return node !== null && idle(node) && node.topology!.phaseOf(id) === 'normal' ? node.topology! : null;
+        });
       }
       case 'decommission': {
         const id = c.ids[spec.node]!;
         this.note(`${id} is decommissioned`);
-        const during = t.withMember(id, 'leaving');
-        c.setTopology(during);
-        return this.streamThen(during, this.others(during, [id]), [], () => {
-          c.setTopology(c.topology.withMember(id, 'left'));
-          c.depart(id);
+        let asked: ClusterNode | null = null;
+        return this.until(() => {
+          const node = c.node(id);
+          if (node === null) return null;
+          const phase = node.topology!.phaseOf(id);
+          if (phase === 'left' && idle(node)) {
+            c.depart(id);
+            return node.topology!;
+          }
+          if (phase === 'normal' && idle(node) && asked !== node) {
+            asked = node;
+            node.decommission!((err) => {
+              if (err !== null) this.note(`decommission of ${id}: ${err.message}`);
+            });
+          }
+          return null;
         });
       }
       case 'replace':
@@ -86,64 +95,73 @@ export class RingOperation {
         this.note(`${dead} dies for good`);
         c.kill(dead);
         this.sim.schedule(spec.deadForMs, `ring change ${spec.kind} starts`, () => {
-          const now = c.topology;
-          if (spec.kind === 'remove') {
-            this.note(`${dead} is removed`);
-            const during = now.withMember(dead, 'leaving');
-            c.setTopology(during);
-            return this.streamThen(during, this.others(during, [dead]), [dead], () => {
-              c.setTopology(c.topology.withMember(dead, 'removed'));
-              c.depart(dead);
+          if (spec.kind === 'replace') {
+            const id = c.nextNodeId();
+            this.note(`${id} starts to replace ${dead}`);
+            c.addNode(id, { join: true, replaces: dead });
+            return this.until(() => {
+              const node = c.node(id);
+              if (node === null || !idle(node) || node.topology!.phaseOf(id) !== 'normal') return null;
+              if (removed(node.topology!, dead)) {
+                c.depart(dead);
+                return node.topology!;
+              }
+              // Restarted after 'normal' but before the dead node was gossiped removed: finish by hand.
+              this.askRemoval(node, dead);
+              return null;
             });
           }
-          const id = c.nextNodeId();
-          this.note(`${id} replaces ${dead}`);
-          const tokens = now.members().find((m) => m.id === dead)!.tokens;
-          const during = now.withMember(dead, 'leaving').withMember(id, 'joining', tokens);
-          c.setTopology(during);
-          c.addNode(id);
-          this.streamThen(during, [id], [dead], () => {
-            c.setTopology(c.topology.withMember(dead, 'removed').withMember(id, 'normal'));
-            c.depart(dead);
+          this.note(`${dead} is removed`);
+          let operator: ClusterNode | null = null;
+          this.until(() => {
+            if (operator !== null && c.readyIds().some((id) => c.node(id) === operator) && idle(operator) && removed(operator.topology!, dead)) {
+              c.depart(dead);
+              return operator.topology!;
+            }
+            if (operator === null || !c.readyIds().some((id) => c.node(id) === operator) || idle(operator)) {
+              const id = c.readyIds().find((r) => r !== dead);
+              operator = id === undefined ? null : c.node(id);
+              if (operator !== null) this.askRemoval(operator, dead);
+            }
+            return null;
           });
         });
       }
     }
   }
 
-  /** Members of `t` that take part in placement, less `except`. */
-  private others(t: Topology, except: string[]): string[] {
-    return t
-      .members()
-      .filter((m) => (m.phase === 'normal' || m.phase === 'joining') && !except.includes(m.id))
-      .map((m) => m.id);
+  private askRemoval(node: ClusterNode, dead: string): void {
+    node.removeNode!(dead, (err) => {
+      if (err !== null) this.sim.trace(`ring change: removal of ${dead} refused: ${err.message}`);
+    });
   }
 
-  private streamThen(during: Topology, receivers: string[], dead: string[], finish: () => void): void {
+  /** Polls `finished` until it gives the final topology. */
+  private until(finished: () => Topology | null): void {
     const poll = (): void => {
-      assert(this.cluster.topology === during, 'one ring change at a time');
-      let caughtUp = true;
-      for (const id of receivers) {
-        const node = this.cluster.node(id);
-        if (node === null || node.streamPendingRanges === undefined) {
-          caughtUp = false;
-          continue;
-        }
-        node.streamPendingRanges(dead);
-        if (!node.rangesCaughtUp!()) caughtUp = false;
-      }
-      if (!caughtUp) return void this.sim.schedule(POLL_MS, 'ring change poll', poll);
-      for (const id of receivers) {
-        const p = this.cluster.node(id)!.rangeStreamProgress!();
+      const final = finished();
+      if (final === null) return void this.sim.schedule(POLL_MS, 'ring change poll', poll);
+      assert(!final.moving, 'a ring change ended with ranges still moving');
+      for (const id of this.cluster.readyIds()) {
+        const p = this.cluster.node(id)!.rangeStreamProgress?.() ?? null;
         if (p !== null) {
           this.streamed.records += p.records;
           this.streamed.bytes += p.bytes;
         }
       }
-      this.note(`streams done (${this.streamed.records} records, ${this.streamed.bytes} bytes)`);
-      finish();
+      this.cluster.setTopology(final);
+      this.note(`done (${this.streamed.records} records, ${this.streamed.bytes} bytes streamed)`);
       this.done = true;
     };
-    this.sim.schedule(this.ringDelayMs, 'ring change streams', poll);
+    poll();
   }
+}
+
+function idle(node: ClusterNode): boolean {
+  return node.ringOperation!() === null;
+}
+
+function removed(t: Topology, dead: string): boolean {
+  const phase = t.phaseOf(dead);
+  return phase === undefined || phase === 'removed';
 }

@@ -15,8 +15,11 @@
 // - Topology: the configured members have their configured phase ('normal'
 //   by default) and tokens until gossip says otherwise; a member gossip knows contributes its
 //   gossiped status and tokens (while it has tokens); a member gossip evicted
-//   after it left or was removed stays out. Rebuilt on every membership
-//   event; the owner is told when the result changes.
+//   after it left or was removed stays out. A 'normal' member that some
+//   known member names in its REMOVING_KEY app state (an operator removes or
+//   replaces it: ring_change/ring_phase_driver.ts) is 'leaving'. Rebuilt on
+//   every membership event and on refresh() (app states of peers change
+//   without an event); the owner is told when the result changes.
 
 import { assert } from '../../io/assert.ts';
 import type { Env } from '../../io/env.ts';
@@ -26,6 +29,7 @@ import { type MemberPhase, Topology, type TopologyMember } from '../ring/topolog
 import { type GossipEvent, Gossiper } from './gossip.ts';
 import type { GossiperOptions } from './gossip_options.ts';
 import type { MemberStatus, NodeState } from './member_state.ts';
+import { REMOVED_KEY, REMOVING_KEY, RING_PROGRESS_KEY, type RingProgress, decodeRingProgress, encodeRingProgress } from '../ring_change/ring_progress_state.ts';
 
 /** Application state a node gossips while it refuses to serve until rebuilt ('1'), '' otherwise. */
 export const REBUILD_APP_KEY = 'rebuild';
@@ -36,6 +40,12 @@ export interface MembershipConfig {
   seeds: readonly NodeId[];
   generation: number;
   status: MemberStatus;
+  /** This node's tokens when they differ from the configured ones (a join or a restart after one); none while it has not picked them. */
+  tokens?: readonly bigint[];
+  /** The dead member this node is removing or replacing, if any. */
+  removing?: NodeId | null;
+  /** Dead members this node removed before (it keeps gossiping them removed). */
+  removed?: readonly NodeId[];
   needsRebuild: boolean;
   gossip?: Partial<Pick<GossiperOptions, 'intervalMs' | 'fanout' | 'phiThreshold' | 'detector' | 'clusterName' | 'evictAfterMs'>>;
 }
@@ -73,14 +83,18 @@ export class NodeMembership implements MembershipOpinion {
     },
   ) {
     const self = config.members.find((m) => m.id === env.nodeId);
-    assert(self !== undefined, `node ${env.nodeId} is not among the members`);
+    assert(self !== undefined || config.tokens !== undefined || config.status === 'joining', `node ${env.nodeId} is not among the members`);
     this.gossiper = new Gossiper(env, {
       ...config.gossip,
       generation: config.generation,
       seeds: config.seeds,
       status: config.status,
-      tokens: self.tokens,
-      appStates: new Map([[REBUILD_APP_KEY, config.needsRebuild ? '1' : '']]),
+      tokens: config.tokens ?? self?.tokens ?? [],
+      appStates: new Map([
+        [REBUILD_APP_KEY, config.needsRebuild ? '1' : ''],
+        [REMOVING_KEY, config.removing ?? ''],
+        [REMOVED_KEY, (config.removed ?? []).join(',')],
+      ]),
       send: (to, frame) => env.net.send(to, frame),
     });
     this.current = this.build();
@@ -122,6 +136,66 @@ export class NodeMembership implements MembershipOpinion {
 
   setTokens(tokens: readonly bigint[]): void {
     this.gossiper.setTokens(tokens);
+  }
+
+  /** Rebuilds the topology from what gossip knows now (peers' app states change without an event). */
+  refresh(): void {
+    this.rebuildTopology();
+  }
+
+  /** Names the dead member this node removes or replaces (null: none); peers then see it 'leaving'. */
+  setRemoving(dead: NodeId | null): void {
+    this.gossiper.setAppState(REMOVING_KEY, dead ?? '');
+    this.rebuildTopology();
+  }
+
+  /** Dead members some known member names as being removed, sorted. */
+  removing(): NodeId[] {
+    const named = new Set<NodeId>();
+    for (const id of this.gossiper.knownNodes()) {
+      const state = this.gossiper.member(id)!;
+      const dead = state.appState(REMOVING_KEY);
+      if (dead !== undefined && dead !== '' && !isGone(state.status)) named.add(dead);
+    }
+    return [...named].sort();
+  }
+
+  /**
+   * Gossips a dead member 'removed': by gossip's removal state when gossip
+   * knows it, and in this node's REMOVED_KEY list either way. False if it is
+   * believed up.
+   */
+  removeMember(dead: NodeId): boolean {
+    if (dead === this.env.nodeId || this.gossiper.isUp(dead)) return false;
+    this.gossiper.removeMember(dead);
+    const mine = this.gossiper.localState.appState(REMOVED_KEY) ?? '';
+    const list = mine === '' ? [] : mine.split(',');
+    if (!list.includes(dead)) this.gossiper.setAppState(REMOVED_KEY, [...list, dead].sort().join(','));
+    this.rebuildTopology();
+    return true;
+  }
+
+  /** Members some known member lists as removed. */
+  private removedByPeers(): Set<NodeId> {
+    const out = new Set<NodeId>();
+    for (const id of this.gossiper.knownNodes()) {
+      const list = this.gossiper.member(id)!.appState(REMOVED_KEY);
+      if (list !== undefined && list !== '') for (const dead of list.split(',')) out.add(dead);
+    }
+    return out;
+  }
+
+  /** Members gossip believes up, this node excluded. */
+  livePeers(): NodeId[] {
+    return this.gossiper.liveMembers();
+  }
+
+  publishProgress(progress: RingProgress): void {
+    this.gossiper.setAppState(RING_PROGRESS_KEY, encodeRingProgress(progress));
+  }
+
+  progressOf(id: NodeId): RingProgress | null {
+    return decodeRingProgress(this.gossiper.member(id)?.appState(RING_PROGRESS_KEY));
   }
 
   phi(nodeId: NodeId): number {
@@ -171,6 +245,10 @@ export class NodeMembership implements MembershipOpinion {
       case 'tokensChanged':
         break;
     }
+    this.rebuildTopology();
+  }
+
+  private rebuildTopology(): void {
     const next = this.build();
     if (next.version === this.current.version) return;
     this.current = next;
@@ -185,6 +263,14 @@ export class NodeMembership implements MembershipOpinion {
       const state = this.gossiper.member(id)!;
       if (state.tokens.length === 0 && !isGone(state.status)) continue; // not placed yet
       members.set(id, { id, phase: state.status as MemberPhase, tokens: state.tokens.length > 0 ? state.tokens : (members.get(id)?.tokens ?? []) });
+    }
+    for (const dead of this.removing()) {
+      const m = members.get(dead);
+      if (m !== undefined && m.phase === 'normal') members.set(dead, { ...m, phase: 'leaving' });
+    }
+    for (const dead of this.removedByPeers()) {
+      const m = members.get(dead);
+      if (m !== undefined && dead !== this.env.nodeId && !isGone(m.phase)) members.set(dead, { ...m, phase: 'removed' });
     }
     return Topology.of([...members.values()]);
   }

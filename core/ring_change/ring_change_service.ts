@@ -2,10 +2,9 @@
 // (a join, or a decommission, removal or replacement that makes it a new
 // replica), it pulls them (stream_plan.ts) with a RangeStreamer over peer
 // `stream` requests, one session per topology version, so a restart with the
-// same topology resumes from the checkpoints. Who starts a move and when
-// its phases change (joining -> normal, leaving -> left or removed) is the
-// operator's or membership's business (ring_change_steps.ts); this service
-// receives and reports.
+// same topology resumes from the checkpoints. When a node pulls, and when
+// phases change (joining -> normal, leaving -> left or removed), is
+// ring_phase_driver.ts's business; this service receives and reports.
 
 import type { NodeId } from '../../io/network.ts';
 import type { Timers } from '../../io/timers.ts';
