@@ -7,6 +7,7 @@
 //   GET      /admin/status  GET /metrics  GET /health
 //   GET      /admin/replicas?keyspace=   every replica record held here (replica_dump.ts)
 //   GET|POST /admin/repair?keyspace=&start=&end=   Merkle anti-entropy repair (admin_repair.ts)
+//   POST     /admin/decommission  POST /admin/removenode?node=ID  GET /admin/ring   ring changes (admin_ring.ts)
 //
 // Query parameters: consistency=ONE|TWO|QUORUM|ALL|STRONG, r=N (reads),
 // w=N (writes), ttl=SECONDS (puts). The key is everything after the
@@ -30,6 +31,7 @@ import { decodeContext } from '../core/versioning/dvv_codec.ts';
 import { HttpInputError, bytesParam, consistencyLabel, consistencyParams, limitParam, percentDecodeBytes, rawQuery, textParam, ttlParam } from './http_params.ts';
 import type { NodeMetrics, Operation } from './metrics.ts';
 import { handleAdminRepair } from './admin_repair.ts';
+import { ADMIN_RING_PATHS, handleAdminRing } from './admin_ring.ts';
 import { encodeReplicaDump } from './replica_dump.ts';
 
 export const CONTEXT_HEADER = 'x-ringkv-context';
@@ -108,6 +110,7 @@ export function httpRequestHandler(o: HttpApiOptions): (req: IncomingMessage, re
         return respond(200, { 'content-type': 'application/json' }, JSON.stringify(o.status(), null, 2) + '\n');
       }
       if (pathname === '/admin/repair') return handleAdminRepair(o.node, req.method, search, respond, fail);
+      if (ADMIN_RING_PATHS.includes(pathname)) return handleAdminRing(o.node, pathname, req.method, search, respond, fail);
       if (pathname === '/admin/replicas' && req.method === 'GET') {
         const keyspace = textParam(rawQuery(search, ['keyspace']), 'keyspace') ?? null;
         return respond(200, { 'content-type': 'application/json' }, encodeReplicaDump(o.node.nodeId, o.node.dumpReplicaRecords(), keyspace));

@@ -11,7 +11,10 @@
 //     "http": { "host": "127.0.0.1", "port": 8001, "apiTokenFile": "...", "maxInflightRequests": 1024 },
 //     "peer": { "host": "127.0.0.1", "port": 9001 },
 //     "secretFile": "./data/cluster.secret",   required (or env RINGKV_CLUSTER_SECRET): hex, >= 16 bytes
-//     "members": [ { "id": "n1", "address": "127.0.0.1:9001", "vnodes": 32, "tokens": ["123", ...] }, ... ],
+//     "members": [ { "id": "n1", "address": "127.0.0.1:9001", "vnodes": 32, "tokens": ["123", ...] },
+//                  { "id": "n4", "address": "127.0.0.1:9004", "joining": true }, ... ],
+//     "join": false,                           this node joins a running cluster (below)
+//     "replaces": "n2",                        with join: take over the tokens of this dead member
 //     "seeds": ["n1", "n2"],                   gossip starts from these members (default: every member)
 //     "gossipIntervalMs": 1000, "phiThreshold": 8,
 //     "vnodes": 32,
@@ -31,6 +34,15 @@
 // ring from the same list, and adding a member leaves the others' tokens as
 // they were. The API token is required when HTTP listens on a non-loopback
 // address.
+//
+// Ring changes (core/ring_change/ring_phase_driver.ts): a node started with
+// "join": true learns the ring from its seeds, picks `vnodes` tokens by
+// balanced allocation (or, with "replaces", the dead member's tokens),
+// announces 'joining', pulls its ranges and announces 'normal', all by
+// gossip; a restart resumes the join. Its own member entry, and its entry in
+// the other nodes' lists, is marked "joining": true (an address, no tokens:
+// it is placed by what it gossips, not by the list). `ringkv decommission`
+// and `ringkv removenode` start the other changes.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -86,7 +98,7 @@ const ENGINE_KEYS: ReadonlySet<string> = new Set([
 const TOP_KEYS: ReadonlySet<string> = new Set([
   'nodeId', 'cluster', 'dataDir', 'http', 'peer', 'secretFile', 'members', 'vnodes', 'keyspaces', 'durability',
   'syncIntervalMs', 'requestTimeoutMs', 'hintWindowMs', 'maxHintsPerTarget', 'hintReplayBytesPerSec', 'maxKeyBytes',
-  'maxValueBytes', 'engine', 'log', 'shutdownTimeoutMs', 'seeds', 'gossipIntervalMs', 'phiThreshold',
+  'maxValueBytes', 'engine', 'log', 'shutdownTimeoutMs', 'seeds', 'gossipIntervalMs', 'phiThreshold', 'join', 'replaces',
 ]);
 
 export function isLoopbackHost(host: string): boolean {
@@ -205,7 +217,16 @@ export function resolveNodeConfig(raw: Record<string, unknown>, baseDir: string,
   if (!LOG_LEVELS.includes(level)) bad(`log.level must be one of ${LOG_LEVELS.join(', ')}`);
   const logFile = logRaw.file === undefined || logRaw.file === null ? null : typeof logRaw.file === 'string' ? rel(logRaw.file) : bad('log.file must be a path');
 
-  const node = defaultNodeConfig(typeof nodeId === 'string' ? nodeId : '', members.map((m) => ({ id: m.id, tokens: m.tokens })), {
+  const join = raw.join === undefined ? false : raw.join === true ? true : raw.join === false ? false : (bad('join must be true or false') ?? false);
+  const replaces = raw.replaces === undefined ? undefined : typeof raw.replaces === 'string' && members.some((m) => m.id === raw.replaces) ? raw.replaces : bad(`replaces must be a member id (got ${JSON.stringify(raw.replaces)})`);
+  if (replaces !== undefined && !join) bad('replaces needs "join": true');
+  if (replaces !== undefined && replaces === nodeId) bad('a node does not replace itself');
+  const self = members.find((m) => m.id === nodeId);
+  if (join && self !== undefined && self.tokens.length > 0) bad(`this node joins: mark its member entry "joining": true (it picks its tokens when it joins)`);
+  if (!join && self !== undefined && self.tokens.length === 0) bad(`this node's member entry is "joining": start it with "join": true`);
+  // Joining members are placed by gossip, not by the list.
+  const placed = members.filter((m) => m.tokens.length > 0);
+  const node = defaultNodeConfig(typeof nodeId === 'string' ? nodeId : '', placed.map((m) => ({ id: m.id, tokens: m.tokens })), {
     keyspaces,
     requestTimeoutMs: int(raw.requestTimeoutMs, 'requestTimeoutMs', 2000, 1, bad),
     hintWindowMs: int(raw.hintWindowMs, 'hintWindowMs', 3 * 3600 * 1000, 1, bad),
@@ -216,6 +237,8 @@ export function resolveNodeConfig(raw: Record<string, unknown>, baseDir: string,
     engine,
     seeds: seedList(raw.seeds, members, bad),
     gossipIntervalMs: int(raw.gossipIntervalMs, 'gossipIntervalMs', 1000, 10, bad, 60_000),
+    ...(join ? { join: true, vnodes } : {}),
+    ...(replaces !== undefined ? { replaces } : {}),
   });
   if (raw.phiThreshold !== undefined) {
     if (typeof raw.phiThreshold === 'number' && Number.isFinite(raw.phiThreshold) && raw.phiThreshold > 0) node.phiThreshold = raw.phiThreshold;
@@ -274,7 +297,11 @@ function resolveMembers(raw: unknown, nodeId: string, peerHost: string, peerPort
     const address = typeof e.address === 'string' ? parseHostPort(e.address) : null;
     if (address === null) bad(`member ${id}: address must be "host:port" (got ${JSON.stringify(e.address)})`);
     let tokens: bigint[];
-    if (e.tokens !== undefined) {
+    if (e.joining !== undefined && e.joining !== true && e.joining !== false) bad(`member ${id}: joining must be true or false`);
+    if (e.joining === true) {
+      if (e.tokens !== undefined || e.vnodes !== undefined) bad(`member ${id}: a joining member has no tokens or vnodes in the list (it picks them when it joins)`);
+      tokens = [];
+    } else if (e.tokens !== undefined) {
       tokens = [];
       if (!Array.isArray(e.tokens) || e.tokens.length === 0) bad(`member ${id}: tokens must be a non-empty list of decimal strings`);
       else {

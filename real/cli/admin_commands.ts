@@ -1,6 +1,7 @@
-// `ringkv status|ring|repair`: operating a running cluster through one of
-// its nodes' HTTP API.
+// `ringkv status|ring|repair|decommission|removenode`: operating a running
+// cluster through one of its nodes' HTTP API.
 
+import * as fs from 'node:fs';
 import { type Command, UsageError, parseFlags } from './command.ts';
 import { NODE_FLAGS_HELP, NODE_FLAG_NAMES, clientFrom, countFlag, reportingErrors } from './node_client_flags.ts';
 
@@ -211,3 +212,108 @@ async function readRepair(client: ReturnType<typeof clientFrom>, keyspace: strin
     return failed === 0 ? 0 : 1;
   });
 }
+
+interface RingView {
+  node: string;
+  phase: string | null;
+  operation: { kind: string; waitingFor: string } | null;
+  members: { id: string; phase: string; tokens: number }[];
+}
+
+/** One admin request to the first --node URL; the body parsed as JSON, or an error message. */
+async function adminRequest(flags: Map<string, string | true>, method: string, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const node = ((flags.get('node') as string | undefined) ?? process.env.RINGKV_NODE ?? 'http://127.0.0.1:8001').split(',')[0]!;
+  const base = /^https?:\/\//.test(node) ? node : `http://${node}`;
+  const tokenFile = flags.get('token-file') as string | undefined;
+  let token = process.env.RINGKV_API_TOKEN;
+  if (tokenFile !== undefined) {
+    try {
+      token = fs.readFileSync(tokenFile, 'utf8').trim();
+    } catch (err) {
+      throw new UsageError(`--token-file: ${(err as Error).message}`);
+    }
+  }
+  const res = await fetch(new URL(path, base), { method, headers: token !== undefined ? { authorization: `Bearer ${token}` } : {} });
+  const text = await res.text();
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    body = { error: { code: 'internal', message: text.slice(0, 200) } };
+  }
+  return { status: res.status, body };
+}
+
+/** Starts a ring operation with `path`, then (unless --no-wait) follows GET /admin/ring until it is over. */
+async function ringOperation(name: string, flags: Map<string, string | true>, path: string, finished: (v: RingView) => boolean): Promise<number> {
+  const started = await adminRequest(flags, 'POST', path);
+  if (started.status !== 202) {
+    const e = started.body.error as { code?: string; message?: string } | undefined;
+    console.error(`ringkv ${name}: ${e?.code ?? started.status}: ${e?.message ?? 'refused'}`);
+    return 1;
+  }
+  console.log(`${name} started on ${String(started.body.node)}`);
+  if (flags.has('no-wait')) return 0;
+  let shown = '';
+  for (;;) {
+    await sleep(500);
+    const { status, body } = await adminRequest(flags, 'GET', '/admin/ring');
+    if (status !== 200) continue; // the node may be busy; keep asking
+    const v = body as unknown as RingView;
+    const now = v.operation === null ? 'done' : `waiting for ${v.operation.waitingFor}`;
+    if (now !== shown) console.log(`  ${now}`);
+    shown = now;
+    if (v.operation === null) {
+      console.log(v.members.map((m) => `${m.id} ${m.phase}`).join(', '));
+      return finished(v) ? 0 : 1;
+    }
+  }
+}
+
+const RING_OP_FLAGS = `  --no-wait           return once the node has started it (follow it with GET /admin/ring)
+${NODE_FLAGS_HELP}`;
+
+export const decommissionCommand: Command = {
+  name: 'decommission',
+  summary: 'take the node out of the ring: it streams its ranges to their new owners, then leaves',
+  help: `usage: ringkv decommission [--no-wait] [--node URL]
+
+The node (--node) announces by gossip that it is leaving: writes then reach
+the new owners of its ranges too, and once every live member uses the new
+placement (and a request timeout has passed) the new owners pull the ranges
+from it. When every one of them reports it has caught up, the node announces
+'left'. Stop the process then. Exit 0 when it has left.
+
+options:
+${RING_OP_FLAGS}`,
+  async run(args) {
+    const { flags, positional } = parseFlags(args, { booleans: ['no-wait'], strings: NODE_FLAG_NAMES });
+    if (positional.length > 0) throw new UsageError(`unexpected argument ${positional[0]}`);
+    return await ringOperation('decommission', flags, '/admin/decommission', (v) => v.phase === 'left');
+  },
+};
+
+export const removenodeCommand: Command = {
+  name: 'removenode',
+  summary: 'remove a dead node: the survivors restore N copies of its ranges, then it is gossiped removed',
+  help: `usage: ringkv removenode ID [--no-wait] [--node URL]
+
+For a member that is gone for good (its disk lost) and cannot decommission
+itself. The node you talk to (--node) names ID as being removed; every
+member then treats ID as leaving, and the survivors that become replicas of
+its ranges pull them from the other replicas. Once all have, ID is gossiped
+'removed'. Refused while gossip believes ID up (decommission it instead).
+Exit 0 when ID is removed.
+
+options:
+${RING_OP_FLAGS}`,
+  async run(args) {
+    const { flags, positional } = parseFlags(args, { booleans: ['no-wait'], strings: NODE_FLAG_NAMES });
+    if (positional.length !== 1) throw new UsageError(positional.length === 0 ? 'removenode needs the ID of the dead member' : `unexpected argument ${positional[1]}`);
+    const dead = positional[0]!;
+    return await ringOperation('removenode', flags, `/admin/removenode?node=${encodeURIComponent(dead)}`, (v) => {
+      const m = v.members.find((x) => x.id === dead);
+      return m === undefined || m.phase === 'removed';
+    });
+  },
+};
