@@ -18,7 +18,7 @@ const COMMANDS: CommandEntry[] = [
   { name: 'scan', summary: 'list the keys of a keyspace range on a running node', load: () => import('./kv_commands.ts').then((m) => ({ command: m.scanCommand })) },
   { name: 'status', summary: "show a node's view of the cluster: members, links, phi, hints, storage", load: () => import('./admin_commands.ts').then((m) => ({ command: m.statusCommand })) },
   { name: 'ring', summary: 'show the token ring: tokens and ownership per node', load: () => import('./admin_commands.ts').then((m) => ({ command: m.ringCommand })) },
-  { name: 'repair', summary: 'repair a node's ranges by Merkle anti-entropy with progress (--read-repair: read every key)', load: () => import('./admin_commands.ts').then((m) => ({ command: m.repairCommand })) },
+  { name: 'repair', summary: 'repair the node ranges by Merkle anti-entropy with progress (--read-repair: read every key)', load: () => import('./admin_commands.ts').then((m) => ({ command: m.repairCommand })) },
   { name: 'decommission', summary: 'take the node out of the ring: it streams its ranges to their new owners, then leaves', load: () => import('./admin_commands.ts').then((m) => ({ command: m.decommissionCommand })) },
   { name: 'removenode', summary: 'remove a dead node: the survivors restore N copies of its ranges', load: () => import('./admin_commands.ts').then((m) => ({ command: m.removenodeCommand })) },
 ];
