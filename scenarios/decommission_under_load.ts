@@ -16,30 +16,14 @@
  */
 
 import type { Scenario } from '../sim/scenario.ts';
-import { LWW_KEYSPACE, eventualKeys, strongKeys } from './key_groups.ts';
+import { ringChangeCluster, ringChangeLoad } from './ring_change_load.ts';
 
 export const decommissionUnderLoad: Scenario = {
   name: 'decommission-under-load',
   summary: 'one of 5 nodes is decommissioned under load and crashes (leaver and receivers included): nothing lost',
-  cluster: {
-    nodes: 5,
-    keyspaces: [LWW_KEYSPACE],
-    settings: { rangeStream: { bytesPerSec: 2048, pageBytes: 512, retryMs: 100 } },
-    ringChanges: [{ kind: 'decommission', atMs: 300, node: 1 }],
-  },
-  workload: {
-    clients: 5,
-    thinkMs: 10,
-    clientTimeoutMs: 1500,
-    groups: [strongKeys(4, 2), eventualKeys('q', 40, ['QUORUM'], 2), eventualKeys('e', 40, ['ONE', 'ALL'])],
-  },
+  cluster: ringChangeCluster(5, [{ kind: 'decommission', atMs: 300, node: 1 }]),
+  ...ringChangeLoad(),
   faults: {
     crashes: { meanIntervalMs: 700, meanDownMs: 300, maxDown: 1 },
   },
-  durationMs: 3500,
-  liveness: { settleMs: 1200, maxReadPasses: 3, afterPassMs: 300 },
-  lwwUncertaintyMs: 205,
-  expect: { linearizable: 'pass', converged: 'pass', durability: 'pass', validity: 'pass' },
-  ciSeeds: 12,
-  requiredMarks: ['write to pending replicas', 'range stream task done', 'range stream page served'],
 };

@@ -19,30 +19,14 @@
  */
 
 import type { Scenario } from '../sim/scenario.ts';
-import { LWW_KEYSPACE, eventualKeys, strongKeys } from './key_groups.ts';
+import { ringChangeCluster, ringChangeLoad } from './ring_change_load.ts';
 
 export const replaceDeadNode: Scenario = {
   name: 'replace-dead-node',
   summary: 'a node dies for good under load and a new node takes its tokens, streamed from survivors: nothing lost',
-  cluster: {
-    nodes: 5,
-    keyspaces: [LWW_KEYSPACE],
-    settings: { rangeStream: { bytesPerSec: 2048, pageBytes: 512, retryMs: 100 } },
-    ringChanges: [{ kind: 'replace', atMs: 300, node: 2, deadForMs: 400 }],
-  },
-  workload: {
-    clients: 5,
-    thinkMs: 10,
-    clientTimeoutMs: 1500,
-    groups: [strongKeys(4, 2), eventualKeys('q', 40, ['QUORUM'], 2), eventualKeys('e', 40, ['ONE', 'ALL'])],
-  },
+  cluster: ringChangeCluster(5, [{ kind: 'replace', atMs: 300, node: 2, deadForMs: 400 }]),
+  ...ringChangeLoad(),
   faults: {
     crashes: { meanIntervalMs: 900, meanDownMs: 300, maxDown: 2 },
   },
-  durationMs: 3500,
-  liveness: { settleMs: 1200, maxReadPasses: 3, afterPassMs: 300 },
-  lwwUncertaintyMs: 205,
-  expect: { linearizable: 'pass', converged: 'pass', durability: 'pass', validity: 'pass' },
-  ciSeeds: 12,
-  requiredMarks: ['write to pending replicas', 'range stream task done', 'range stream page served'],
 };
