@@ -2,6 +2,7 @@
 // cluster through one of its nodes' HTTP API.
 
 import * as fs from 'node:fs';
+import type { RepairProgress } from '../../core/antientropy/anti_entropy_service.ts';
 import { type Command, UsageError, parseFlags } from './command.ts';
 import { NODE_FLAGS_HELP, NODE_FLAG_NAMES, clientFrom, countFlag, reportingErrors } from './node_client_flags.ts';
 
@@ -156,17 +157,6 @@ exit codes: 0 every pair compared (every key read), 1 some could not be.`,
   },
 };
 
-interface RepairProgressView {
-  pairs: number;
-  done: number;
-  inSync: number;
-  repaired: number;
-  skipped: number;
-  failed: number;
-  keysRepaired: number;
-  bytes: number;
-  finished: boolean;
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -179,7 +169,7 @@ async function merkleRepair(client: ReturnType<typeof clientFrom>, keyspace: str
   let shown = -1;
   for (;;) {
     await sleep(250);
-    const s = (await client.repairStatus()) as { antiEntropy: { repair: RepairProgressView | null; lastRepair: RepairProgressView | null } };
+    const s = (await client.repairStatus()) as { antiEntropy: { repair: RepairProgress | null; lastRepair: RepairProgress | null } };
     // The repair started above runs until it is the last one finished.
     const p = s.antiEntropy.repair ?? s.antiEntropy.lastRepair;
     if (p === null) continue;
