@@ -4,10 +4,11 @@ import { type ClusterBenchReport, type WorkloadFigures, renderClusterBench } fro
 function workload(name: string, peak: number, p99Ms: number, cpu: number): WorkloadFigures {
   return {
     workload: name,
-    ladder: [{ connections: 16, opsPerSec: peak, errors: 0, serverCpuUsPerOp: cpu }],
+    ladder: [{ connections: 16, opsPerSec: peak, errors: 0, serverCpuUsPerOp: cpu, loadCpuUsPerOp: 40 }],
     peakOpsPerSec: peak,
     peakConnections: 16,
     serverCpuUsPerOp: cpu,
+    loadCpuUsPerOp: 40,
     rate: peak / 2,
     achievedOpsPerSec: peak / 2,
     p50Ms: p99Ms / 4,
@@ -42,8 +43,8 @@ describe('cluster bench report', () => {
   it('prints each ringkv figure with its ratio to Redis', () => {
     const text = renderClusterBench(report(12_000, 3, true));
     const quorumPut = text.split('\n').find((l) => /ringkv\s+QUORUM\s+put/.test(l))!;
-    // 5,000 / 20,000 ops/s; 300 / 15 us of CPU; p99 3 / 1 ms
-    expect(quorumPut).toMatch(/5,000\s+16\s+0\.25x\s+300\s+20\.00x\s+\|\s+2,500\/s\s+0\.75\s+3\.00\s+6\.00\s+3\.00x/);
+    // 5,000 / 20,000 ops/s; 300 / 15 us of CPU; 40 us of generator CPU; p99 3 / 1 ms
+    expect(quorumPut).toMatch(/5,000\s+16\s+0\.25x\s+300\s+20\.00x\s+40\s+\|\s+2,500\/s\s+0\.75\s+3\.00\s+6\.00\s+3\.00x/);
     expect(text).toContain('Redis 7.0.15 (appendfsync everysec)');
     expect(text).toMatch(/QUORUM p99 at half peak < 5 ms: put 3\.00, get 2\.00 -> met/);
     expect(text).toMatch(/QUORUM 50\/50 peak >= 10,000 ops\/s: 12,000 -> met/);

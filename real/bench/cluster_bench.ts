@@ -46,7 +46,7 @@ interface Settings {
 
 export interface WorkloadFigures {
   workload: string;
-  ladder: { connections: number; opsPerSec: number; errors: number; serverCpuUsPerOp: number | null }[];
+  ladder: { connections: number; opsPerSec: number; errors: number; serverCpuUsPerOp: number | null; loadCpuUsPerOp: number | null }[];
   peakOpsPerSec: number;
   peakConnections: number;
   /**
@@ -55,6 +55,11 @@ export interface WorkloadFigures {
    * depends on how much CPU the other tenants leave.
    */
   serverCpuUsPerOp: number | null;
+  /**
+   * The load generator's own CPU time per operation at the peak: it shares
+   * the machine's cores with the servers, so what it spends they cannot use.
+   */
+  loadCpuUsPerOp: number | null;
   /** Open loop at half the peak: */
   rate: number;
   achievedOpsPerSec: number;
@@ -130,6 +135,11 @@ function cpuMicros(pids: number[]): number | null {
 /** Linux's USER_HZ, the unit of /proc/PID/stat times, is 100 on every architecture Node runs on. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
+/** CPU microseconds per operation between two cpuMicros readings; null when either is missing. */
+function perOp(before: number | null, after: number | null, ops: number): number | null {
+  return before === null || after === null || ops === 0 ? null : (after - before) / ops;
+}
+
 async function measureSystem(pool: LoadPool, targets: LoadTarget[], serverPids: number[], s: Settings, fill: boolean, log: (l: string) => void, label: string): Promise<WorkloadFigures[]> {
   const base = { targets, keys: s.keys, valueBytes: VALUE_BYTES, ratePerSec: 0, warmupMs: 0, durationMs: 0 };
   if (fill) {
@@ -139,17 +149,20 @@ async function measureSystem(pool: LoadPool, targets: LoadTarget[], serverPids: 
   const out: WorkloadFigures[] = [];
   for (const w of WORKLOADS) {
     const ladder: WorkloadFigures['ladder'] = [];
-    let best = { connections: 0, opsPerSec: 0, serverCpuUsPerOp: null as number | null };
+    let best = { connections: 0, opsPerSec: 0, serverCpuUsPerOp: null as number | null, loadCpuUsPerOp: null as number | null };
     for (const connections of s.ladder) {
       const cpu0 = cpuMicros(serverPids);
+      const gen0 = cpuMicros(pool.pids);
       const r = await pool.run({ ...base, mode: 'closed', connections, putFraction: w.putFraction, durationMs: s.stepMs, warmupMs: s.warmupMs });
       const cpu1 = cpuMicros(serverPids);
+      const gen1 = cpuMicros(pool.pids);
       // The CPU window includes the warm-up, so it is divided by the requests of the whole step.
       const ops = (r.opsPerSec * s.stepMs) / 1000;
-      const serverCpuUsPerOp = cpu0 === null || cpu1 === null || ops === 0 ? null : (cpu1 - cpu0) / ops;
-      ladder.push({ connections, opsPerSec: r.opsPerSec, errors: r.errors, serverCpuUsPerOp });
+      const serverCpuUsPerOp = perOp(cpu0, cpu1, ops);
+      const loadCpuUsPerOp = perOp(gen0, gen1, ops);
+      ladder.push({ connections, opsPerSec: r.opsPerSec, errors: r.errors, serverCpuUsPerOp, loadCpuUsPerOp });
       const grew = r.opsPerSec > best.opsPerSec * 1.05;
-      if (r.opsPerSec > best.opsPerSec) best = { connections, opsPerSec: r.opsPerSec, serverCpuUsPerOp };
+      if (r.opsPerSec > best.opsPerSec) best = { connections, opsPerSec: r.opsPerSec, serverCpuUsPerOp, loadCpuUsPerOp };
       if (!grew && ladder.length >= 2) break;
     }
     const rate = best.opsPerSec / 2;
@@ -161,6 +174,7 @@ async function measureSystem(pool: LoadPool, targets: LoadTarget[], serverPids: 
       peakOpsPerSec: best.opsPerSec,
       peakConnections: best.connections,
       serverCpuUsPerOp: best.serverCpuUsPerOp,
+      loadCpuUsPerOp: best.loadCpuUsPerOp,
       rate,
       achievedOpsPerSec: r.opsPerSec,
       p50Ms: pct(50),
@@ -169,7 +183,7 @@ async function measureSystem(pool: LoadPool, targets: LoadTarget[], serverPids: 
       errors: r.errors + ladder.reduce((a, l) => a + l.errors, 0),
       unsent: r.unsent,
     };
-    log(`  ${label} ${w.name}: peak ${Math.round(best.opsPerSec)} ops/s at ${best.connections} connections, ${best.serverCpuUsPerOp?.toFixed(0) ?? '?'} us server CPU/op; at ${Math.round(rate)}/s p50 ${figures.p50Ms.toFixed(2)} ms p99 ${figures.p99Ms.toFixed(2)} ms p999 ${figures.p999Ms.toFixed(2)} ms`);
+    log(`  ${label} ${w.name}: peak ${Math.round(best.opsPerSec)} ops/s at ${best.connections} connections, ${best.serverCpuUsPerOp?.toFixed(0) ?? '?'} us server CPU/op, ${best.loadCpuUsPerOp?.toFixed(0) ?? '?'} us generator CPU/op; at ${Math.round(rate)}/s p50 ${figures.p50Ms.toFixed(2)} ms p99 ${figures.p99Ms.toFixed(2)} ms p999 ${figures.p999Ms.toFixed(2)} ms`);
     out.push(figures);
   }
   return out;
@@ -263,14 +277,14 @@ export function renderClusterBench(r: ClusterBenchReport): string {
     `ringkv bench cluster: 3 nodes on loopback (one process each, group commit), ${r.settings.clients} load processes, ${r.settings.valueBytes} B values, ${r.settings.keys} keys`,
     `machine: ${r.machine.cpus} CPUs, load average ${r.machine.loadAverage.map((x) => x.toFixed(1)).join(' ')}; reference: ${r.redis ? `Redis ${r.redis.version} (appendfsync everysec)` : r.redisMissing}`,
     '',
-    '  system  level   op    peak ops/s  conns  vs redis  CPU us/op  vs redis  | at half peak:  p50 ms   p99 ms  p999 ms  p99 vs redis  errors',
+    '  system  level   op    peak ops/s  conns  vs redis  CPU us/op  vs redis  gen us/op  | at half peak:  p50 ms   p99 ms  p999 ms  p99 vs redis  errors',
   ];
   const rows: SystemFigures[] = [...r.ringkv, ...(r.redis ? [r.redis] : [])];
   for (const sys of rows) {
     for (const w of sys.workloads) {
       const red = sys.system === 'redis' ? undefined : ref(w.workload);
       lines.push(
-        `  ${sys.system.padEnd(6)}  ${(sys.level ?? '-').padEnd(6)}  ${w.workload.padEnd(3)}  ${n(w.peakOpsPerSec).padStart(10)}  ${String(w.peakConnections).padStart(5)}  ${ratio(w.peakOpsPerSec, red?.peakOpsPerSec).padStart(8)}  ${n(w.serverCpuUsPerOp ?? Number.NaN).padStart(9)}  ${ratio(w.serverCpuUsPerOp ?? Number.NaN, red?.serverCpuUsPerOp ?? undefined).padStart(8)}  | ${n(w.rate).padStart(6)}/s ${ms(w.p50Ms).padStart(7)}  ${ms(w.p99Ms).padStart(7)}  ${ms(w.p999Ms).padStart(7)}  ${ratio(w.p99Ms, red?.p99Ms).padStart(12)}  ${String(w.errors).padStart(6)}`,
+        `  ${sys.system.padEnd(6)}  ${(sys.level ?? '-').padEnd(6)}  ${w.workload.padEnd(3)}  ${n(w.peakOpsPerSec).padStart(10)}  ${String(w.peakConnections).padStart(5)}  ${ratio(w.peakOpsPerSec, red?.peakOpsPerSec).padStart(8)}  ${n(w.serverCpuUsPerOp ?? Number.NaN).padStart(9)}  ${ratio(w.serverCpuUsPerOp ?? Number.NaN, red?.serverCpuUsPerOp ?? undefined).padStart(8)}  ${n(w.loadCpuUsPerOp ?? Number.NaN).padStart(9)}  | ${n(w.rate).padStart(6)}/s ${ms(w.p50Ms).padStart(7)}  ${ms(w.p99Ms).padStart(7)}  ${ms(w.p999Ms).padStart(7)}  ${ratio(w.p99Ms, red?.p99Ms).padStart(12)}  ${String(w.errors).padStart(6)}`,
       );
     }
   }
@@ -287,7 +301,7 @@ export function renderClusterBench(r: ClusterBenchReport): string {
       `  restarted node's log: ${x.timeline.map((t) => `${t.ms} ms ${t.msg}`).join('; ')}`,
     );
   }
-  lines.push('', 'CPU us/op: user + system CPU of the server processes (all three nodes, or redis-server) per operation at the peak; steadier than ops/s on a shared machine.');
+  lines.push('', 'CPU us/op: user + system CPU of the server processes (all three nodes, or redis-server) per operation at the peak; steadier than ops/s on a shared machine. gen us/op: the same for the load generator processes, which share the cores.');
   return lines.join('\n');
 }
 

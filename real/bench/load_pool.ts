@@ -42,6 +42,11 @@ export class LoadPool {
     return this.workers.length;
   }
 
+  /** The load processes' ids (their CPU time is the generator's cost). */
+  get pids(): number[] {
+    return this.workers.map((w) => w.pid!);
+  }
+
   /** Runs `spec` split over the processes (connections and rate divided; fill keys interleaved). */
   async run(spec: Omit<LoadSpec, 'stride' | 'offset'>): Promise<MergedLoadResult> {
     const n = Math.min(this.workers.length, spec.connections);
