@@ -20,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Env } from '../io/env.ts';
 import { StoreNode } from '../core/node.ts';
+import { EventLoopMonitor } from './event_loop_monitor.ts';
 import { httpRequestHandler } from './http_api.ts';
 import { NodeMetrics } from './metrics.ts';
 import type { RealNodeConfig } from './node_config.ts';
@@ -116,6 +117,7 @@ export async function startNode(config: RealNodeConfig, logger: Logger): Promise
     httpAddress = `${httpBound.host}:${httpBound.port}`;
     const peerBound = network.address;
     logger.info({ http: httpAddress, peer: `${peerBound.host}:${peerBound.port}`, members: config.members.map((m) => m.id) }, 'node serving');
+    const loopMonitor = new EventLoopMonitor({ intervalMs: 10_000, warnMs: 50, logger: logger.child({ component: 'event-loop' }) });
 
     let stopping: Promise<void> | null = null;
     const stop = (): Promise<void> => {
@@ -134,7 +136,8 @@ export async function startNode(config: RealNodeConfig, logger: Logger): Promise
         storage.timers.cancelAll();
         await network.close();
         releaseDir();
-        logger.info({ hintsPending: Object.fromEntries(hints) }, 'node stopped');
+        loopMonitor.stop();
+        logger.info({ hintsPending: Object.fromEntries(hints), eventLoopMaxDelayMs: Math.round(loopMonitor.summary().maxMs) }, 'node stopped');
       })();
       return stopping;
     };
