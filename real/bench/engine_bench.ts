@@ -12,6 +12,7 @@ import { assert } from '../../io/assert.ts';
 import { parseFlags } from '../cli/command.ts';
 import { NodeRng } from '../node_rng.ts';
 import { type BenchStoreFactory, classicLevelFactory } from './bench_stores.ts';
+import { collectGarbage, combineRounds, ringkvFirst, type RoundResults } from './bench_rounds.ts';
 import {
   type BloomFigures,
   type CaseRow,
@@ -52,6 +53,12 @@ export interface EngineBenchConfig {
   latencySamples: number;
   /** Options every ringkv engine of the run gets over the defaults. */
   engineOptions: Partial<EngineOptions>;
+  /** Rounds of every store comparison, the stores alternating (bench_rounds.ts); the median is reported. */
+  rounds: number;
+  /** Runs every non-durable session once on a small data set, unrecorded, before the first round. */
+  warmUp: boolean;
+  /** A full garbage collection before every timed workload (bench_rounds.ts collectGarbage). */
+  collectBeforeEach: boolean;
 }
 
 export const FULL_CONFIG: EngineBenchConfig = {
@@ -67,6 +74,9 @@ export const FULL_CONFIG: EngineBenchConfig = {
   latencyKeys: 150_000,
   latencySamples: 20_000,
   engineOptions: {},
+  rounds: 3,
+  warmUp: true,
+  collectBeforeEach: true,
 };
 
 export const QUICK_CONFIG: EngineBenchConfig = {
@@ -82,6 +92,9 @@ export const QUICK_CONFIG: EngineBenchConfig = {
   latencySamples: 300,
   // Small memtables and levels, so even a smoke run flushes, compacts and probes filters.
   engineOptions: { memtableBytes: 128 * 1024, l1TargetBytes: 512 * 1024, targetFileBytes: 128 * 1024, compactionStepBytes: 64 * 1024 },
+  rounds: 1,
+  warmUp: false,
+  collectBeforeEach: false,
 };
 
 const VALUE_POOL = 1021;
@@ -171,6 +184,8 @@ async function runSession(
   dirs: TempDirs,
   bloom: BloomFigures,
   progress: Progress,
+  round = '',
+  collect = false,
 ): Promise<WorkloadResult[]> {
   const dir = dirs.fresh(`${factory.name}-${session.valueBytes}-x${session.inFlight}${session.durable ? '-sync' : ''}`);
   const store = await factory.open(dir, session.durable);
@@ -179,6 +194,7 @@ async function runSession(
     for (const [i, step] of session.steps.entries()) {
       const inFlight = step.workload === 'readrandom-sync' || step.workload === 'readseq' ? 1 : session.inFlight;
       const before = store instanceof RingkvStore ? store.stats().bloom : undefined;
+      if (collect) collectGarbage();
       const r = await runWorkload(store, step.workload, {
         keySpace: session.keySpace,
         ops: step.ops,
@@ -197,7 +213,7 @@ async function runSession(
       progress(
         `  ${factory.name.padEnd(13)} ${step.workload.padEnd(16)} ${String(session.valueBytes).padStart(4)} B x${String(inFlight).padEnd(2)} ${
           session.durable ? 'fsync' : '     '
-        } ${Math.round(r.opsPerSec).toLocaleString('en-US').padStart(11)} ops/s`,
+        } ${Math.round(r.opsPerSec).toLocaleString('en-US').padStart(11)} ops/s${round}`,
       );
     }
   } finally {
@@ -207,25 +223,59 @@ async function runSession(
   return results;
 }
 
+/** The sessions on a small data set, unrecorded: both stores' code paths are compiled and warm before the first timed round. */
+async function warmUp(config: EngineBenchConfig, dirs: TempDirs, keys: BenchKeys, progress: Progress): Promise<void> {
+  const keySpace = Math.min(5_000, ...config.valueSizes.map(config.keysFor));
+  const small = sessions(config)
+    .filter((s) => !s.durable)
+    .map((s) => ({ ...s, keySpace, steps: s.steps.map((step) => ({ ...step, ops: Math.min(step.ops, keySpace) })) }));
+  const valuePools = new Map(config.valueSizes.map((v) => [v, makeValues(v, VALUE_POOL, v)]));
+  progress(`engine bench: warm-up (${keySpace.toLocaleString('en-US')} keys per session, not recorded)`);
+  for (const [s, session] of small.entries()) {
+    const values = valuePools.get(session.valueBytes)!;
+    for (const factory of [ringkvFactory(config.engineOptions), classicLevelFactory]) {
+      await runSession(factory, session, s + 1, keys, values, dirs, emptyBloom(), () => {});
+    }
+  }
+}
+
 async function compareStores(config: EngineBenchConfig, dirs: TempDirs, keys: BenchKeys, bloom: BloomFigures, progress: Progress): Promise<CaseRow[]> {
+  assert(Number.isInteger(config.rounds) && config.rounds >= 1, `rounds ${config.rounds}`);
   const rows: CaseRow[] = [];
   const valuePools = new Map(config.valueSizes.map((v) => [v, makeValues(v, VALUE_POOL, v)]));
   for (const [s, session] of sessions(config).entries()) {
     const values = valuePools.get(session.valueBytes)!;
-    // Same seed for both stores: identical operation sequences.
-    const ours = await runSession(ringkvFactory(config.engineOptions), session, s + 1, keys, values, dirs, bloom, progress);
-    const theirs = await runSession(classicLevelFactory, session, s + 1, keys, values, dirs, emptyBloom(), progress);
+    const perStep: RoundResults[] = session.steps.map(() => ({ ringkv: [], classicLevel: [] }));
+    for (let round = 0; round < config.rounds; round++) {
+      const label = config.rounds > 1 ? `  (round ${round + 1} of ${config.rounds})` : '';
+      // Same seed for both stores and every round: identical operation sequences.
+      const runOurs = async () => {
+        const ours = await runSession(ringkvFactory(config.engineOptions), session, s + 1, keys, values, dirs, bloom, progress, label, config.collectBeforeEach);
+        ours.forEach((r, i) => perStep[i]!.ringkv.push(r));
+      };
+      const runTheirs = async () => {
+        const theirs = await runSession(classicLevelFactory, session, s + 1, keys, values, dirs, emptyBloom(), progress, label, config.collectBeforeEach);
+        theirs.forEach((r, i) => perStep[i]!.classicLevel.push(r));
+      };
+      if (ringkvFirst(round)) {
+        await runOurs();
+        await runTheirs();
+      } else {
+        await runTheirs();
+        await runOurs();
+      }
+    }
     session.steps.forEach((step, i) => {
-      const r = ours[i]!;
-      const c = theirs[i]!;
+      const combined = combineRounds(perStep[i]!);
       rows.push({
         workload: step.workload,
         valueBytes: session.valueBytes,
         inFlight: step.workload === 'readrandom-sync' || step.workload === 'readseq' ? 1 : session.inFlight,
         durable: session.durable,
-        ringkv: r,
-        classicLevel: c,
-        ratio: r.opsPerSec / c.opsPerSec,
+        ringkv: combined.ringkv,
+        classicLevel: combined.classicLevel,
+        ratio: combined.ratio,
+        ratios: combined.ratios,
       });
     });
   }
@@ -389,14 +439,15 @@ export async function runEngineBench(config: EngineBenchConfig, progress: Progre
     const maxKeys = Math.max(...config.valueSizes.map(config.keysFor), config.compactionKeys);
     const keys = makeKeys(maxKeys);
     const bloom = emptyBloom();
-    progress('engine bench: ringkv vs classic-level');
+    if (config.warmUp) await warmUp(config, dirs, keys, progress);
+    progress(`engine bench: ringkv vs classic-level, ${config.rounds} round${config.rounds === 1 ? '' : 's'}, the stores taking turns to go first`);
     const cases = await compareStores(config, dirs, keys, bloom, progress);
     progress('engine bench: compaction strategies');
     const compaction = await compareStrategies(config, dirs, keys, progress);
     progress('engine bench: read latency while compacting');
     const readLatency = await readLatencyDuringCompaction(config, dirs, keys, progress);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    const partial = { quick: config.quick, seconds, cases, compaction, bloom, readLatency };
+    const partial = { quick: config.quick, seconds, rounds: config.rounds, cases, compaction, bloom, readLatency };
     return { ...partial, targets: evaluateTargets(partial) };
   } finally {
     dirs.removeAll();
@@ -405,8 +456,14 @@ export async function runEngineBench(config: EngineBenchConfig, progress: Progre
 
 /** The `bench engine` entry point: a table on stdout (or one JSON object), progress on stderr. */
 export async function runEngineBenchCommand(args: string[]): Promise<number> {
-  const { flags } = parseFlags(args, { booleans: ['json', 'quick'] });
-  const config = flags.has('quick') ? QUICK_CONFIG : FULL_CONFIG;
+  const { flags } = parseFlags(args, { booleans: ['json', 'quick'], strings: ['rounds'] });
+  const base = flags.has('quick') ? QUICK_CONFIG : FULL_CONFIG;
+  const rounds = flags.has('rounds') ? Number(flags.get('rounds')) : base.rounds;
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    process.stderr.write(`--rounds takes a whole number >= 1, got ${String(flags.get('rounds'))}\n`);
+    return 2;
+  }
+  const config = { ...base, rounds };
   const report = await runEngineBench(config, (line) => process.stderr.write(`${line}\n`));
   process.stdout.write(flags.has('json') ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`);
   return 0;

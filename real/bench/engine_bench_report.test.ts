@@ -5,7 +5,7 @@ import type { WorkloadName } from './engine_workloads.ts';
 const result = (opsPerSec: number) => ({ ops: 1000, seconds: 1000 / opsPerSec, opsPerSec, found: 0, wrong: 0 });
 
 function row(workload: WorkloadName, valueBytes: number, inFlight: number, durable: boolean, ours: number, theirs: number): CaseRow {
-  return { workload, valueBytes, inFlight, durable, ringkv: result(ours), classicLevel: result(theirs), ratio: ours / theirs };
+  return { workload, valueBytes, inFlight, durable, ringkv: result(ours), classicLevel: result(theirs), ratio: ours / theirs, ratios: [ours / theirs] };
 }
 
 function report(over: { fill1?: number; read64?: number; group?: number; fp?: number; p99?: number; queuedP99?: number; tieredWa?: number }): Omit<EngineBenchReport, 'targets'> {
@@ -13,6 +13,7 @@ function report(over: { fill1?: number; read64?: number; group?: number; fp?: nu
   return {
     quick: false,
     seconds: 1,
+    rounds: 1,
     cases: [
       row('fillrandom', 100, 1, false, over.fill1 ?? 300, 100),
       row('readrandom', 100, 1, false, 300, 100),

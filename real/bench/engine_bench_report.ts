@@ -10,10 +10,13 @@ export interface CaseRow {
   inFlight: number;
   /** Each write acknowledged only after fsync (ringkv: syncWrites, group commit; classic-level: sync: true). */
   durable: boolean;
+  /** Each store's median round (by ops/s). */
   ringkv: WorkloadResult;
   classicLevel: WorkloadResult;
-  /** ringkv ops/s over classic-level ops/s. */
+  /** Median over the rounds of ringkv ops/s over classic-level ops/s in the same round (bench_rounds.ts). */
   ratio: number;
+  /** That ratio in each round, in round order. */
+  ratios: number[];
 }
 
 export interface CompactionFigures {
@@ -76,6 +79,8 @@ export interface Target {
 export interface EngineBenchReport {
   quick: boolean;
   seconds: number;
+  /** Rounds of every store comparison (the stores alternating); each case reports the median. */
+  rounds: number;
   cases: CaseRow[];
   compaction: CompactionFigures[];
   bloom: BloomFigures;
@@ -151,11 +156,16 @@ function targetMark(t: Target | undefined): string {
 export function renderReport(report: EngineBenchReport): string {
   const out: string[] = [];
   out.push(`ringkv bench engine${report.quick ? ' --quick (smoke run: figures are not meaningful)' : ''}`);
-  out.push('ops/s per workload; ratio = ringkv / classic-level; durable = each write acknowledged after fsync');
+  out.push(
+    report.rounds > 1
+      ? `ops/s per workload (each store's median of ${report.rounds} rounds, the stores taking turns to go first); ratio = median over the rounds of ringkv / classic-level in the same round, range = lowest and highest round; durable = each write acknowledged after fsync`
+      : 'ops/s per workload (one round); ratio = ringkv / classic-level; durable = each write acknowledged after fsync',
+  );
   out.push('');
+  const range = (c: CaseRow) => `${fixed(Math.min(...c.ratios))}-${fixed(Math.max(...c.ratios))}`;
   out.push(
     table(
-      ['workload', 'value', 'in flight', 'durable', 'ops', 'ringkv ops/s', 'classic-level ops/s', 'ratio', 'target'],
+      ['workload', 'value', 'in flight', 'durable', 'ops', 'ringkv ops/s', 'classic-level ops/s', 'ratio', 'range', 'target'],
       report.cases.map((c) => [
         c.workload,
         `${c.valueBytes} B`,
@@ -165,6 +175,7 @@ export function renderReport(report: EngineBenchReport): string {
         int(c.ringkv.opsPerSec),
         int(c.classicLevel.opsPerSec),
         `${fixed(c.ratio)}x`,
+        range(c),
         passMark(report, c),
       ]),
       4,
