@@ -3,10 +3,12 @@ import { describe, expect, it } from 'vitest';
 import {
   FrameOpener,
   FrameSealer,
+  MAC_PREFIX_BYTES,
   NONCE_BYTES,
   clientProof,
   generateSecretHex,
   parseSecretHex,
+  referenceRecordMac,
   serverProof,
   sessionKey,
   type HandshakeTranscript,
@@ -78,6 +80,29 @@ describe('frame MACs', () => {
         expect(new FrameOpener(wrongKey).open(frames[0]!, macs[0])).toBe(false);
         // Not bytes at all.
         expect(new FrameOpener(key).open(frames[0]!, 'mac')).toBe(false);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('record MACs', () => {
+  it('are HMAC-SHA256(session key, seq | record) truncated to 16 bytes, in place or not', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.array(fc.uint8Array({ maxLength: 300 }), { minLength: 1, maxLength: 8 }), (key, records) => {
+        const sealer = new FrameSealer(key);
+        const inPlace = new FrameSealer(key);
+        const opener = new FrameOpener(key);
+        records.forEach((r, i) => {
+          const expected = [...referenceRecordMac(key, BigInt(i), r)];
+          expect([...sealer.seal(r)]).toEqual(expected);
+          const buf = Buffer.alloc(MAC_PREFIX_BYTES + r.length);
+          buf.set(r, MAC_PREFIX_BYTES);
+          expect([...inPlace.sealInPlace(buf)]).toEqual(expected);
+          expect(Buffer.from(buf.subarray(MAC_PREFIX_BYTES)).equals(Buffer.from(r))).toBe(true);
+          buf.fill(0xaa, 0, MAC_PREFIX_BYTES);
+          expect(opener.openInPlace(buf, new Uint8Array(expected))).toBe(true);
+        });
       }),
       { numRuns: 100 },
     );

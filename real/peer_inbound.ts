@@ -11,7 +11,8 @@
 import type * as net from 'node:net';
 import type { Logger } from 'pino';
 import { FrameOpener, clientProof, newNonce, sameBytes, serverProof, sessionKey, type HandshakeTranscript } from './peer_auth.ts';
-import { HANDSHAKE_MAX_FRAME_BYTES, PeerFrameReader, type PeerMessage, decodeBatchBody, encodePeerMessage } from './peer_wire.ts';
+import { MAC_PREFIX_BYTES } from './peer_auth.ts';
+import { HANDSHAKE_MAX_FRAME_BYTES, PeerFrameReader, type PeerMessage, RECORD_BATCH, RECORD_BEAT, type ReceivedRecord, decodeBatchBody, encodePeerMessage } from './peer_wire.ts';
 
 export interface InboundOptions {
   cluster: string;
@@ -67,6 +68,14 @@ export class InboundConnection {
     this.reader.push(chunk);
     try {
       for (;;) {
+        const st = this.state;
+        if (st.s === 'open') {
+          const r = this.reader.nextRecord();
+          if (r === null) return;
+          this.record(st.from, st.opener, r);
+          if ((this.state as InboundState).s === 'closed') return;
+          continue;
+        }
         const m = this.reader.next();
         if (m === null) return;
         this.handle(m);
@@ -101,27 +110,25 @@ export class InboundConnection {
         this.o.logger.debug({ peer: st.from, remote: this.remote }, 'peer connection authenticated');
         return;
       }
-      case 'open': {
-        if (m.t === 'data') {
-          if (!st.opener.open(m.f, m.m)) return this.reject(`frame from ${st.from} failed its MAC`);
-          this.o.deliver(st.from, m.f);
-        } else if (m.t === 'batch') {
-          if (!st.opener.open(m.b, m.m)) return this.reject(`batch from ${st.from} failed its MAC`);
-          for (const f of decodeBatchBody(m.b)) {
-            this.o.deliver(st.from, f);
-            // A delivered frame may lead the node to close this connection.
-            if ((this.state as InboundState).s === 'closed') return;
-          }
-        } else if (m.t === 'beat') {
-          if (!st.opener.open(new Uint8Array(0), m.m)) return this.reject(`heartbeat from ${st.from} failed its MAC`);
-          this.o.heartbeat(st.from);
-        } else {
-          return this.reject(`unexpected ${m.t} on an open connection`);
-        }
-        return;
-      }
+      case 'open':
+        return this.reject(`unexpected ${m.t} on an open connection`);
       case 'closed':
         return;
+    }
+  }
+
+  private record(from: string, opener: FrameOpener, r: ReceivedRecord): void {
+    if (!opener.openInPlace(r.buf, r.mac)) return this.reject(`record from ${from} failed its MAC`);
+    if (r.kind === RECORD_BATCH) {
+      for (const f of decodeBatchBody(r.buf.subarray(MAC_PREFIX_BYTES + 1))) {
+        this.o.deliver(from, f);
+        // A delivered frame may lead the node to close this connection.
+        if ((this.state as InboundState).s === 'closed') return;
+      }
+    } else if (r.kind === RECORD_BEAT && r.buf.length === MAC_PREFIX_BYTES + 1) {
+      this.o.heartbeat(from);
+    } else {
+      this.reject(`record of kind ${r.kind} and ${r.buf.length - MAC_PREFIX_BYTES - 1} bytes from ${from}`);
     }
   }
 

@@ -10,16 +10,17 @@
 // connection so the peer can estimate this node's liveness (phi accrual).
 //
 // Frames queued during one turn of the event loop leave together, as one
-// batch message (peer_wire.ts) on the next: one MAC, one envelope and one
-// write(2) for all of them instead of one each. Under load a turn handles
-// many requests, and a frame per write was most of a link's cost.
+// batch record (peer_wire.ts) on the next: one MAC and one write(2) for all
+// of them instead of one each, each frame copied once, into the record.
+// Under load a turn handles many requests, and a frame per write was most
+// of a link's cost.
 
 import * as net from 'node:net';
 import type { Logger } from 'pino';
 import { assert } from '../io/assert.ts';
 import type { Rng } from '../io/rng.ts';
 import { FrameSealer, clientProof, newNonce, sameBytes, serverProof, sessionKey, type HandshakeTranscript } from './peer_auth.ts';
-import { HANDSHAKE_MAX_FRAME_BYTES, PEER_WIRE_VERSION, PeerFrameReader, encodeBatchBody, encodePeerMessage } from './peer_wire.ts';
+import { HANDSHAKE_MAX_FRAME_BYTES, PEER_WIRE_VERSION, PeerFrameReader, RECORD_BATCH, RECORD_BEAT, encodePeerMessage, recordBuffer, sealRecord } from './peer_wire.ts';
 
 export interface PeerLinkOptions {
   cluster: string;
@@ -173,7 +174,9 @@ export class PeerLink {
     this.o.logger.info({ peer: this.o.peer, address: `${this.o.host}:${this.o.port}` }, 'peer link up');
     this.loggedFailure = null;
     const beat = () => {
-      if (this.socket === socket && this.state === 'ready') socket.write(encodePeerMessage({ t: 'beat', m: this.sealer!.seal(new Uint8Array(0)) }));
+      if (this.socket !== socket || this.state !== 'ready') return;
+      const record = recordBuffer(RECORD_BEAT, []);
+      socket.write(sealRecord(record, this.sealer!.sealInPlace(record)));
     };
     this.heartbeat = setInterval(beat, this.o.heartbeatIntervalMs);
     beat();
@@ -194,8 +197,8 @@ export class PeerLink {
         batch.push(frame);
         batchBytes += frame.length;
       }
-      const body = encodeBatchBody(batch);
-      const bytes = encodePeerMessage({ t: 'batch', b: body, m: this.sealer!.seal(body) });
+      const record = recordBuffer(RECORD_BATCH, batch);
+      const bytes = sealRecord(record, this.sealer!.sealInPlace(record));
       this.counters.framesSent += batch.length;
       this.counters.batchesSent++;
       this.counters.bytesSent += bytes.length;

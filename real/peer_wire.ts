@@ -1,40 +1,57 @@
 // What travels on a peer TCP connection, and the reader that cuts the byte
 // stream back into messages.
 //
-// Every unit is one io/frame_codec.ts frame (length:u32le, masked crc32c,
-// msgpack payload) holding one map:
+// The handshake is io/frame_codec.ts frames (length:u32le, masked crc32c,
+// msgpack payload), each holding one map:
 //
-//   client -> server  { t: 'hello', v: 1, cluster, from, to, nonce }
+//   client -> server  { t: 'hello', v: 2, cluster, from, to, nonce }
 //   server -> client  { t: 'challenge', nonce, proof }        (server proof, peer_auth.ts)
 //   client -> server  { t: 'auth', proof }                    (client proof)
-//   client -> server  { t: 'data', f: <core frame>, m: <MAC> } any number, after auth
-//   client -> server  { t: 'batch', b: <frames>, m: <MAC of b> } any number, after auth
-//   client -> server  { t: 'beat', m: <MAC of no bytes> }     heartbeat, after auth
 //
-// The core frame inside `data` is what io/network.ts's Network carries (a
-// replication message, core/replication/messages.ts), delivered as is.
-// `batch` carries several core frames under one MAC and one write(2): b is
-// the frames back to back, each as length:u32le bytes[length] (at least
-// one; a frame may be empty). A link sends everything queued in one turn of
-// the event loop as one batch, so under load the per-frame cost of the MAC,
-// the envelope and the syscall is shared.
+// After `auth` the client sends only sealed records, any number:
+//
+//   record := length:u32le mac[16] kind:u8 body[length - 17]
+//   kind 1  batch: core frames back to back, each as length:u32le bytes[length]
+//           (at least one; a frame may be empty)
+//   kind 2  heartbeat: empty body
+//
+// `mac` is the record MAC of peer_auth.ts over kind and body, so it also
+// stands in for a checksum: a record is neither msgpack-encoded nor
+// CRC-checked, and a core frame is copied once, into its batch. A core frame
+// is what io/network.ts's Network carries (a replication message,
+// core/replication/messages.ts), delivered as is. A link sends everything
+// queued in one turn of the event loop as one batch, so under load the
+// per-record cost of the MAC and the syscall is shared.
+//
 // Before authentication a frame may be at most HANDSHAKE_MAX_FRAME_BYTES; a
 // larger length prefix closes the connection before its bytes are read.
 
 import { assert } from '../io/assert.ts';
 import { FRAME_HEADER_BYTES, FrameError, decodeFrame, encodeFrame } from '../io/frame_codec.ts';
-import { NONCE_BYTES, PROOF_BYTES, FRAME_MAC_BYTES } from './peer_auth.ts';
+import { FRAME_MAC_BYTES, MAC_PREFIX_BYTES, NONCE_BYTES, PROOF_BYTES } from './peer_auth.ts';
 
-export const PEER_WIRE_VERSION = 1;
+export const PEER_WIRE_VERSION = 2;
 export const HANDSHAKE_MAX_FRAME_BYTES = 1024;
 
 export type PeerMessage =
   | { t: 'hello'; v: number; cluster: string; from: string; to: string; nonce: Uint8Array }
   | { t: 'challenge'; nonce: Uint8Array; proof: Uint8Array }
-  | { t: 'auth'; proof: Uint8Array }
-  | { t: 'data'; f: Uint8Array; m: Uint8Array }
-  | { t: 'batch'; b: Uint8Array; m: Uint8Array }
-  | { t: 'beat'; m: Uint8Array };
+  | { t: 'auth'; proof: Uint8Array };
+
+export const RECORD_BATCH = 1;
+export const RECORD_BEAT = 2;
+/** length, mac and kind. */
+export const RECORD_HEADER_BYTES = 4 + FRAME_MAC_BYTES + 1;
+
+/**
+ * A sealed record as read: `buf` holds kind and body at MAC_PREFIX_BYTES
+ * (the prefix is free for the MAC check), `mac` the MAC it came with.
+ */
+export interface ReceivedRecord {
+  kind: number;
+  mac: Uint8Array;
+  buf: Buffer;
+}
 
 export class PeerProtocolError extends Error {
   override name = 'PeerProtocolError';
@@ -69,15 +86,6 @@ export function checkPeerMessage(raw: unknown): PeerMessage {
     case 'auth':
       if (!isBytes(m.proof, PROOF_BYTES)) throw new PeerProtocolError('malformed auth');
       return { t: 'auth', proof: m.proof };
-    case 'data':
-      if (!isBytes(m.f) || !isBytes(m.m, FRAME_MAC_BYTES)) throw new PeerProtocolError('malformed data');
-      return { t: 'data', f: m.f, m: m.m };
-    case 'batch':
-      if (!isBytes(m.b) || m.b.length < BATCH_LENGTH_BYTES || !isBytes(m.m, FRAME_MAC_BYTES)) throw new PeerProtocolError('malformed batch');
-      return { t: 'batch', b: m.b, m: m.m };
-    case 'beat':
-      if (!isBytes(m.m, FRAME_MAC_BYTES)) throw new PeerProtocolError('malformed beat');
-      return { t: 'beat', m: m.m };
     default:
       throw new PeerProtocolError(`unknown peer message type ${JSON.stringify(String(m.t)).slice(0, 40)}`);
   }
@@ -85,20 +93,38 @@ export function checkPeerMessage(raw: unknown): PeerMessage {
 
 const BATCH_LENGTH_BYTES = 4;
 
-/** The body of a batch message: `frames` (at least one) back to back, each length-prefixed. */
-export function encodeBatchBody(frames: readonly Uint8Array[]): Uint8Array {
-  assert(frames.length > 0, 'a batch holds at least one frame');
-  let total = 0;
+/**
+ * A record of `kind` holding `frames` as its body (a batch; none for a
+ * heartbeat), laid out behind a free MAC prefix: [prefix][kind][body].
+ * sealRecord turns it into the bytes to send.
+ */
+export function recordBuffer(kind: number, frames: readonly Uint8Array[]): Buffer {
+  assert(kind === RECORD_BEAT ? frames.length === 0 : kind === RECORD_BATCH && frames.length > 0, `record kind ${kind} with ${frames.length} frames`);
+  let total = MAC_PREFIX_BYTES + 1;
   for (const f of frames) total += BATCH_LENGTH_BYTES + f.length;
-  const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
-  let at = 0;
+  const buf = Buffer.allocUnsafe(total);
+  buf[MAC_PREFIX_BYTES] = kind;
+  let at = MAC_PREFIX_BYTES + 1;
   for (const f of frames) {
-    view.setUint32(at, f.length, true);
-    out.set(f, at + BATCH_LENGTH_BYTES);
+    buf.writeUInt32LE(f.length, at);
+    buf.set(f, at + BATCH_LENGTH_BYTES);
     at += BATCH_LENGTH_BYTES + f.length;
   }
-  return out;
+  return buf;
+}
+
+/** The wire bytes of a record built by recordBuffer, given its MAC (a view into `buf`, which the prefix becomes). */
+export function sealRecord(buf: Buffer, mac: Uint8Array): Buffer {
+  assert(mac.length === FRAME_MAC_BYTES && buf.length > MAC_PREFIX_BYTES, 'record to seal');
+  const start = MAC_PREFIX_BYTES - FRAME_MAC_BYTES - 4;
+  buf.set(mac, MAC_PREFIX_BYTES - FRAME_MAC_BYTES);
+  buf.writeUInt32LE(buf.length - start - 4, start);
+  return buf.subarray(start);
+}
+
+/** The body of a batch: `frames` (at least one) back to back, each length-prefixed. */
+export function encodeBatchBody(frames: readonly Uint8Array[]): Uint8Array {
+  return new Uint8Array(recordBuffer(RECORD_BATCH, frames).subarray(MAC_PREFIX_BYTES + 1));
 }
 
 /** The frames of a batch body (views into it). Throws PeerProtocolError when the lengths do not tile it exactly. */
@@ -152,6 +178,43 @@ export class PeerFrameReader {
     if (decoded === null || decoded.used !== total) throw new FrameError('frame did not decode to its announced length');
     this.consume(total);
     return checkPeerMessage(decoded.message);
+  }
+
+  /**
+   * The next sealed record (after the handshake), or null when more bytes
+   * are needed. Throws PeerProtocolError for a length outside its bounds.
+   */
+  nextRecord(): ReceivedRecord | null {
+    if (this.buffered < 4) return null;
+    const head = this.gather(4);
+    const length = new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(0, true);
+    if (length > this.maxFrameBytes) throw new PeerProtocolError(`record length ${length} exceeds ${this.maxFrameBytes}`);
+    if (length < RECORD_HEADER_BYTES - 4) throw new PeerProtocolError(`record length ${length} is shorter than its header`);
+    const total = 4 + length;
+    if (this.buffered < total) return null;
+    const mac = new Uint8Array(FRAME_MAC_BYTES);
+    this.copyOut(4, mac, 0, FRAME_MAC_BYTES);
+    const buf = Buffer.allocUnsafe(MAC_PREFIX_BYTES + length - FRAME_MAC_BYTES);
+    this.copyOut(4 + FRAME_MAC_BYTES, buf, MAC_PREFIX_BYTES, length - FRAME_MAC_BYTES);
+    this.consume(total);
+    return { kind: buf[MAC_PREFIX_BYTES]!, mac, buf };
+  }
+
+  /** Copies `n` buffered bytes from offset `from` into dest at `at`, chunk by chunk (no joining). */
+  private copyOut(from: number, dest: Uint8Array, at: number, n: number): void {
+    for (const c of this.chunks) {
+      if (n === 0) return;
+      if (from >= c.length) {
+        from -= c.length;
+        continue;
+      }
+      const take = Math.min(n, c.length - from);
+      dest.set(c.subarray(from, from + take), at);
+      at += take;
+      n -= take;
+      from = 0;
+    }
+    assert(n === 0, 'copyOut past the buffered bytes');
   }
 
   /** The first `n` buffered bytes as one array (joining chunks once, so a large frame is not copied per chunk). */

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { decodeFrame, encodeFrame } from '../io/frame_codec.ts';
 import { NodeRng } from './node_rng.ts';
 import { clientProof, generateSecretHex, newNonce, parseSecretHex, sessionKey, FrameSealer } from './peer_auth.ts';
-import { PEER_WIRE_VERSION, encodePeerMessage } from './peer_wire.ts';
+import { PEER_WIRE_VERSION, RECORD_BATCH, encodePeerMessage, recordBuffer, sealRecord } from './peer_wire.ts';
 import { TcpNetwork, type TcpNetworkOptions } from './tcp_network.ts';
 import { capturedLogger, freePorts, waitFor } from './test_ports.testkit.ts';
 import { WallClock } from './wall_clock.ts';
@@ -169,14 +169,18 @@ describe('TcpNetwork', () => {
     const t = { cluster: 'test', clientId: 'b', serverId: 'a', clientNonce, serverNonce: new Uint8Array(nonce) };
     socket.write(encodePeerMessage({ t: 'auth', proof: clientProof(secret, t) }));
     const sealer = new FrameSealer(sessionKey(secret, t));
-    socket.write(encodePeerMessage({ t: 'data', f: frameOf(1), m: sealer.seal(frameOf(1)) }));
-    socket.write(encodePeerMessage({ t: 'data', f: frameOf(2), m: new Uint8Array(16) }));
-    socket.write(encodePeerMessage({ t: 'data', f: frameOf(3), m: sealer.seal(frameOf(3)) }));
+    const send = (frame: Uint8Array, forged: boolean) => {
+      const record = recordBuffer(RECORD_BATCH, [frame]);
+      socket.write(sealRecord(record, forged ? new Uint8Array(16) : sealer.sealInPlace(record)));
+    };
+    send(frameOf(1), false);
+    send(frameOf(2), true);
+    send(frameOf(3), false);
     await closedSoon(socket);
 
     expect(a.received.map((r) => [r.from, idOf(r.frame)])).toEqual([['b', 1]]);
     const reasons = a.log.lines.filter((l) => l.msg === 'peer connection rejected').map((l) => String(l.reason));
-    expect(reasons).toEqual(['hello from "mallory", not a peer member', 'frame from b failed its MAC']);
+    expect(reasons).toEqual(['hello from "mallory", not a peer member', 'record from b failed its MAC']);
   });
 
   it('refuses inbound connections over the limit', async () => {
