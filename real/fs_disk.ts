@@ -15,7 +15,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { assert } from '../io/assert.ts';
+import { AssertionError, assert } from '../io/assert.ts';
 import {
   type Disk,
   DiskError,
@@ -80,7 +80,7 @@ class Inode {
   }
 
   append(data: Uint8Array): void {
-    assert(!this.fdClosed, `append to closed file ${this.name}`);
+    if (!(!this.fdClosed)) throw new AssertionError(`append to closed file ${this.name}`);
     if (data.length === 0) return;
     if (this.buffered + data.length <= WRITE_BUFFER_BYTES) {
       this.buffer ??= new Uint8Array(WRITE_BUFFER_BYTES);
@@ -218,7 +218,7 @@ class FsFile implements File {
   }
 
   append(data: Uint8Array): void {
-    assert(!this.closed, `append to closed file ${this.name}`);
+    if (!(!this.closed)) throw new AssertionError(`append to closed file ${this.name}`);
     this.inode.append(data);
   }
 

@@ -6,6 +6,16 @@
 import { assert } from '../../io/assert.ts';
 import { ByteWriter } from './varint.ts';
 
+/** Copies a key into the start of `to`: a loop for short keys, where TypedArray.set's fixed cost dominates. */
+export function copyKey(to: Uint8Array, key: Uint8Array): void {
+  const n = key.length;
+  if (n > 32) {
+    to.set(key);
+    return;
+  }
+  for (let i = 0; i < n; i++) to[i] = key[i]!;
+}
+
 export class BlockBuilder {
   private readonly out = new ByteWriter(4096);
   private restarts: number[] = [0];
@@ -46,7 +56,7 @@ export class BlockBuilder {
 
   private rememberKey(key: Uint8Array): void {
     if (key.length > this.lastKey.length) this.lastKey = new Uint8Array(Math.max(key.length, this.lastKey.length * 2));
-    this.lastKey.set(key);
+    copyKey(this.lastKey, key);
     this.lastKeyLength = key.length;
   }
 

@@ -132,6 +132,13 @@ export class Engine {
   private retiringWals = 0;
 
   private readonly counters = newEngineCounters();
+  /**
+   * Where apply() encodes each write's WAL record. Reused: every File.append
+   * copies what it is given (into the page cache, or the real disk's write
+   * buffer), and a typed array of more than 64 bytes is allocated outside the
+   * JS heap, which cost about a microsecond per write.
+   */
+  private recordScratch = new Uint8Array(4096);
 
   private constructor(
     private readonly env: StorageEnv,
@@ -339,7 +346,9 @@ export class Engine {
     // Entry times are whole milliseconds; a wall clock may read fractions.
     const nowMs = Math.floor(this.env.clock.wallMs());
     const firstSeq = this.lastSeq + 1;
-    const framed = new Uint8Array(LOG_HEADER_BYTES + writeOpsBytes(ops, firstSeq, nowMs));
+    const recordBytes = LOG_HEADER_BYTES + writeOpsBytes(ops, firstSeq, nowMs);
+    if (recordBytes > this.recordScratch.length) this.recordScratch = new Uint8Array(Math.max(recordBytes, 2 * this.recordScratch.length));
+    const framed = this.recordScratch.subarray(0, recordBytes);
     encodeWriteOps(ops, firstSeq, nowMs, framed, LOG_HEADER_BYTES);
     const last = firstSeq + ops.length - 1;
     const durable = this.options.syncWrites;

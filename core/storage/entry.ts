@@ -5,7 +5,7 @@
 // internal key order). Sequence numbers are assigned by the engine, one per
 // write, strictly increasing, and never reused after a crash.
 
-import { assert } from '../../io/assert.ts';
+import { AssertionError, assert } from '../../io/assert.ts';
 
 /** On-disk entry kinds. Never change these numbers: they are in every file. */
 export const EntryKind = Object.freeze({
@@ -60,8 +60,8 @@ export function isDeletion(entry: Entry, nowMs: number): boolean {
 }
 
 export function checkEntry(entry: Entry): void {
-  assert(entry.seq >= 1 && entry.seq <= MAX_SEQ && Number.isInteger(entry.seq), `entry seq out of range: ${entry.seq}`);
-  assert(entry.kind === EntryKind.Put || entry.kind === EntryKind.Delete, `entry kind unknown: ${entry.kind}`);
+  if (!(entry.seq >= 1 && entry.seq <= MAX_SEQ && Number.isInteger(entry.seq))) throw new AssertionError(`entry seq out of range: ${entry.seq}`);
+  if (!(entry.kind === EntryKind.Put || entry.kind === EntryKind.Delete)) throw new AssertionError(`entry kind unknown: ${entry.kind}`);
   assert(entry.kind === EntryKind.Put || entry.value.length === 0, 'a delete carries no value');
-  assert(Number.isInteger(entry.timeMs) && entry.timeMs >= 0, `entry timeMs invalid: ${entry.timeMs}`);
+  if (!(Number.isInteger(entry.timeMs) && entry.timeMs >= 0)) throw new AssertionError(`entry timeMs invalid: ${entry.timeMs}`);
 }

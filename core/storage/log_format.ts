@@ -23,7 +23,7 @@
 // Records are opaque to this layer; ringkv writes one encoded write batch
 // (write_batch.ts) per record.
 
-import { assert } from '../../io/assert.ts';
+import { AssertionError, assert } from '../../io/assert.ts';
 import { crc32cUpdate, maskCrc } from '../../io/crc32c.ts';
 
 export const BLOCK_BYTES = 32 * 1024;
@@ -43,7 +43,7 @@ const TYPE_CRC_SEEDS: number[] = [0, 1, 2, 3, 4].map((t) => crc32cUpdate(0, new 
 
 /** The masked checksum stored in a fragment header. */
 export function fragmentCrc(type: number, data: Uint8Array, start: number, end: number): number {
-  assert(type >= FragmentType.Full && type <= FragmentType.Last, `fragment type invalid: ${type}`);
+  if (!(type >= FragmentType.Full && type <= FragmentType.Last)) throw new AssertionError(`fragment type invalid: ${type}`);
   return maskCrc(crc32cUpdate(TYPE_CRC_SEEDS[type]!, data, start, end));
 }
 
@@ -128,7 +128,7 @@ export function encodeRecord(
  * HEADER_BYTES followed by the `length` payload bytes.
  */
 export function writeFullHeader(fragment: Uint8Array, length: number): void {
-  assert(length <= 0xffff && fragment.length === HEADER_BYTES + length, `full fragment of ${length} bytes`);
+  if (!(length <= 0xffff && fragment.length === HEADER_BYTES + length)) throw new AssertionError(`full fragment of ${length} bytes`);
   const crc = fragmentCrc(FragmentType.Full, fragment, HEADER_BYTES, HEADER_BYTES + length);
   fragment[0] = crc & 0xff;
   fragment[1] = (crc >>> 8) & 0xff;

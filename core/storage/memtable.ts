@@ -3,14 +3,16 @@
 // the newest visible version of key.
 //
 // Layout: nodes are indices into flat arrays rather than objects, so a search
-// follows Int32Array links and allocates nothing. Node i has heights[i]
-// levels; its forward link at level l is links[linkBase[i] + l]. Node 0 is the
-// head (all MAX_HEIGHT levels); 0 as a link target means "none", since nothing
-// links to the head.
+// follows Int32Array links and allocates nothing. Node i's forward link at
+// level l is links[linkBase(i) + l]. Node 0 is the head (all MAX_HEIGHT
+// levels); 0 as a link target means "none", since nothing links to the head.
 //
-// Comparisons read flat arrays only: each node's key is copied into one byte
-// arena (keyStart/keyLength), its seq into seqs, and the first 16 key bytes (zero-padded, big-endian) into four
-// u32s (prefix0..prefix3). Keys whose padded prefixes differ compare as their
+// What a search step reads of a node sits in one 32-byte record of `nodes`
+// (NODE_WORDS u32s: the key's first 16 bytes, zero-padded and big-endian, as
+// four words, then linkBase, keyStart, keyLength, valueStart), so a step
+// costs one cache miss there rather than one per field array; nodes are
+// visited in key order, which is random in memory. The key itself is copied
+// into one byte arena, seq and time into `stamps`. Keys whose padded prefixes differ compare as their
 // prefixes do (a key that ends early pads with 0, below any byte the other key
 // has there), so most steps of a search read a few numbers; the rest compare
 // arena bytes from the 17th on. 16 bytes because keys often share a long
@@ -18,7 +20,7 @@
 // get past.
 //
 // Nothing per entry is an object: values are copied into a second arena
-// (valueStart/valueLength), kinds and times into typed arrays, so a full
+// (valueStart/valueLength), kinds into a typed array, so a full
 // memtable is a handful of large buffers for the garbage collector instead
 // of several objects per write that survive until the flush. get() and the
 // iterator hand out Entry objects whose key and value are views into the
@@ -35,7 +37,7 @@
 // LevelDB), so one seed builds one structure. Nodes are never removed: a
 // memtable only grows, then is frozen, flushed and dropped whole.
 
-import { assert } from '../../io/assert.ts';
+import { AssertionError, assert } from '../../io/assert.ts';
 import type { Rng } from '../../io/rng.ts';
 import { bloomHash, probeDelta } from './bloom_filter.ts';
 import { checkEntry, EntryKind, MAX_SEQ, type Entry } from './entry.ts';
@@ -46,8 +48,14 @@ const BRANCHING = 4;
 const HEAD = 0;
 const NONE = 0;
 const INITIAL_NODES = 1024;
-/** Key bytes held as u32 words per node (prefix0..prefix3). */
+/** Key bytes held as u32 words at the start of each node record. */
 const PREFIX_BYTES = 16;
+/** u32 words per node record: 4 prefix words, then the fields at the offsets below. */
+const NODE_WORDS = 8;
+const LINK_BASE = 4;
+const KEY_START = 5;
+const KEY_LENGTH = 6;
+const VALUE_START = 7;
 /**
  * Bytes charged per entry beyond its key (charged twice, as when each entry
  * also kept its own copy) and value: the per-node typed-array fields and
@@ -62,18 +70,13 @@ const FILTER_PROBES = 3;
 export class Memtable {
   /** Nodes in use, the head included. */
   private nodeCount = 1;
-  private heights = new Uint8Array(INITIAL_NODES);
-  private linkBase = new Int32Array(INITIAL_NODES);
-  private prefix0 = new Uint32Array(INITIAL_NODES);
-  private prefix1 = new Uint32Array(INITIAL_NODES);
-  private prefix2 = new Uint32Array(INITIAL_NODES);
-  private prefix3 = new Uint32Array(INITIAL_NODES);
-  private keyStart = new Int32Array(INITIAL_NODES);
-  private keyLength = new Int32Array(INITIAL_NODES);
-  private seqs = new Float64Array(INITIAL_NODES);
+  /** Nodes the per-node arrays have room for. */
+  private capacity = INITIAL_NODES;
+  /** Node records (see the layout above). */
+  private nodes = new Uint32Array(INITIAL_NODES * NODE_WORDS);
+  /** Per node: seq at 2i, entry time at 2i + 1. */
+  private stamps = new Float64Array(INITIAL_NODES * 2);
   private kinds = new Uint8Array(INITIAL_NODES);
-  private times = new Float64Array(INITIAL_NODES);
-  private valueStart = new Int32Array(INITIAL_NODES);
   private valueLength = new Int32Array(INITIAL_NODES);
   private links = new Int32Array(INITIAL_NODES * 2);
   private linkCount = MAX_HEIGHT;
@@ -94,9 +97,8 @@ export class Memtable {
   private isFrozen = false;
 
   constructor(private readonly rng: Rng) {
-    // The head: no entry, every level, links all NONE.
-    this.heights[HEAD] = MAX_HEIGHT;
-    this.linkBase[HEAD] = 0;
+    // The head: no entry, every level (links 0..MAX_HEIGHT-1), links all NONE.
+    this.nodes[HEAD * NODE_WORDS + LINK_BASE] = 0;
   }
 
   get frozen(): boolean {
@@ -112,11 +114,11 @@ export class Memtable {
   /** add() of an entry given by its fields: key and value are copied. */
   insert(key: Uint8Array, seq: number, kind: EntryKind, timeMs: number, value: Uint8Array): void {
     assert(!this.isFrozen, 'add to a frozen memtable');
-    assert(seq >= 1 && seq <= MAX_SEQ && Number.isInteger(seq), `entry seq out of range: ${seq}`);
-    assert(kind === EntryKind.Put || (kind === EntryKind.Delete && value.length === 0), `entry kind ${kind} with a ${value.length}-byte value`);
-    assert(Number.isInteger(timeMs) && timeMs >= 0, `entry timeMs invalid: ${timeMs}`);
+    if (!(seq >= 1 && seq <= MAX_SEQ && Number.isInteger(seq))) throw new AssertionError(`entry seq out of range: ${seq}`);
+    if (!(kind === EntryKind.Put || (kind === EntryKind.Delete && value.length === 0))) throw new AssertionError(`entry kind ${kind} with a ${value.length}-byte value`);
+    if (!(Number.isInteger(timeMs) && timeMs >= 0)) throw new AssertionError(`entry timeMs invalid: ${timeMs}`);
     const found = this.findGreaterOrEqual(key, seq, true);
-    assert(found === NONE || this.seqs[found] !== seq || !this.keyEquals(found, key), `memtable already holds seq ${seq} of this key`);
+    if (!(found === NONE || this.stamps[2 * found] !== seq || !this.keyEquals(found, key))) throw new AssertionError(`memtable already holds seq ${seq} of this key`);
     const h = this.randomHeight();
     if (h > this.height) {
       for (let l = this.height; l < h; l++) this.prev[l] = HEAD;
@@ -125,28 +127,29 @@ export class Memtable {
     const node = this.nodeCount;
     this.reserve(node + 1, this.linkCount + h, this.arenaUsed + key.length, this.valuesUsed + value.length);
     this.nodeCount++;
+    const nodes = this.nodes;
+    const r = node * NODE_WORDS;
     copyBytes(this.arena, this.arenaUsed, key);
-    this.keyStart[node] = this.arenaUsed;
-    this.keyLength[node] = key.length;
+    nodes[r + KEY_START] = this.arenaUsed;
+    nodes[r + KEY_LENGTH] = key.length;
     this.arenaUsed += key.length;
     copyBytes(this.values, this.valuesUsed, value);
-    this.valueStart[node] = this.valuesUsed;
+    nodes[r + VALUE_START] = this.valuesUsed;
     this.valueLength[node] = value.length;
     this.valuesUsed += value.length;
     this.addToFilter(bloomHash(key));
-    this.prefix0[node] = prefixWord(key, 0);
-    this.prefix1[node] = prefixWord(key, 4);
-    this.prefix2[node] = prefixWord(key, 8);
-    this.prefix3[node] = prefixWord(key, 12);
-    this.seqs[node] = seq;
+    nodes[r] = prefixWord(key, 0);
+    nodes[r + 1] = prefixWord(key, 4);
+    nodes[r + 2] = prefixWord(key, 8);
+    nodes[r + 3] = prefixWord(key, 12);
+    this.stamps[2 * node] = seq;
+    this.stamps[2 * node + 1] = timeMs;
     this.kinds[node] = kind;
-    this.times[node] = timeMs;
-    this.heights[node] = h;
     const base = this.linkCount;
-    this.linkBase[node] = base;
+    nodes[r + LINK_BASE] = base;
     this.linkCount += h;
     for (let l = 0; l < h; l++) {
-      const p = this.linkBase[this.prev[l]!]! + l;
+      const p = nodes[this.prev[l]! * NODE_WORDS + LINK_BASE]! + l;
       this.links[base + l] = this.links[p]!;
       this.links[p] = node;
     }
@@ -225,14 +228,14 @@ export class Memtable {
     this.filter = new Int32Array(bits >>> 5);
     this.filterMask = bits - 1;
     for (let node = 1; node < this.nodeCount; node++) {
-      const k = this.keyStart[node]!;
-      this.addToFilter(bloomHash(this.arena.subarray(k, k + this.keyLength[node]!)));
+      const k = this.nodes[node * NODE_WORDS + KEY_START]!;
+      this.addToFilter(bloomHash(this.arena.subarray(k, k + this.nodes[node * NODE_WORDS + KEY_LENGTH]!)));
     }
   }
 
   /** @internal The first node at or after (key, seq) in internal order, or NONE. */
   findGreaterOrEqual(key: Uint8Array, seq: number, recordPrev: boolean): number {
-    const { links, linkBase, prefix0, prefix1, prefix2, prefix3 } = this;
+    const { links, nodes } = this;
     const w0 = prefixWord(key, 0);
     const w1 = prefixWord(key, 4);
     const w2 = prefixWord(key, 8);
@@ -240,19 +243,20 @@ export class Memtable {
     let x = HEAD;
     let level = this.height - 1;
     for (;;) {
-      const next = links[linkBase[x]! + level]!;
+      const next = links[nodes[x * NODE_WORDS + LINK_BASE]! + level]!;
       if (next !== NONE) {
         let before: boolean;
-        const n0 = prefix0[next]!;
+        const r = next * NODE_WORDS;
+        const n0 = nodes[r]!;
         if (n0 !== w0) before = n0 < w0;
         else {
-          const n1 = prefix1[next]!;
+          const n1 = nodes[r + 1]!;
           if (n1 !== w1) before = n1 < w1;
           else {
-            const n2 = prefix2[next]!;
+            const n2 = nodes[r + 2]!;
             if (n2 !== w2) before = n2 < w2;
             else {
-              const n3 = prefix3[next]!;
+              const n3 = nodes[r + 3]!;
               before = n3 !== w3 ? n3 < w3 : this.nodeBefore(next, key, seq);
             }
           }
@@ -270,28 +274,29 @@ export class Memtable {
 
   /** @internal The node after `node` at level 0, or NONE. */
   nextNode(node: number): number {
-    return this.links[this.linkBase[node]!]!;
+    return this.links[this.nodes[node * NODE_WORDS + LINK_BASE]!]!;
   }
 
   /** @internal A new Entry for node, its key and value views into the arenas. */
   entryAt(node: number): Entry {
     assert(node !== NONE && node < this.nodeCount, 'no entry at the head');
-    const k = this.keyStart[node]!;
-    const v = this.valueStart[node]!;
+    const r = node * NODE_WORDS;
+    const k = this.nodes[r + KEY_START]!;
+    const v = this.nodes[r + VALUE_START]!;
     return {
-      key: this.arena.subarray(k, k + this.keyLength[node]!),
-      seq: this.seqs[node]!,
+      key: this.arena.subarray(k, k + this.nodes[r + KEY_LENGTH]!),
+      seq: this.stamps[2 * node]!,
       kind: this.kinds[node]! as EntryKind,
       value: this.values.subarray(v, v + this.valueLength[node]!),
-      timeMs: this.times[node]!,
+      timeMs: this.stamps[2 * node + 1]!,
     };
   }
 
   private keyEquals(node: number, key: Uint8Array): boolean {
-    const length = this.keyLength[node]!;
+    const length = this.nodes[node * NODE_WORDS + KEY_LENGTH]!;
     if (length !== key.length) return false;
     const arena = this.arena;
-    const start = this.keyStart[node]!;
+    const start = this.nodes[node * NODE_WORDS + KEY_START]!;
     for (let i = 0; i < length; i++) if (arena[start + i] !== key[i]) return false;
     return true;
   }
@@ -299,8 +304,8 @@ export class Memtable {
   /** Whether `node` sorts strictly before (key, seq), given their padded 16-byte prefixes are equal. */
   private nodeBefore(node: number, key: Uint8Array, seq: number): boolean {
     const arena = this.arena;
-    const start = this.keyStart[node]!;
-    const length = this.keyLength[node]!;
+    const start = this.nodes[node * NODE_WORDS + KEY_START]!;
+    const length = this.nodes[node * NODE_WORDS + KEY_LENGTH]!;
     const n = length < key.length ? length : key.length;
     // Equal padded prefixes mean the first min(PREFIX_BYTES, n) bytes are equal.
     for (let i = n < PREFIX_BYTES ? n : PREFIX_BYTES; i < n; i++) {
@@ -308,7 +313,7 @@ export class Memtable {
       if (d !== 0) return d < 0;
     }
     if (length !== key.length) return length < key.length;
-    return this.seqs[node]! > seq;
+    return this.stamps[2 * node]! > seq;
   }
 
   private randomHeight(): number {
@@ -323,20 +328,12 @@ export class Memtable {
   }
 
   private reserve(nodes: number, links: number, arenaBytes: number, valueBytes: number): void {
-    if (nodes > this.heights.length) {
-      const capacity = Math.max(nodes, this.heights.length * 2);
-      this.heights = grow(this.heights, new Uint8Array(capacity));
-      this.linkBase = grow(this.linkBase, new Int32Array(capacity));
-      this.prefix0 = grow(this.prefix0, new Uint32Array(capacity));
-      this.prefix1 = grow(this.prefix1, new Uint32Array(capacity));
-      this.prefix2 = grow(this.prefix2, new Uint32Array(capacity));
-      this.prefix3 = grow(this.prefix3, new Uint32Array(capacity));
-      this.keyStart = grow(this.keyStart, new Int32Array(capacity));
-      this.keyLength = grow(this.keyLength, new Int32Array(capacity));
-      this.seqs = grow(this.seqs, new Float64Array(capacity));
+    if (nodes > this.capacity) {
+      const capacity = Math.max(nodes, this.capacity * 2);
+      this.capacity = capacity;
+      this.nodes = grow(this.nodes, new Uint32Array(capacity * NODE_WORDS));
+      this.stamps = grow(this.stamps, new Float64Array(capacity * 2));
       this.kinds = grow(this.kinds, new Uint8Array(capacity));
-      this.times = grow(this.times, new Float64Array(capacity));
-      this.valueStart = grow(this.valueStart, new Int32Array(capacity));
       this.valueLength = grow(this.valueLength, new Int32Array(capacity));
       this.rebuildFilter(capacity);
     }

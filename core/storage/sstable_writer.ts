@@ -4,9 +4,9 @@
 // and the index. finish() writes the metadata blocks and footer; syncing the
 // file is the caller's decision.
 
-import { assert } from '../../io/assert.ts';
+import { AssertionError, assert } from '../../io/assert.ts';
 import type { File } from '../../io/disk.ts';
-import { BlockBuilder } from './block_builder.ts';
+import { BlockBuilder, copyKey } from './block_builder.ts';
 import { BloomFilterBuilder, bloomHash } from './bloom_filter.ts';
 import { checkEntry, type Entry, EntryKind, MAX_SEQ } from './entry.ts';
 import {
@@ -89,12 +89,12 @@ export class SstableWriter {
   }
 
   add(entry: Entry): void {
-    assert(this.state === 'open', `add() on a ${this.state} table writer`);
+    if (!(this.state === 'open')) throw new AssertionError(`add() on a ${this.state} table writer`);
     checkEntry(entry);
     const key = entry.key;
-    const sameKey = this.lastKeyLength >= 0 && this.lastKeyEquals(key);
+    const sameKey = this.lastKeyEquals(key);
     if (this.lastKeyLength >= 0) {
-      assert(sameKey ? entry.seq < this.lastSeq : this.lastKeyBefore(key), `table entries out of order at seq ${entry.seq}`);
+      if (!(sameKey ? entry.seq < this.lastSeq : this.lastKeyBefore(key))) throw new AssertionError(`table entries out of order at seq ${entry.seq}`);
     } else {
       this.smallestKey = key.slice();
       this.smallestSeq = entry.seq;
@@ -205,12 +205,13 @@ export class SstableWriter {
 
   private rememberKey(key: Uint8Array, seq: number): void {
     if (key.length > this.lastKey.length) this.lastKey = new Uint8Array(Math.max(key.length, this.lastKey.length * 2));
-    this.lastKey.set(key);
+    copyKey(this.lastKey, key);
     this.lastKeyLength = key.length;
     this.lastSeq = seq;
   }
 
-  private lastKeyEquals(key: Uint8Array): boolean {
+  /** Whether `key` is the last key added (false before the first). */
+  lastKeyEquals(key: Uint8Array): boolean {
     if (key.length !== this.lastKeyLength) return false;
     for (let i = 0; i < key.length; i++) if (this.lastKey[i] !== key[i]) return false;
     return true;

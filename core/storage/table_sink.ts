@@ -10,7 +10,7 @@
 // compaction's output then hit instead of paying a miss per block, and the
 // blocks do not push the inputs' hot blocks out while the compaction runs.
 
-import { assert } from '../../io/assert.ts';
+import { AssertionError, assert } from '../../io/assert.ts';
 import type { Disk, File } from '../../io/disk.ts';
 import { Block } from './block_reader.ts';
 import type { Entry } from './entry.ts';
@@ -25,9 +25,6 @@ export class TableSink {
   private openFiles: File[] = [];
   /** Every file number this sink has created (for the obsolete-file sweep to spare, and abandon() to remove). */
   readonly fileNumbers: number[] = [];
-  /** The last key added, copied into a reused buffer; length -1 before the first. */
-  private lastKey = new Uint8Array(64);
-  private lastKeyLength = -1;
   private finishedBytes = 0;
   private state: 'open' | 'finishing' | 'done' | 'abandoned' = 'open';
   /** Parsed data blocks written so far, within the block budget. */
@@ -47,8 +44,9 @@ export class TableSink {
 
   /** Entries in strictly increasing internal order. Throws what the disk throws (DiskFullError). */
   add(entry: Entry): void {
-    assert(this.state === 'open', `add() on a ${this.state} table sink`);
-    const newKey = !this.isLastKey(entry.key);
+    if (!(this.state === 'open')) throw new AssertionError(`add() on a ${this.state} table sink`);
+    // The writer holds the last key: a table is cut only before a new key, so after a cut the entry that caused it is the new table's first.
+    const newKey = this.current === null || !this.current.writer.lastKeyEquals(entry.key);
     if (newKey && this.current !== null && this.current.writer.bytesWritten() >= this.targetFileBytes) this.cut();
     if (this.current === null) {
       const number = this.newFileNumber();
@@ -60,21 +58,6 @@ export class TableSink {
       this.current = { writer: new SstableWriter(file, options), number };
     }
     this.current.writer.add(entry);
-    if (newKey) this.rememberKey(entry.key);
-  }
-
-  private isLastKey(key: Uint8Array): boolean {
-    if (key.length !== this.lastKeyLength) return false;
-    const last = this.lastKey;
-    for (let i = 0; i < key.length; i++) if (last[i] !== key[i]) return false;
-    return true;
-  }
-
-  private rememberKey(key: Uint8Array): void {
-    if (key.length > this.lastKey.length) this.lastKey = new Uint8Array(Math.max(key.length, this.lastKey.length * 2));
-    const last = this.lastKey;
-    for (let i = 0; i < key.length; i++) last[i] = key[i]!;
-    this.lastKeyLength = key.length;
   }
 
   /** Bytes appended to output files so far. */

@@ -6,7 +6,7 @@
 // It lives in core/storage because only the storage formats (SSTable blocks,
 // write batches) use it; the wire codecs in io/ use msgpack.
 
-import { assert } from '../../io/assert.ts';
+import { AssertionError, assert } from '../../io/assert.ts';
 import { CorruptionError } from './errors.ts';
 
 export const MAX_VARINT_BYTES = 8;
@@ -14,7 +14,8 @@ const TWO_POW_28 = 2 ** 28;
 
 /** Bytes `value` takes as a varint. */
 export function varintLength(value: number): number {
-  assert(Number.isSafeInteger(value) && value >= 0, `varint value out of range: ${value}`);
+  // Hot paths throw AssertionError themselves: assert()'s template message would be built on every call.
+  if (!(Number.isSafeInteger(value) && value >= 0)) throw new AssertionError(`varint value out of range: ${value}`);
   let n = 1;
   while (value >= 128) {
     value = Math.floor(value / 128);
@@ -25,7 +26,7 @@ export function varintLength(value: number): number {
 
 /** Writes `value` at `buf[pos]` (room must exist); returns the position after it. */
 export function putVarint(buf: Uint8Array, pos: number, value: number): number {
-  assert(Number.isSafeInteger(value) && value >= 0, `varint value out of range: ${value}`);
+  if (!(Number.isSafeInteger(value) && value >= 0)) throw new AssertionError(`varint value out of range: ${value}`);
   // Values above 2^31 cannot use bit operators (they are 32-bit signed).
   while (value > 0x7fffffff) {
     buf[pos++] = (value % 128) | 128;
@@ -152,13 +153,13 @@ export class ByteWriter {
   }
 
   u8(value: number): void {
-    assert(Number.isInteger(value) && value >= 0 && value <= 0xff, `u8 out of range: ${value}`);
+    if (!(Number.isInteger(value) && value >= 0 && value <= 0xff)) throw new AssertionError(`u8 out of range: ${value}`);
     this.reserve(1);
     this.buf[this.len++] = value;
   }
 
   u32(value: number): void {
-    assert(Number.isInteger(value) && value >= 0 && value <= 0xffffffff, `u32 out of range: ${value}`);
+    if (!(Number.isInteger(value) && value >= 0 && value <= 0xffffffff)) throw new AssertionError(`u32 out of range: ${value}`);
     this.reserve(4);
     const b = this.buf;
     const p = this.len;

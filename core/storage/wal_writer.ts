@@ -29,7 +29,7 @@
 //   every later append or flush. The engine must stop, reopen and recover
 //   from what the disk actually holds.
 
-import { assert } from '../../io/assert.ts';
+import { AssertionError, assert } from '../../io/assert.ts';
 import { DiskFullError, type DiskError, type File } from '../../io/disk.ts';
 import type { TimerId, Timers } from '../../io/timers.ts';
 import { EngineClosedError } from './errors.ts';
@@ -157,7 +157,7 @@ export class WalWriter {
     this.length += bytes.length;
     this.blockOffset = blockOffsetAfter;
     this.stats.records++;
-    assert(this.file.size() === this.length, `log ${this.file.name}: file size ${this.file.size()} != log length ${this.length}`);
+    if (!(this.file.size() === this.length)) throw new AssertionError(`log ${this.file.name}: file size ${this.file.size()} != log length ${this.length}`);
     return null;
   }
 

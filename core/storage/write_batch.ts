@@ -12,7 +12,7 @@
 // CorruptionError on any violation, so a record that passed the WAL's CRC but
 // was written by a buggy or foreign writer is still never applied.
 
-import { assert } from '../../io/assert.ts';
+import { AssertionError, assert } from '../../io/assert.ts';
 import { checkEntry, EntryKind, type Entry } from './entry.ts';
 import { CorruptionError } from './errors.ts';
 import { ByteReader, putVarint, varintLength } from './varint.ts';
@@ -88,7 +88,7 @@ export function encodeWriteOps(ops: readonly WriteOp[], firstSeq: number, nowMs:
       out[at++] = 0;
     }
   }
-  assert(at === out.length, `write batch size mismatch: wrote ${at} of ${out.length}`);
+  if (!(at === out.length)) throw new AssertionError(`write batch size mismatch: wrote ${at} of ${out.length}`);
 }
 
 /** Short copies byte by byte: TypedArray.set has a fixed cost that dominates 16-byte keys. */
