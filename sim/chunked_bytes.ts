@@ -3,7 +3,9 @@
 // and a small file does not reserve a whole chunk: only the last chunk grows,
 // by doubling, until it is full.
 
-import { assert } from '../io/assert.ts';
+// Per-event checks throw AssertionError themselves: a template message passed to
+// assert() would be built (numbers formatted) on every call, not only on failure.
+import { AssertionError, assert } from '../io/assert.ts';
 
 const CHUNK = 64 * 1024;
 const MIN_CHUNK = 256;
@@ -39,8 +41,8 @@ export class ChunkedBytes {
 
   /** A copy of up to `length` bytes at `offset`, fewer at the end. */
   read(offset: number, length: number): Uint8Array {
-    assert(Number.isSafeInteger(offset) && offset >= 0, `ChunkedBytes.read: bad offset ${offset}`);
-    assert(Number.isSafeInteger(length) && length >= 0, `ChunkedBytes.read: bad length ${length}`);
+    if (!(Number.isSafeInteger(offset) && offset >= 0)) throw new AssertionError(`ChunkedBytes.read: bad offset ${offset}`);
+    if (!(Number.isSafeInteger(length) && length >= 0)) throw new AssertionError(`ChunkedBytes.read: bad length ${length}`);
     const end = Math.min(this.len, offset + length);
     if (end <= offset) return new Uint8Array(0);
     const out = new Uint8Array(end - offset);
@@ -57,7 +59,7 @@ export class ChunkedBytes {
 
   /** Overwrites bytes that already exist (no growth). */
   write(offset: number, data: Uint8Array): void {
-    assert(Number.isSafeInteger(offset) && offset >= 0 && offset + data.length <= this.len, `ChunkedBytes.write: [${offset}, +${data.length}) outside [0, ${this.len})`);
+    if (!(Number.isSafeInteger(offset) && offset >= 0 && offset + data.length <= this.len)) throw new AssertionError(`ChunkedBytes.write: [${offset}, +${data.length}) outside [0, ${this.len})`);
     let src = 0;
     while (src < data.length) {
       const pos = offset + src;
@@ -70,14 +72,14 @@ export class ChunkedBytes {
   }
 
   byteAt(offset: number): number {
-    assert(Number.isSafeInteger(offset) && offset >= 0 && offset < this.len, `ChunkedBytes.byteAt: ${offset} outside [0, ${this.len})`);
+    if (!(Number.isSafeInteger(offset) && offset >= 0 && offset < this.len)) throw new AssertionError(`ChunkedBytes.byteAt: ${offset} outside [0, ${this.len})`);
     const ci = Math.floor(offset / CHUNK);
     return this.chunks[ci]![offset - ci * CHUNK]!;
   }
 
   setByte(offset: number, value: number): void {
-    assert(Number.isSafeInteger(offset) && offset >= 0 && offset < this.len, `ChunkedBytes.setByte: ${offset} outside [0, ${this.len})`);
-    assert(Number.isInteger(value) && value >= 0 && value < 256, `ChunkedBytes.setByte: bad byte ${value}`);
+    if (!(Number.isSafeInteger(offset) && offset >= 0 && offset < this.len)) throw new AssertionError(`ChunkedBytes.setByte: ${offset} outside [0, ${this.len})`);
+    if (!(Number.isInteger(value) && value >= 0 && value < 256)) throw new AssertionError(`ChunkedBytes.setByte: bad byte ${value}`);
     const ci = Math.floor(offset / CHUNK);
     this.chunks[ci]![offset - ci * CHUNK] = value;
   }

@@ -94,7 +94,11 @@ describe('EventQueue', () => {
           expect(q.size).toBe(model.length);
           expect(q.peekTime()).toBe(model[0]?.time);
           // Freed slots are reused: an old id must not look pending again.
-          for (const id of issued) expect(q.isPending(id)).toBe(model.some((m) => m.id === id));
+          for (const id of issued) {
+            const m = model.find((e) => e.id === id);
+            expect(q.isPending(id)).toBe(m !== undefined);
+            expect(q.payloadOf(id)).toBe(m?.time);
+          }
         }
         // Whatever was popped came out sorted by (time, id).
         for (let i = 1; i < popped.length; i++) {

@@ -11,7 +11,9 @@
 // entry stays and is skipped when it reaches the top; the heap is rebuilt
 // when dead entries outnumber live ones four to one.
 
-import { assert } from '../io/assert.ts';
+// Per-event checks throw AssertionError themselves: a template message passed to
+// assert() would be built (numbers formatted) on every call, not only on failure.
+import { AssertionError, assert } from '../io/assert.ts';
 
 export type EventId = number;
 
@@ -47,7 +49,7 @@ export class EventQueue<T> {
   }
 
   push(timeMs: number, payload: T): EventId {
-    assert(Number.isFinite(timeMs), `EventQueue.push: time must be finite, got ${timeMs}`);
+    if (!Number.isFinite(timeMs)) throw new AssertionError(`EventQueue.push: time must be finite, got ${timeMs}`);
     assert(payload !== undefined, 'EventQueue.push: payload is undefined');
     const sequence = this.nextSequence++;
     assert(sequence < MAX_SEQUENCE, 'EventQueue: sequence numbers exhausted');
@@ -55,7 +57,7 @@ export class EventQueue<T> {
     if (this.freeSlots.length > 0) slot = this.freeSlots.pop()!;
     else {
       slot = this.slotsUsed++;
-      assert(slot < SLOTS, `EventQueue: more than ${SLOTS} pending events`);
+      if (slot >= SLOTS) throw new AssertionError(`EventQueue: more than ${SLOTS} pending events`);
       if (slot === this.slotId.length) this.slotId = grow(this.slotId);
     }
     const id = sequence * SLOTS + slot;
@@ -83,6 +85,11 @@ export class EventQueue<T> {
     if (!Number.isInteger(id) || id < SLOTS) return false;
     const slot = id % SLOTS;
     return slot < this.slotsUsed && this.slotId[slot] === id;
+  }
+
+  /** The payload of a pending event; undefined once it was popped or cancelled (or for an unknown id). */
+  payloadOf(id: EventId): T | undefined {
+    return this.isPending(id) ? this.payloads[id % SLOTS] : undefined;
   }
 
   /** Time of the next live event, without removing it. */

@@ -5,7 +5,9 @@
 // reading ignores skew and jumps and never decreases. Wall time starts at a
 // fixed epoch so TTL and HLC arithmetic runs on realistic magnitudes.
 
-import { assert } from '../io/assert.ts';
+// Per-event checks throw AssertionError themselves: a template message passed to
+// assert() would be built (numbers formatted) on every call, not only on failure.
+import { AssertionError, assert } from '../io/assert.ts';
 import type { Clock } from '../io/clock.ts';
 
 /** Wall time at true time 0 for a clock without skew: 2023-11-14T22:13:20Z. */
@@ -45,7 +47,7 @@ export class SimClock implements Clock {
     const now = this.trueNowMs();
     assert(now >= this.anchorTrue, 'SimClock: true time went backwards');
     const mono = this.anchorMono + (now - this.anchorTrue) * this.rate;
-    assert(mono >= this.lastMono, `SimClock: monotonic reading decreased (${this.lastMono} -> ${mono})`);
+    if (!(mono >= this.lastMono)) throw new AssertionError(`SimClock: monotonic reading decreased (${this.lastMono} -> ${mono})`);
     this.lastMono = mono;
     return mono;
   }
@@ -80,7 +82,7 @@ export class SimClock implements Clock {
 
   /** The true-time delay after which at least `monoDelayMs` of this clock's monotonic time has passed. */
   trueDelayFor(monoDelayMs: number): number {
-    assert(Number.isFinite(monoDelayMs) && monoDelayMs >= 0, `SimClock.trueDelayFor: bad delay ${monoDelayMs}`);
+    if (!(Number.isFinite(monoDelayMs) && monoDelayMs >= 0)) throw new AssertionError(`SimClock.trueDelayFor: bad delay ${monoDelayMs}`);
     if (monoDelayMs === 0) return 0;
     const now = this.trueNowMs();
     const start = this.monoAt(now);

@@ -17,7 +17,9 @@
 // (pread throws DiskReadError), a capacity (append throws DiskFullError and
 // writes nothing).
 
-import { assert } from '../io/assert.ts';
+// Per-event checks throw AssertionError themselves: a template message passed to
+// assert() would be built (numbers formatted) on every call, not only on failure.
+import { AssertionError, assert } from '../io/assert.ts';
 import { type Disk, DiskFullError, DiskReadError, type File, FileNotFoundError, type SyncCallback } from '../io/disk.ts';
 import type { Rng } from '../io/rng.ts';
 import { ChunkedBytes } from './chunked_bytes.ts';
@@ -226,8 +228,8 @@ export class SimDisk implements Disk {
     let closed = false;
     const generation = this.generation;
     const check = (op: string): void => {
-      assert(generation === this.generation, `${op} on ${name}: handle opened before a crash`);
-      assert(!closed, `${op} on ${name}: handle is closed`);
+      if (generation !== this.generation) throw new AssertionError(`${op} on ${name}: handle opened before a crash`);
+      if (closed) throw new AssertionError(`${op} on ${name}: handle is closed`);
     };
     return {
       name,
@@ -247,8 +249,8 @@ export class SimDisk implements Disk {
       },
       pread: (offset: number, length: number) => {
         check('pread');
-        assert(Number.isSafeInteger(offset) && offset >= 0, `pread on ${name}: bad offset ${offset}`);
-        assert(Number.isSafeInteger(length) && length >= 0, `pread on ${name}: bad length ${length}`);
+        if (!(Number.isSafeInteger(offset) && offset >= 0)) throw new AssertionError(`pread on ${name}: bad offset ${offset}`);
+        if (!(Number.isSafeInteger(length) && length >= 0)) throw new AssertionError(`pread on ${name}: bad length ${length}`);
         if (this.readErrorRate > 0 && this.rng.chance(this.readErrorRate)) {
           this.host.onOp?.('pread.error', name, length);
           throw new DiskReadError(`pread on ${name} at ${offset}: I/O error`);
@@ -266,9 +268,9 @@ export class SimDisk implements Disk {
         this.host.onOp?.('sync', name, target);
         this.host.schedule(doneAt - this.host.nowMs(), 'disk.sync', () => {
           if (generation !== this.generation) return;
-          assert(target <= inode.data.length, `sync of ${name}: file shrank below the synced length without a crash`);
+          if (target > inode.data.length) throw new AssertionError(`sync of ${name}: file shrank below the synced length without a crash`);
           if (target > inode.durable) inode.durable = target;
-          assert(inode.durable <= inode.data.length, `sync of ${name}: durable beyond size`);
+          if (inode.durable > inode.data.length) throw new AssertionError(`sync of ${name}: durable beyond size`);
           callback(null);
         });
       },

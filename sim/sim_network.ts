@@ -37,7 +37,9 @@
  * learns of them only when it looks, and looking must not change the trace).
  */
 
-import { assert } from '../io/assert.ts';
+// Per-event checks throw AssertionError themselves: a template message passed to
+// assert() would be built (numbers formatted) on every call, not only on failure.
+import { AssertionError, assert } from '../io/assert.ts';
 import type { Network, NodeId } from '../io/network.ts';
 import type { EventId } from './event_queue.ts';
 import { checkFrameInFlight } from './frame_arrival_check.ts';
@@ -257,7 +259,7 @@ export class SimNetwork {
   // ---- sending ----
 
   private sendFrom(endpoint: Endpoint, to: NodeId, frame: Uint8Array): void {
-    assert(frame instanceof Uint8Array, `send from ${endpoint.nodeId}: frame is not a Uint8Array`);
+    if (!(frame instanceof Uint8Array)) throw new AssertionError(`send from ${endpoint.nodeId}: frame is not a Uint8Array`);
     const from = endpoint.nodeId;
     const id = this.nextFrameId++;
     this.counters.sent++;
@@ -310,14 +312,14 @@ export class SimNetwork {
 
   private arrive(flight: Flight): void {
     const { link, id, bytes } = flight;
-    assert(link.flights.get(id) === flight, `net: flight #${id} arrived but is not in flight`);
-    assert(link.clogUntil <= this.host.nowMs(), `net: flight #${id} arrived on a clogged path`);
+    if (link.flights.get(id) !== flight) throw new AssertionError(`net: flight #${id} arrived but is not in flight`);
+    if (link.clogUntil > this.host.nowMs()) throw new AssertionError(`net: flight #${id} arrived on a clogged path`);
     link.flights.delete(id);
     this.flightsInFlight--;
     checkFrameInFlight(bytes, () => `frame #${id} ${link.from}>${link.to} (${bytes.length} B)`);
     if (this.isBlocked(link)) return this.drop(id, link.from, link.to, bytes.length, 'partition');
     const endpoint = this.endpoints.get(link.to)!;
-    assert(this.host.isUp(link.to), `net: flight #${id} arrived at ${link.to} while it is down`);
+    if (!this.host.isUp(link.to)) throw new AssertionError(`net: flight #${id} arrived at ${link.to} while it is down`);
     if (endpoint.handler === null) return this.drop(id, link.from, link.to, bytes.length, 'noHandler');
     this.counters.delivered++;
     this.counters.bytesDelivered += bytes.length;

@@ -4,7 +4,9 @@
 // shift what the network or a workload client sees.
 
 import seedrandom from 'seedrandom';
-import { assert } from '../io/assert.ts';
+// Per-event checks throw AssertionError themselves: a template message passed to
+// assert() would be built (numbers formatted) on every call, not only on failure.
+import { AssertionError, assert } from '../io/assert.ts';
 import type { Rng } from '../io/rng.ts';
 
 export type Seed = number | string;
@@ -30,7 +32,7 @@ export class SimRng implements Rng {
 
   /** Uniform integer in [0, maxExclusive). */
   int(maxExclusive: number): number {
-    assert(Number.isSafeInteger(maxExclusive) && maxExclusive > 0, `SimRng.int: bad bound ${maxExclusive}`);
+    if (!(Number.isSafeInteger(maxExclusive) && maxExclusive > 0)) throw new AssertionError(`SimRng.int: bad bound ${maxExclusive}`);
     // 32 bits are not enough to reach every value of a large bound evenly.
     const u = maxExclusive <= 0x1_0000_0000 ? this.prng() : this.prng.double();
     const r = Math.floor(u * maxExclusive);
@@ -40,13 +42,13 @@ export class SimRng implements Rng {
 
   /** Uniform integer in [min, max], both inclusive. */
   intBetween(min: number, max: number): number {
-    assert(Number.isSafeInteger(min) && Number.isSafeInteger(max) && min <= max, `SimRng.intBetween: bad range [${min}, ${max}]`);
+    if (!(Number.isSafeInteger(min) && Number.isSafeInteger(max) && min <= max)) throw new AssertionError(`SimRng.intBetween: bad range [${min}, ${max}]`);
     return min + this.int(max - min + 1);
   }
 
   /** Uniform real in [min, max). */
   between(min: number, max: number): number {
-    assert(Number.isFinite(min) && Number.isFinite(max) && min <= max, `SimRng.between: bad range [${min}, ${max})`);
+    if (!(Number.isFinite(min) && Number.isFinite(max) && min <= max)) throw new AssertionError(`SimRng.between: bad range [${min}, ${max})`);
     return min + this.prng() * (max - min);
   }
 
@@ -78,7 +80,7 @@ export class SimRng implements Rng {
 
   /** Exponentially distributed with the given mean (memoryless delays, inter-arrival times). */
   exponential(meanMs: number): number {
-    assert(Number.isFinite(meanMs) && meanMs >= 0, `SimRng.exponential: bad mean ${meanMs}`);
+    if (!(Number.isFinite(meanMs) && meanMs >= 0)) throw new AssertionError(`SimRng.exponential: bad mean ${meanMs}`);
     // 1 - u is in (0, 1], so the log is finite.
     return -Math.log(1 - this.prng()) * meanMs;
   }

@@ -18,7 +18,9 @@
  * clock; the caller rebuilds its state machines from the disk.
  */
 
-import { assert } from '../io/assert.ts';
+// Per-event checks throw AssertionError themselves: a template message passed to
+// assert() would be built (numbers formatted) on every call, not only on failure.
+import { AssertionError, assert } from '../io/assert.ts';
 import type { Buggify } from '../io/buggify.ts';
 import { buggifyOff } from '../io/buggify.ts';
 import type { Env } from '../io/env.ts';
@@ -221,13 +223,13 @@ export class Simulator {
 
   /** A world event after `delayMs` of true time. */
   schedule(delayMs: number, kind: string, fn: () => void): EventId {
-    assert(Number.isFinite(delayMs) && delayMs >= 0, `schedule: bad delay ${delayMs}`);
+    if (!(Number.isFinite(delayMs) && delayMs >= 0)) throw new AssertionError(`schedule: bad delay ${delayMs}`);
     return this.queue.push(this.now + delayMs, { node: null, incarnation: 0, kind, fn });
   }
 
   /** An event for the node's current incarnation; dropped if the node crashes first. */
   scheduleOnNode(nodeId: string, delayMs: number, kind: string, fn: () => void): EventId {
-    assert(Number.isFinite(delayMs) && delayMs >= 0, `scheduleOnNode: bad delay ${delayMs}`);
+    if (!(Number.isFinite(delayMs) && delayMs >= 0)) throw new AssertionError(`scheduleOnNode: bad delay ${delayMs}`);
     const state = this.state(nodeId);
     return this.bind(state, state.incarnation, this.now + delayMs, kind, fn);
   }

@@ -20,7 +20,9 @@
 // request is an assertion failure of the run. An answer that arrives after
 // the client gave up is ignored (the operation stays of unknown outcome).
 
-import { assert } from '../io/assert.ts';
+// Per-event checks throw AssertionError themselves: a template message passed to
+// assert() would be built (numbers formatted) on every call, not only on failure.
+import { AssertionError, assert } from '../io/assert.ts';
 import type { ConsistencyLevel } from '../core/replication/consistency.ts';
 import type { ErrorInfo } from '../core/replication/requests.ts';
 import type { ClientOp, ClientOpKind } from './client_op.ts';
@@ -137,7 +139,7 @@ export class Workload {
 
   private issue(c: Client): void {
     if (this.stopped) return;
-    assert(!c.busy, `client ${c.process} issued while busy`);
+    if (c.busy) throw new AssertionError(`client ${c.process} issued while busy`);
     const coordinators = this.cluster.readyIds();
     if (coordinators.length === 0) {
       this.sim.schedule(this.rng.exponential(this.spec.thinkMs) + 1, `client ${c.process}`, () => this.issue(c));
@@ -214,7 +216,7 @@ export class Workload {
   /** Sends `op` to its coordinator; `done` runs once the operation has an outcome. */
   private send(op: ClientOp, done: () => void): void {
     const node = this.cluster.node(op.coordinator);
-    assert(node !== null, `send to ${op.coordinator}, which is not open`);
+    if (node === null) throw new AssertionError(`send to ${op.coordinator}, which is not open`);
     this.inFlight++;
     let answered = false;
     const finish = (outcome: Outcome, error: string | null): void => {
@@ -228,7 +230,7 @@ export class Workload {
       if (op.outcome === null) finish(op.kind === 'read' ? 'fail' : 'info', 'client timeout');
     });
     const answer = (ok: boolean, error: ErrorInfo | null, apply: () => void): void => {
-      assert(!answered, `node ${op.coordinator} answered ${op.kind} #${op.index + 1} twice`);
+      if (answered) throw new AssertionError(`node ${op.coordinator} answered ${op.kind} #${op.index + 1} twice`);
       answered = true;
       if (op.outcome !== null) return; // the client gave up already
       this.sim.cancel(timeout);
@@ -246,7 +248,7 @@ export class Workload {
       node.get({ keyspace: op.keyspace, key, consistency }, (res) =>
         answer(res.ok, res.ok ? null : res.error, () => {
           assert(res.ok, 'unreachable');
-          assert(res.found === res.values.length > 0, `get answered found=${res.found} with ${res.values.length} values`);
+          if (res.found !== res.values.length > 0) throw new AssertionError(`get answered found=${res.found} with ${res.values.length} values`);
           op.values = res.values.map(valueText);
           op.contextReturned = res.context;
         }),
