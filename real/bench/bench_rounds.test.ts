@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { collectGarbage, combineRounds, median, ringkvFirst } from './bench_rounds.ts';
 import type { WorkloadResult } from './engine_workloads.ts';
 
-const result = (opsPerSec: number): WorkloadResult => ({ ops: 1000, seconds: 1000 / opsPerSec, opsPerSec, found: 7, wrong: 0 });
+const result = (opsPerSec: number, cpuMicrosPerOp = 10): WorkloadResult => ({ ops: 1000, seconds: 1000 / opsPerSec, opsPerSec, cpuMicrosPerOp, found: 7, wrong: 0 });
 
 describe('combineRounds', () => {
   it('pairs each round with itself: the median of per-round ratios, not a ratio of medians', () => {
@@ -39,6 +39,14 @@ describe('combineRounds', () => {
         expect(c.ratio).toBeLessThanOrEqual(Math.max(...ratios));
       }),
     );
+  });
+
+  it('compares CPU time per op round by round, classic-level over ringkv', () => {
+    const c = combineRounds({
+      ringkv: [result(300, 10), result(100, 30), result(330, 8)],
+      classicLevel: [result(100, 40), result(35, 60), result(100, 40)],
+    });
+    expect(c.cpuRatio).toBe(4);
   });
 
   it('refuses rounds of different counts', () => {

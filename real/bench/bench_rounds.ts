@@ -25,6 +25,12 @@ export interface CombinedRounds {
   ratio: number;
   /** ringkv / classic-level in each round, in round order. */
   ratios: number[];
+  /**
+   * Median over the rounds of classic-level's CPU time per op over ringkv's:
+   * above 1, an op cost ringkv less work. Load moves it far less than the
+   * ops/s ratio, so a ratio that swings while this holds is the machine.
+   */
+  cpuRatio: number;
 }
 
 export function median(xs: readonly number[]): number {
@@ -43,7 +49,8 @@ function medianResult(results: readonly WorkloadResult[]): WorkloadResult {
 export function combineRounds(r: RoundResults): CombinedRounds {
   assert(r.ringkv.length === r.classicLevel.length && r.ringkv.length > 0, `rounds ${r.ringkv.length} vs ${r.classicLevel.length}`);
   const ratios = r.ringkv.map((ours, i) => ours.opsPerSec / r.classicLevel[i]!.opsPerSec);
-  return { ringkv: medianResult(r.ringkv), classicLevel: medianResult(r.classicLevel), ratio: median(ratios), ratios };
+  const cpuRatios = r.ringkv.map((ours, i) => r.classicLevel[i]!.cpuMicrosPerOp / Math.max(ours.cpuMicrosPerOp, 1e-9));
+  return { ringkv: medianResult(r.ringkv), classicLevel: medianResult(r.classicLevel), ratio: median(ratios), ratios, cpuRatio: median(cpuRatios) };
 }
 
 /** Which store runs first in round `round` (0-based): they take turns, so neither always follows the other. */

@@ -49,7 +49,11 @@ describe('bench engine --quick --json', () => {
         expect(r.seconds).toBeGreaterThan(0);
         expect(r.opsPerSec).toBeGreaterThan(0);
         expect(r.wrong).toBe(0);
+        expect(Number.isFinite(r.cpuMicrosPerOp)).toBe(true);
+        expect(r.cpuMicrosPerOp).toBeGreaterThanOrEqual(0);
       }
+      expect(c.ratios).toHaveLength(report.rounds);
+      expect(Number.isFinite(c.cpuRatio)).toBe(true);
       expect(c.ratio).toBeGreaterThan(0);
       expect(Number.isFinite(c.ratio)).toBe(true);
       // Both stores saw the same operations, so they must answer the same.

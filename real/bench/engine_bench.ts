@@ -276,6 +276,7 @@ async function compareStores(config: EngineBenchConfig, dirs: TempDirs, keys: Be
         classicLevel: combined.classicLevel,
         ratio: combined.ratio,
         ratios: combined.ratios,
+        cpuRatio: combined.cpuRatio,
       });
     });
   }

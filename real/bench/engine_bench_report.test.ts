@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { type CaseRow, type EngineBenchReport, evaluateTargets, renderReport } from './engine_bench_report.ts';
 import type { WorkloadName } from './engine_workloads.ts';
 
-const result = (opsPerSec: number) => ({ ops: 1000, seconds: 1000 / opsPerSec, opsPerSec, found: 0, wrong: 0 });
+const result = (opsPerSec: number) => ({ ops: 1000, seconds: 1000 / opsPerSec, opsPerSec, cpuMicrosPerOp: 1e6 / opsPerSec, found: 0, wrong: 0 });
 
 function row(workload: WorkloadName, valueBytes: number, inFlight: number, durable: boolean, ours: number, theirs: number): CaseRow {
-  return { workload, valueBytes, inFlight, durable, ringkv: result(ours), classicLevel: result(theirs), ratio: ours / theirs, ratios: [ours / theirs] };
+  return { workload, valueBytes, inFlight, durable, ringkv: result(ours), classicLevel: result(theirs), ratio: ours / theirs, ratios: [ours / theirs], cpuRatio: ours / theirs };
 }
 
 function report(over: { fill1?: number; read64?: number; group?: number; fp?: number; p99?: number; queuedP99?: number; tieredWa?: number }): Omit<EngineBenchReport, 'targets'> {

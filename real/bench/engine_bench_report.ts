@@ -17,6 +17,8 @@ export interface CaseRow {
   ratio: number;
   /** That ratio in each round, in round order. */
   ratios: number[];
+  /** Median over the rounds of classic-level's CPU time per op over ringkv's (bench_rounds.ts). */
+  cpuRatio: number;
 }
 
 export interface CompactionFigures {
@@ -158,14 +160,14 @@ export function renderReport(report: EngineBenchReport): string {
   out.push(`ringkv bench engine${report.quick ? ' --quick (smoke run: figures are not meaningful)' : ''}`);
   out.push(
     report.rounds > 1
-      ? `ops/s per workload (each store's median of ${report.rounds} rounds, the stores taking turns to go first); ratio = median over the rounds of ringkv / classic-level in the same round, range = lowest and highest round; durable = each write acknowledged after fsync`
-      : 'ops/s per workload (one round); ratio = ringkv / classic-level; durable = each write acknowledged after fsync',
+      ? `ops/s per workload (each store's median of ${report.rounds} rounds, the stores taking turns to go first); ratio = median over the rounds of ringkv / classic-level in the same round, range = lowest and highest round; cpu ratio = classic-level's process CPU time per op / ringkv's (median of the rounds; above 1, ringkv did less work per op); durable = each write acknowledged after fsync`
+      : 'ops/s per workload (one round); ratio = ringkv / classic-level; cpu ratio = classic-level CPU time per op / ringkv\'s; durable = each write acknowledged after fsync',
   );
   out.push('');
   const range = (c: CaseRow) => `${fixed(Math.min(...c.ratios))}-${fixed(Math.max(...c.ratios))}`;
   out.push(
     table(
-      ['workload', 'value', 'in flight', 'durable', 'ops', 'ringkv ops/s', 'classic-level ops/s', 'ratio', 'range', 'target'],
+      ['workload', 'value', 'in flight', 'durable', 'ops', 'ringkv ops/s', 'classic-level ops/s', 'ratio', 'range', 'cpu ratio', 'target'],
       report.cases.map((c) => [
         c.workload,
         `${c.valueBytes} B`,
@@ -176,6 +178,7 @@ export function renderReport(report: EngineBenchReport): string {
         int(c.classicLevel.opsPerSec),
         `${fixed(c.ratio)}x`,
         range(c),
+        `${fixed(c.cpuRatio)}x`,
         passMark(report, c),
       ]),
       4,

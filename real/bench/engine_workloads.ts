@@ -72,24 +72,45 @@ export interface WorkloadResult {
   ops: number;
   seconds: number;
   opsPerSec: number;
+  /**
+   * Process CPU time (every thread: classic-level's compaction thread, the
+   * libuv pool) per op in the timed window, in microseconds: the work an op
+   * cost, which a loaded machine inflates far less than it does wall time.
+   */
+  cpuMicrosPerOp: number;
   /** Reads that found a value of the expected size. */
   found: number;
   /** Reads that returned a value of the wrong size (a broken store). */
   wrong: number;
 }
 
-/** Runs `op(0..count-1)`, at most `inFlight` awaiting at once; returns elapsed seconds. */
-export async function drive(count: number, inFlight: number, op: (i: number) => unknown): Promise<number> {
+/** Wall and process CPU time since a start(). */
+interface Elapsed {
+  seconds: number;
+  cpuSeconds: number;
+}
+
+function startClock(): () => Elapsed {
+  const wall = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
+  return () => {
+    const used = process.cpuUsage(cpu);
+    return { seconds: Number(process.hrtime.bigint() - wall) / 1e9, cpuSeconds: (used.user + used.system) / 1e6 };
+  };
+}
+
+/** Runs `op(0..count-1)`, at most `inFlight` awaiting at once; returns the time taken. */
+export async function drive(count: number, inFlight: number, op: (i: number) => unknown): Promise<Elapsed> {
   assert(inFlight >= 1, `inFlight ${inFlight}`);
   let next = 0;
   const worker = async () => {
     while (next < count) await op(next++);
   };
-  const start = process.hrtime.bigint();
+  const stop = startClock();
   const workers: Promise<void>[] = [];
   for (let w = 0; w < Math.min(inFlight, count); w++) workers.push(worker());
   await Promise.all(workers);
-  return Number(process.hrtime.bigint() - start) / 1e9;
+  return stop();
 }
 
 function shuffled(n: number, rng: NodeRng): Uint32Array {
@@ -124,48 +145,48 @@ export async function runWorkload(store: BenchStore, name: WorkloadName, plan: W
     else wrong++;
   };
   const value = (i: number) => values[i % values.length]!;
-  let seconds: number;
+  let time: Elapsed;
   let done = ops;
   switch (name) {
     case 'fillseq':
       assert(ops <= keySpace, 'fillseq writes each key once');
-      seconds = await drive(ops, inFlight, (i) => store.put(present[i]!, value(i)));
+      time = await drive(ops, inFlight, (i) => store.put(present[i]!, value(i)));
       break;
     case 'fillrandom': {
       // Every key once, in random order: reads afterwards all hit.
       assert(ops <= keySpace, 'fillrandom writes each key once');
       const order = shuffled(keySpace, rng);
-      seconds = await drive(ops, inFlight, (i) => store.put(present[order[i]!]!, value(i)));
+      time = await drive(ops, inFlight, (i) => store.put(present[order[i]!]!, value(i)));
       break;
     }
     case 'overwrite': {
       const order = uniform(ops, keySpace, rng);
-      seconds = await drive(ops, inFlight, (i) => store.put(present[order[i]!]!, value(i + 7)));
+      time = await drive(ops, inFlight, (i) => store.put(present[order[i]!]!, value(i + 7)));
       break;
     }
     case 'readrandom': {
       const order = uniform(ops, keySpace, rng);
-      seconds = await drive(ops, inFlight, async (i) => check(await store.get(present[order[i]!]!)));
+      time = await drive(ops, inFlight, async (i) => check(await store.get(present[order[i]!]!)));
       break;
     }
     case 'readrandom-sync': {
       assert(inFlight === 1, 'a synchronous read has nothing in flight');
       const order = uniform(ops, keySpace, rng);
-      const start = process.hrtime.bigint();
+      const stop = startClock();
       for (let i = 0; i < ops; i++) check(store.getSync(present[order[i]!]!));
-      seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      time = stop();
       break;
     }
     case 'readmissing': {
       const order = uniform(ops, keySpace, rng);
       const missing = plan.keys.missing;
-      seconds = await drive(ops, inFlight, async (i) => check(await store.get(missing[order[i]!]!)));
+      time = await drive(ops, inFlight, async (i) => check(await store.get(missing[order[i]!]!)));
       break;
     }
     case 'readseq': {
-      const start = process.hrtime.bigint();
+      const stop = startClock();
       done = await store.scanAll();
-      seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      time = stop();
       found = done;
       break;
     }
@@ -173,7 +194,7 @@ export async function runWorkload(store: BenchStore, name: WorkloadName, plan: W
       // 90% reads, 10% overwrites, interleaved.
       const order = uniform(ops, keySpace, rng);
       const isWrite = new Uint8Array(ops).map(() => (rng.chance(0.1) ? 1 : 0));
-      seconds = await drive(ops, inFlight, async (i) => {
+      time = await drive(ops, inFlight, async (i) => {
         const key = present[order[i]!]!;
         if (isWrite[i]) await store.put(key, value(i + 13));
         else check(await store.get(key));
@@ -182,10 +203,11 @@ export async function runWorkload(store: BenchStore, name: WorkloadName, plan: W
     }
     case 'deleterandom': {
       const order = uniform(ops, keySpace, rng);
-      seconds = await drive(ops, inFlight, (i) => store.del(present[order[i]!]!));
+      time = await drive(ops, inFlight, (i) => store.del(present[order[i]!]!));
       break;
     }
   }
+  const { seconds, cpuSeconds } = time;
   assert(seconds > 0, `${name} took no measurable time`);
-  return { ops: done, seconds, opsPerSec: done / seconds, found, wrong };
+  return { ops: done, seconds, opsPerSec: done / seconds, cpuMicrosPerOp: (cpuSeconds * 1e6) / done, found, wrong };
 }
