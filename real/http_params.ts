@@ -19,13 +19,17 @@ export class HttpInputError extends Error {
   }
 }
 
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
+
 /** Percent-decodes `text` to bytes; null when an escape is malformed. */
 export function percentDecodeBytes(text: string): Uint8Array | null {
-  const utf8 = new TextEncoder();
+  // Most keys have no escape at all: their bytes are their UTF-8.
+  if (!text.includes('%')) return utf8Encoder.encode(text);
   const out: number[] = [];
   let literal = '';
   const flush = () => {
-    if (literal !== '') for (const b of utf8.encode(literal)) out.push(b);
+    if (literal !== '') for (const b of utf8Encoder.encode(literal)) out.push(b);
     literal = '';
   };
   for (let i = 0; i < text.length; i++) {
@@ -66,8 +70,10 @@ export function rawQuery(search: string, allowed: readonly string[]): Map<string
 export function textParam(params: Map<string, string>, name: string): string | undefined {
   const raw = params.get(name);
   if (raw === undefined) return undefined;
+  // Without an escape the text is the parameter as given (decode(encode(s)) is s).
+  if (!raw.includes('%')) return raw;
   const bytes = percentDecodeBytes(raw);
-  const text = bytes === null ? null : new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  const text = bytes === null ? null : utf8Decoder.decode(bytes);
   if (text === null) throw new HttpInputError(`query parameter ${name} has a malformed percent-escape`);
   return text;
 }

@@ -149,18 +149,43 @@ class HttpConnection extends OneAtATime {
     const inb = this.input;
     const headEnd = inb.find('\r\n\r\n');
     if (headEnd === -1) return false;
-    const head = inb.buf.toString('latin1', inb.at, headEnd);
-    const status = Number(head.slice(9, 12));
-    assert(head.startsWith('HTTP/1.1 ') && Number.isInteger(status), `malformed status line ${head.slice(0, 40)}`);
-    const m = /\r\ncontent-length: *(\d+)/i.exec(head);
-    assert(m !== null || status === 204 || status === 304, `reply ${status} without content-length (chunked replies are not expected)`);
-    const length = m === null ? 0 : Number(m[1]);
-    if (inb.buf.length - headEnd < length) return false;
-    inb.at = headEnd + length;
+    // Read from the bytes, without turning the head into a string: this runs once per request.
+    const buf = inb.buf;
+    const at = inb.at;
+    const status = (buf[at + 9]! - 48) * 100 + (buf[at + 10]! - 48) * 10 + (buf[at + 11]! - 48);
+    // The messages are built only on failure: a template argument would be built on every reply.
+    if (buf.indexOf(HTTP_1_1, at) !== at || !(status >= 100 && status <= 599)) assert(false, `malformed status line ${buf.toString('latin1', at, Math.min(headEnd, at + 40))}`);
+    const length = contentLength(buf, at, headEnd);
+    if (length === null && status !== 204 && status !== 304) assert(false, `reply ${status} without content-length (chunked replies are not expected)`);
+    const bodyBytes = length ?? 0;
+    if (buf.length - headEnd < bodyBytes) return false;
+    inb.at = headEnd + bodyBytes;
     // 404 is a valid answer for a key never written.
     this.finish(status < 300 || status === 404);
     return true;
   }
+}
+
+const HTTP_1_1 = Buffer.from('HTTP/1.1 ', 'latin1');
+const CONTENT_LENGTH = Buffer.from('\r\ncontent-length:', 'latin1');
+
+/** The content-length of the head buf[at..end), or null without one. ringkv's server writes the name in lower case. */
+function contentLength(buf: Buffer, at: number, end: number): number | null {
+  let i = buf.indexOf(CONTENT_LENGTH, at);
+  if (i === -1 || i >= end) {
+    const m = /\r\ncontent-length: *(\d+)/i.exec(buf.toString('latin1', at, end));
+    return m === null ? null : Number(m[1]);
+  }
+  i += CONTENT_LENGTH.length;
+  while (buf[i] === 32) i++;
+  let n = 0;
+  let digits = 0;
+  for (let c = buf[i]!; c >= 48 && c <= 57; c = buf[++i]!) {
+    n = n * 10 + (c - 48);
+    digits++;
+  }
+  assert(digits > 0, 'content-length without digits');
+  return n;
 }
 
 class RespConnection extends OneAtATime {
@@ -186,7 +211,7 @@ class RespConnection extends OneAtATime {
       this.finish(type === '+');
       return true;
     }
-    assert(type === '$', `unexpected RESP reply type ${type}`);
+    if (type !== '$') assert(false, `unexpected RESP reply type ${type}`);
     const length = Number(inb.buf.toString('latin1', inb.at + 1, lineEnd - 2));
     if (length < 0) {
       inb.at = lineEnd;
