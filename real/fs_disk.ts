@@ -160,7 +160,7 @@ class Inode {
   }
 
   sync(callback: SyncCallback): void {
-    assert(!this.fdClosed, `sync of closed file ${this.name}`);
+    if (this.fdClosed) assert(false, `sync of closed file ${this.name}`);
     try {
       this.flush();
     } catch (err) {
@@ -228,7 +228,7 @@ class FsFile implements File {
   }
 
   sync(callback: SyncCallback): void {
-    assert(!this.closed, `sync of closed file ${this.name}`);
+    if (this.closed) assert(false, `sync of closed file ${this.name}`);
     this.inode.sync(this.syncs.wrap(callback));
   }
 

@@ -27,7 +27,8 @@ export class NodeTimers implements Timers {
   }
 
   setTimer(delayMs: number, callback: () => void): TimerId {
-    assert(delayMs >= 0 && Number.isFinite(delayMs), `timer delay ${delayMs}`);
+    // The message is formatted only on failure: this runs several times per request.
+    if (!(delayMs >= 0 && Number.isFinite(delayMs))) assert(false, `timer delay ${delayMs}`);
     const id = this.nextId++;
     // One shared bound function with arguments, not a closure per timer:
     // compaction and group commit set timers at a high rate.

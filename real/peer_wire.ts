@@ -99,7 +99,7 @@ const BATCH_LENGTH_BYTES = 4;
  * sealRecord turns it into the bytes to send.
  */
 export function recordBuffer(kind: number, frames: readonly Uint8Array[]): Buffer {
-  assert(kind === RECORD_BEAT ? frames.length === 0 : kind === RECORD_BATCH && frames.length > 0, `record kind ${kind} with ${frames.length} frames`);
+  if (!(kind === RECORD_BEAT ? frames.length === 0 : kind === RECORD_BATCH && frames.length > 0)) assert(false, `record kind ${kind} with ${frames.length} frames`);
   let total = MAC_PREFIX_BYTES + 1;
   for (const f of frames) total += BATCH_LENGTH_BYTES + f.length;
   const buf = Buffer.allocUnsafe(total);
