@@ -74,7 +74,7 @@ export interface NetworkStats {
 }
 
 /** What the network needs from the simulator (the Simulator itself). */
-export type SimNetworkHost = Pick<Simulator, 'rng' | 'nowMs' | 'schedule' | 'scheduleOnNode' | 'cancel' | 'isPending' | 'isUp' | 'trace' | 'traceFrame'>;
+export type SimNetworkHost = Pick<Simulator, 'rng' | 'nowMs' | 'schedule' | 'scheduleOnNodeWith' | 'cancel' | 'isPending' | 'isUp' | 'trace' | 'traceFrame'>;
 
 type FrameHandler = (from: NodeId, frame: Uint8Array) => void;
 
@@ -128,6 +128,8 @@ export class SimNetwork {
   private autoPartitionSince = 0;
   private lastAutoHealAt = Number.NEGATIVE_INFINITY;
   private corruptPending = 0;
+  /** arrive() bound once: every delivery event calls it with its flight. */
+  private readonly arriveFlight = (flight: Flight): void => this.arrive(flight);
 
   /** Creates the network and connects every node of `sim` to it, now and after restarts. */
   static attach(sim: Simulator, options: Partial<PacketFaultOptions> = {}): SimNetwork {
@@ -306,7 +308,7 @@ export class SimNetwork {
     const now = this.host.nowMs();
     const delay = delayReaching(now, target);
     flight.deliverAt = now + delay;
-    flight.event = this.host.scheduleOnNode(flight.link.to, delay, 'net deliver', () => this.arrive(flight));
+    flight.event = this.host.scheduleOnNodeWith(flight.link.to, delay, 'net deliver', this.arriveFlight, flight);
     if (flight.deliverAt > flight.link.lastDeliverAt) flight.link.lastDeliverAt = flight.deliverAt;
   }
 

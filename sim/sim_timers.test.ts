@@ -3,21 +3,26 @@ import { describe, expect, it } from 'vitest';
 import { AssertionError } from '../io/assert.ts';
 import { EventQueue } from './event_queue.ts';
 import { SimClock } from './sim_clock.ts';
-import { SimTimers } from './sim_timers.ts';
+import { SimTimers, type TimerScheduler } from './sim_timers.ts';
 
 /** SimTimers over a bare queue, with the loop the Simulator runs. */
 function world(driftPpm = 0) {
   let now = 0;
-  const q = new EventQueue<() => void>();
+  const q = new EventQueue<{ fn: () => void; owner: SimTimers }>();
   const clock = new SimClock(() => now, { driftPpm });
-  const timers = new SimTimers({ schedule: (d, _kind, fn) => q.push(now + d, fn), cancel: (id) => void q.cancel(id) }, clock);
+  const scheduler: TimerScheduler = {
+    scheduleTimer: (d, fn, owner) => q.push(now + d, { fn, owner }),
+    cancelTimer: (id, owner) => q.payloadOf(id)?.owner === owner && q.cancel(id),
+  };
+  const timers = new SimTimers(scheduler, clock);
   const run = (): void => {
     for (let e = q.pop(); e !== undefined; e = q.pop()) {
       now = e.timeMs;
-      e.payload();
+      e.payload.owner.fired();
+      e.payload.fn();
     }
   };
-  return { timers, clock, run, now: () => now };
+  return { timers, clock, run, now: () => now, other: () => new SimTimers(scheduler, clock) };
 }
 
 describe('SimTimers', () => {
@@ -54,6 +59,25 @@ describe('SimTimers', () => {
     run();
     expect(monoAtFire).toBeGreaterThanOrEqual(1000);
     expect(now()).toBeCloseTo(1000 / 1.05, 6);
+  });
+
+  it('cancelling a fired, cancelled or foreign timer is a no-op', () => {
+    const { timers, run, other } = world();
+    const fired: string[] = [];
+    const a = timers.setTimer(1, () => fired.push('a'));
+    const b = timers.setTimer(2, () => fired.push('b'));
+    const stranger = other();
+    const c = stranger.setTimer(3, () => fired.push('c'));
+    timers.cancelTimer(c);
+    stranger.cancelTimer(a);
+    expect([timers.pendingCount, stranger.pendingCount]).toEqual([2, 1]);
+    timers.cancelTimer(b);
+    timers.cancelTimer(b);
+    expect(timers.pendingCount).toBe(1);
+    run();
+    expect(fired).toEqual(['a', 'c']);
+    timers.cancelTimer(a);
+    expect([timers.pendingCount, stranger.pendingCount]).toEqual([0, 0]);
   });
 
   it('refuses negative and non-finite delays', () => {

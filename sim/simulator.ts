@@ -74,7 +74,11 @@ interface SimEvent {
   node: NodeState | null;
   incarnation: number;
   kind: string;
-  fn: () => void;
+  /** Called with `arg`, so a caller with per-event data need not allocate a closure for it. */
+  fn: (arg: unknown) => void;
+  arg: unknown;
+  /** The owner of a timer event, told just before it runs; null for other events. */
+  timers: SimTimers | null;
 }
 
 interface NodeState {
@@ -224,14 +228,19 @@ export class Simulator {
   /** A world event after `delayMs` of true time. */
   schedule(delayMs: number, kind: string, fn: () => void): EventId {
     if (!(Number.isFinite(delayMs) && delayMs >= 0)) throw new AssertionError(`schedule: bad delay ${delayMs}`);
-    return this.queue.push(this.now + delayMs, { node: null, incarnation: 0, kind, fn });
+    return this.queue.push(this.now + delayMs, { node: null, incarnation: 0, kind, fn, arg: undefined, timers: null });
   }
 
   /** An event for the node's current incarnation; dropped if the node crashes first. */
   scheduleOnNode(nodeId: string, delayMs: number, kind: string, fn: () => void): EventId {
+    return this.scheduleOnNodeWith(nodeId, delayMs, kind, fn, undefined);
+  }
+
+  /** scheduleOnNode calling `fn(arg)`: no closure per event for callers that pass data. */
+  scheduleOnNodeWith<A>(nodeId: string, delayMs: number, kind: string, fn: (arg: A) => void, arg: A): EventId {
     if (!(Number.isFinite(delayMs) && delayMs >= 0)) throw new AssertionError(`scheduleOnNode: bad delay ${delayMs}`);
     const state = this.state(nodeId);
-    return this.bind(state, state.incarnation, this.now + delayMs, kind, fn);
+    return this.queue.push(this.now + delayMs, { node: state, incarnation: state.incarnation, kind, fn: fn as (arg: unknown) => void, arg, timers: null });
   }
 
   cancel(id: EventId): void {
@@ -302,7 +311,8 @@ export class Simulator {
         this.traceHashState.event(timeMs, node === null ? '' : node.id, payload.kind);
         this.dispatching = node;
         try {
-          payload.fn();
+          if (payload.timers !== null) payload.timers.fired();
+          payload.fn(payload.arg);
         } finally {
           this.dispatching = null;
         }
@@ -316,15 +326,16 @@ export class Simulator {
   }
 
   private bind(state: NodeState, incarnation: number, timeMs: number, kind: string, fn: () => void): EventId {
-    return this.queue.push(timeMs, { node: state, incarnation, kind, fn });
+    return this.queue.push(timeMs, { node: state, incarnation, kind, fn, arg: undefined, timers: null });
   }
 
   private incarnate(state: NodeState): SimNode {
     const incarnation = state.incarnation;
     const timers = new SimTimers(
       {
-        schedule: (delayMs, kind, fn) => this.bind(state, incarnation, this.now + delayMs, kind, fn),
-        cancel: (id) => void this.queue.cancel(id),
+        scheduleTimer: (delayMs, callback, owner) =>
+          this.queue.push(this.now + delayMs, { node: state, incarnation, kind: 'timer', fn: callback, arg: undefined, timers: owner }),
+        cancelTimer: (id, owner) => this.queue.payloadOf(id)?.timers === owner && this.queue.cancel(id),
       },
       state.clock,
     );
