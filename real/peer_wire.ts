@@ -113,7 +113,11 @@ export function recordBuffer(kind: number, frames: readonly Uint8Array[]): Buffe
   return buf;
 }
 
-/** The wire bytes of a record built by recordBuffer, given its MAC (a view into `buf`, which the prefix becomes). */
+/**
+ * The wire bytes of a record built by recordBuffer, given the MAC sealInPlace
+ * computed over it: length and MAC go into the end of the prefix, and the
+ * result is a view of `buf` from there.
+ */
 export function sealRecord(buf: Buffer, mac: Uint8Array): Buffer {
   assert(mac.length === FRAME_MAC_BYTES && buf.length > MAC_PREFIX_BYTES, 'record to seal');
   const start = MAC_PREFIX_BYTES - FRAME_MAC_BYTES - 4;
