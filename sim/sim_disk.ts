@@ -225,63 +225,57 @@ export class SimDisk implements Disk {
 
   private handle(name: string, inode: Inode): File {
     this.openHandles++;
-    let closed = false;
-    const generation = this.generation;
-    const check = (op: string): void => {
-      if (generation !== this.generation) throw new AssertionError(`${op} on ${name}: handle opened before a crash`);
-      if (closed) throw new AssertionError(`${op} on ${name}: handle is closed`);
-    };
-    return {
-      name,
-      size: () => {
-        check('size');
-        return inode.data.length;
-      },
-      append: (data: Uint8Array) => {
-        check('append');
-        if (this.used + data.length > this.capacity) {
-          this.host.onOp?.('append.full', name, data.length);
-          throw new DiskFullError(`append to ${name}: ${data.length} bytes do not fit (${this.used} of ${this.capacity} used)`);
-        }
-        inode.data.append(data);
-        if (inode.linked) this.used += data.length;
-        this.host.onOp?.('append', name, data.length);
-      },
-      pread: (offset: number, length: number) => {
-        check('pread');
-        if (!(Number.isSafeInteger(offset) && offset >= 0)) throw new AssertionError(`pread on ${name}: bad offset ${offset}`);
-        if (!(Number.isSafeInteger(length) && length >= 0)) throw new AssertionError(`pread on ${name}: bad length ${length}`);
-        if (this.readErrorRate > 0 && this.rng.chance(this.readErrorRate)) {
-          this.host.onOp?.('pread.error', name, length);
-          throw new DiskReadError(`pread on ${name} at ${offset}: I/O error`);
-        }
-        const out = inode.data.read(offset, length);
-        assert(out.length <= length && (out.length === length || offset + out.length >= inode.data.length), 'pread: short read before end of file');
-        this.host.onOp?.('pread', name, out.length);
-        return out;
-      },
-      sync: (callback: SyncCallback) => {
-        check('sync');
-        const target = inode.data.length;
-        const doneAt = Math.max(this.host.nowMs() + this.latency(), inode.lastSyncDoneAt);
-        inode.lastSyncDoneAt = doneAt;
-        this.host.onOp?.('sync', name, target);
-        this.host.schedule(doneAt - this.host.nowMs(), 'disk.sync', () => {
-          if (generation !== this.generation) return;
-          if (target > inode.data.length) throw new AssertionError(`sync of ${name}: file shrank below the synced length without a crash`);
-          if (target > inode.durable) inode.durable = target;
-          if (inode.durable > inode.data.length) throw new AssertionError(`sync of ${name}: durable beyond size`);
-          callback(null);
-        });
-      },
-      close: () => {
-        check('close');
-        closed = true;
-        this.openHandles--;
-        assert(this.openHandles >= 0, 'close: negative open handle count');
-      },
-    };
+    return new SimFile(name, inode, this.generation, this.fileOps);
   }
+
+  /** The handles' operations, built once per disk (a handle is opened for every table read). */
+  private readonly fileOps: FileOps = {
+    check: (f, op) => {
+      if (f.generation !== this.generation) throw new AssertionError(`${op} on ${f.name}: handle opened before a crash`);
+      if (f.closed) throw new AssertionError(`${op} on ${f.name}: handle is closed`);
+    },
+    append: (f, data) => {
+      const { name, inode } = f;
+      if (this.used + data.length > this.capacity) {
+        this.host.onOp?.('append.full', name, data.length);
+        throw new DiskFullError(`append to ${name}: ${data.length} bytes do not fit (${this.used} of ${this.capacity} used)`);
+      }
+      inode.data.append(data);
+      if (inode.linked) this.used += data.length;
+      this.host.onOp?.('append', name, data.length);
+    },
+    pread: (f, offset, length) => {
+      const { name, inode } = f;
+      if (!(Number.isSafeInteger(offset) && offset >= 0)) throw new AssertionError(`pread on ${name}: bad offset ${offset}`);
+      if (!(Number.isSafeInteger(length) && length >= 0)) throw new AssertionError(`pread on ${name}: bad length ${length}`);
+      if (this.readErrorRate > 0 && this.rng.chance(this.readErrorRate)) {
+        this.host.onOp?.('pread.error', name, length);
+        throw new DiskReadError(`pread on ${name} at ${offset}: I/O error`);
+      }
+      const out = inode.data.read(offset, length);
+      assert(out.length <= length && (out.length === length || offset + out.length >= inode.data.length), 'pread: short read before end of file');
+      this.host.onOp?.('pread', name, out.length);
+      return out;
+    },
+    sync: (f, callback) => {
+      const { name, inode, generation } = f;
+      const target = inode.data.length;
+      const doneAt = Math.max(this.host.nowMs() + this.latency(), inode.lastSyncDoneAt);
+      inode.lastSyncDoneAt = doneAt;
+      this.host.onOp?.('sync', name, target);
+      this.host.schedule(doneAt - this.host.nowMs(), 'disk.sync', () => {
+        if (generation !== this.generation) return;
+        if (target > inode.data.length) throw new AssertionError(`sync of ${name}: file shrank below the synced length without a crash`);
+        if (target > inode.durable) inode.durable = target;
+        if (inode.durable > inode.data.length) throw new AssertionError(`sync of ${name}: durable beyond size`);
+        callback(null);
+      });
+    },
+    closed: () => {
+      this.openHandles--;
+      assert(this.openHandles >= 0, 'close: negative open handle count');
+    },
+  };
 
   private flipInodeBit(name: string, inode: Inode, byteOffset: number, bit: number): void {
     assert(Number.isInteger(bit) && bit >= 0 && bit < 8, `flipBit: bad bit ${bit}`);
@@ -331,5 +325,54 @@ export class SimDisk implements Disk {
 
   private static checkName(name: string): void {
     assert(name.length > 0 && !name.includes('/') && name !== '.' && name !== '..', `SimDisk: bad file name ${JSON.stringify(name)}`);
+  }
+}
+
+/** What a handle asks of its disk. */
+interface FileOps {
+  /** Throws unless the handle is open and from the current generation. */
+  check(f: SimFile, op: string): void;
+  append(f: SimFile, data: Uint8Array): void;
+  pread(f: SimFile, offset: number, length: number): Uint8Array;
+  sync(f: SimFile, callback: SyncCallback): void;
+  closed(): void;
+}
+
+/** An open file: a class, not an object of closures, since the store opens one per table read. */
+class SimFile implements File {
+  closed = false;
+
+  constructor(
+    readonly name: string,
+    readonly inode: Inode,
+    /** The disk's generation when opened: dead after a crash. */
+    readonly generation: number,
+    private readonly ops: FileOps,
+  ) {}
+
+  size(): number {
+    this.ops.check(this, 'size');
+    return this.inode.data.length;
+  }
+
+  append(data: Uint8Array): void {
+    this.ops.check(this, 'append');
+    this.ops.append(this, data);
+  }
+
+  pread(offset: number, length: number): Uint8Array {
+    this.ops.check(this, 'pread');
+    return this.ops.pread(this, offset, length);
+  }
+
+  sync(callback: SyncCallback): void {
+    this.ops.check(this, 'sync');
+    this.ops.sync(this, callback);
+  }
+
+  close(): void {
+    this.ops.check(this, 'close');
+    this.closed = true;
+    this.ops.closed();
   }
 }
