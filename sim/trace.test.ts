@@ -16,6 +16,16 @@ describe('Trace', () => {
     expect(hashOf(() => {})).not.toBe(h);
   });
 
+  it('folds the same words as before its string loop was unrolled (pinned: traces stay comparable across versions)', () => {
+    const t = new Trace();
+    // Odd and even lengths, 0 to 11 UTF-16 units, non-ASCII included.
+    for (let n = 0; n < 12; n++) t.line('x\u00e9y€z'.repeat(3).slice(0, n));
+    t.event(12.25, 'n3', 'net deliver');
+    t.op('n1', 'append', 'wal-000001', 4096);
+    t.frame('send', 'n1', 'n2', 7, 120, 0);
+    expect(t.hex()).toBe('5c640d638e2e04c0');
+  });
+
   it('tells apart order, line boundaries, fields and tiny time differences', () => {
     const variants = [
       hashOf((t) => (t.line('a'), t.line('b'))),

@@ -124,11 +124,26 @@ export class Trace {
   }
 
   private string(s: string): void {
+    this.word(s.length);
+    // The lanes in locals for the loop (word() inlined): every event folds its node and kind.
+    let a = this.a;
+    let b = this.b;
     const n = s.length;
-    this.word(n);
     let i = 0;
-    for (; i + 1 < n; i += 2) this.word(s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16));
-    if (i < n) this.word(s.charCodeAt(i));
+    for (; i < n; i += 2) {
+      const k = i + 1 < n ? s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16) : s.charCodeAt(i);
+      let ka = Math.imul(k, A1);
+      ka = Math.imul((ka << 15) | (ka >>> 17), A2);
+      a ^= ka;
+      a = (Math.imul((a << 13) | (a >>> 19), 5) + 0xe6546b64) | 0;
+      let kb = Math.imul(k, B1);
+      kb = Math.imul((kb << 16) | (kb >>> 16), B2);
+      b ^= kb;
+      b = (Math.imul((b << 15) | (b >>> 17), 5) + 0x38495ab5) | 0;
+    }
+    this.a = a;
+    this.b = b;
+    this.words += (n + 1) >> 1;
   }
 
   private endLine(readable: string | undefined): void {
