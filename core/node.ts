@@ -340,7 +340,7 @@ export class StoreNode {
       },
       topology.readRing,
     );
-    this.replicas.onRecordWritten = (ks, key, value) => this.antiEntropy.recordWritten(ks, key, value);
+    this.replicas.onRecordWritten = (ks, key, value, encoded) => this.antiEntropy.recordWritten(ks, key, value, encoded);
     this.guard = new RebuildGuard(
       {
         env,

@@ -140,9 +140,9 @@ export class AntiEntropyService {
   }
 
   /** ReplicaStore's write hook. */
-  recordWritten(ks: string, key: Uint8Array, value: Parameters<ReplicaTrees['recordWritten']>[2]): void {
+  recordWritten(ks: string, key: Uint8Array, value: Parameters<ReplicaTrees['recordWritten']>[2], encoded?: Uint8Array): void {
     if (this.closed) return;
-    this.trees.recordWritten(ks, key, value, this.d.env.clock.wallMs());
+    this.trees.recordWritten(ks, key, value, this.d.env.clock.wallMs(), encoded);
   }
 
   /**

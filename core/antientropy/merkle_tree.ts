@@ -76,12 +76,14 @@ export class MerkleTree {
   /** Level of the leaves; the root is level 0. */
   readonly depth: number;
   readonly segmentCount: number;
+  // Allocated at the first update (materialize()): a node opens a tree for
+  // every range it replicates, and a tree never written is all zeros anyway.
   /** hashes[level] holds [hi, lo] word pairs, one per node of the level. */
-  private readonly hashes: Uint32Array[];
+  private hashes: Uint32Array[] = [];
   /** dirty[level] (inner levels only): 1 where a node must be recomputed. */
-  private readonly dirty: Uint8Array[];
+  private dirty: Uint8Array[] = [];
   /** Dirty node indices per inner level, so refreshing visits only them. */
-  private readonly dirtyLists: number[][];
+  private dirtyLists: number[][] = [];
   private readonly width: bigint;
   /** Offsets are taken from start + 1, the range's first token. */
   private readonly firstToken: bigint;
@@ -106,9 +108,10 @@ export class MerkleTree {
     this.firstToken = BigInt.asUintN(64, range.start + 1n);
     this.shiftToSegment = this.width === RING_SIZE ? BigInt(64 - shape.leafBits) : null;
     this.leafBitsBig = BigInt(shape.leafBits);
-    this.hashes = [];
-    this.dirty = [];
-    this.dirtyLists = [];
+    this.childBytes = new Uint8Array(this.fanout * HASH_BYTES);
+  }
+
+  private materialize(): void {
     for (let level = 0; level <= this.depth; level++) {
       const nodes = this.nodesAt(level);
       this.hashes.push(new Uint32Array(2 * nodes));
@@ -117,7 +120,6 @@ export class MerkleTree {
         this.dirtyLists.push([]);
       }
     }
-    this.childBytes = new Uint8Array(this.fanout * HASH_BYTES);
   }
 
   get shape(): MerkleShape {
@@ -188,12 +190,12 @@ export class MerkleTree {
   levelHashes(level: number, indices: readonly number[]): Uint8Array {
     const nodes = this.nodesAt(level);
     this.refresh();
-    const words = this.hashes[level]!;
+    const words = this.hashes[level]; // undefined: never written, every hash zero
     const out = new Uint8Array(indices.length * HASH_BYTES);
     for (let i = 0; i < indices.length; i++) {
       const index = indices[i]!;
       if (!(Number.isInteger(index) && index >= 0 && index < nodes)) assert(false, `node ${index} of level ${level}`);
-      writeHash(out, i * HASH_BYTES, words[2 * index]!, words[2 * index + 1]!);
+      if (words !== undefined) writeHash(out, i * HASH_BYTES, words[2 * index]!, words[2 * index + 1]!);
     }
     return out;
   }
@@ -215,6 +217,7 @@ export class MerkleTree {
 
   private applyToLeaf(segment: number, hi: number, lo: number, sign: 1 | -1): void {
     if (!(Number.isInteger(segment) && segment >= 0 && segment < this.segmentCount)) assert(false, `segment ${segment} of ${this.segmentCount}`);
+    if (this.hashes.length === 0) this.materialize();
     addMod64(this.hashes[this.depth]!, 2 * segment, hi, lo, sign);
   }
 
@@ -232,6 +235,7 @@ export class MerkleTree {
 
   /** Recomputes dirty inner nodes, deepest level first (a node's children are clean by then). */
   private refresh(): void {
+    if (this.hashes.length === 0) return;
     for (let level = this.depth - 1; level >= 0; level--) {
       const list = this.dirtyLists[level]!;
       if (list.length === 0) continue;

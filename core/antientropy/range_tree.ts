@@ -24,6 +24,8 @@ interface IndexedEntry {
 
 /** A key as a Map key: one UTF-16 unit per byte. */
 export function keyIdOf(key: Uint8Array): string {
+  // One call for the usual short key (no spread, no substring copies).
+  if (key.length <= 4096) return String.fromCharCode.apply(null, key as unknown as number[]);
   let s = '';
   for (let i = 0; i < key.length; i += 4096) s += String.fromCharCode(...key.subarray(i, i + 4096));
   return s;

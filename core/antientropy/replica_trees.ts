@@ -47,10 +47,11 @@ interface KeyspaceTrees {
   scan: { after: Uint8Array | undefined } | null;
 }
 
-export function recordContent(value: VersionedValue, graceMs: number): { contentHash: bigint; purgeAtMs: number | null } {
+/** `encoded`, when given, is encodeVersionedValue(value), already at hand on the write path. */
+export function recordContent(value: VersionedValue, graceMs: number, encoded?: Uint8Array): { contentHash: bigint; purgeAtMs: number | null } {
   // engineTtlMs from time 0 is the absolute purge time: the last deletion or expiry plus the grace.
   const purgeAt = engineTtlMs(value, 0, graceMs);
-  return { contentHash: contentHash64(encodeVersionedValue(value)), purgeAtMs: purgeAt === undefined ? null : purgeAt };
+  return { contentHash: contentHash64(encoded ?? encodeVersionedValue(value)), purgeAtMs: purgeAt === undefined ? null : purgeAt };
 }
 
 export class ReplicaTrees {
@@ -116,14 +117,15 @@ export class ReplicaTrees {
   }
 
   /** A replica record of `ks` became `value` (durable). */
-  recordWritten(ks: string, key: Uint8Array, value: VersionedValue, nowMs: number): void {
+  /** `encoded`, when given, is the record's bytes (encodeVersionedValue(value)). */
+  recordWritten(ks: string, key: Uint8Array, value: VersionedValue, nowMs: number, encoded?: Uint8Array): void {
     const kt = this.byKeyspace.get(ks);
     if (kt === undefined || this.ring === null || this.ring.tokenCount === 0) return;
     const token = keyToken(key);
     const slot = kt.slots.get(this.ring.tokenIndexFor(token));
     if (slot === undefined) return;
     if (!slot.tree.built && kt.scan !== null && (kt.scan.after === undefined || compareBytes(key, kt.scan.after) > 0)) return;
-    const { contentHash, purgeAtMs } = recordContent(value, this.graceMs);
+    const { contentHash, purgeAtMs } = recordContent(value, this.graceMs, encoded);
     slot.tree.set(token, key, contentHash, purgeAtMs, nowMs);
   }
 

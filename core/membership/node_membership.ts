@@ -70,6 +70,8 @@ export class NodeMembership implements MembershipOpinion {
   private readonly gone = new Set<NodeId>();
   private current: Topology;
   private lastRejected = 0;
+  /** The members the current topology was last checked against. */
+  private lastMembers: readonly TopologyMember[] = [];
 
   constructor(
     private readonly env: Env,
@@ -249,14 +251,23 @@ export class NodeMembership implements MembershipOpinion {
   }
 
   private rebuildTopology(): void {
-    const next = this.build();
-    if (next.version === this.current.version) return;
+    const members = this.buildMembers();
+    // The usual case, every background tick: the same members from the same
+    // token arrays as last time, so neither hash nor rings need rebuilding.
+    if (sameMembers(members, this.lastMembers)) return;
+    this.lastMembers = members;
+    if (Topology.versionOf(members) === this.current.version) return;
+    const next = Topology.of(members);
     this.current = next;
     this.hooks.mark('topology changed');
     this.hooks.onTopology(next);
   }
 
   private build(): Topology {
+    return Topology.of(this.buildMembers());
+  }
+
+  private buildMembers(): TopologyMember[] {
     const members = new Map<string, TopologyMember>();
     for (const m of this.config.members) if (!this.gone.has(m.id)) members.set(m.id, { id: m.id, phase: m.phase ?? 'normal', tokens: m.tokens });
     for (const id of this.gossiper.knownNodes()) {
@@ -272,8 +283,19 @@ export class NodeMembership implements MembershipOpinion {
       const m = members.get(dead);
       if (m !== undefined && dead !== this.env.nodeId && !isGone(m.phase)) members.set(dead, { ...m, phase: 'removed' });
     }
-    return Topology.of([...members.values()]);
+    return [...members.values()];
   }
+}
+
+/** Same ids and phases in the same order, with the very same token arrays (never changed in place). */
+function sameMembers(a: readonly TopologyMember[], b: readonly TopologyMember[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.id !== y.id || x.phase !== y.phase || x.tokens !== y.tokens) return false;
+  }
+  return true;
 }
 
 const isGone = (s: MemberStatus): boolean => s === 'left' || s === 'removed';

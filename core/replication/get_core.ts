@@ -41,7 +41,7 @@ export class GetCore {
   ) {
     this.waiting = new Set(targets);
     assert(this.waiting.size === targets.length, 'get core: targets are distinct');
-    assert(Number.isInteger(required) && required >= 1, `get core: required ${required}`);
+    if (!(Number.isInteger(required) && required >= 1)) assert(false, `get core: required ${required}`);
   }
 
   /** Replies that count towards `required`. */

@@ -14,7 +14,7 @@ import { quorumOf } from './consistency.ts';
 
 /** Acknowledgements needed for `before` of the current replicas and `after` of the final ones (each at most all of them). */
 export function movingQuorum(replicas: WriteReplicas, before: number, after: number): number {
-  assert(Number.isInteger(before) && before >= 1 && Number.isInteger(after) && after >= 1, `quorums ${before}, ${after}`);
+  if (!(Number.isInteger(before) && before >= 1 && Number.isInteger(after) && after >= 1)) assert(false, `quorums ${before}, ${after}`);
   const { natural, pending, target } = replicas;
   if (pending.length === 0 && target === natural) return before;
   const displaced = natural.filter((node) => !target.includes(node)).length;

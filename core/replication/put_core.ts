@@ -31,7 +31,7 @@ export class PutCore {
   ) {
     this.waiting = new Set(targets);
     assert(this.waiting.size === targets.length, 'put core: targets are distinct');
-    assert(Number.isInteger(required) && required >= 1, `put core: required ${required}`);
+    if (!(Number.isInteger(required) && required >= 1)) assert(false, `put core: required ${required}`);
   }
 
   get acks(): number {

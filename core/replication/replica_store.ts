@@ -34,7 +34,7 @@ export interface StoredRecord {
 
 export class ReplicaStore {
   /** Told of every record this store wrote, once durable (anti-entropy keeps its Merkle trees with it). */
-  onRecordWritten: ((ks: string, key: Uint8Array, value: VersionedValue) => void) | null = null;
+  onRecordWritten: ((ks: string, key: Uint8Array, value: VersionedValue, encoded: Uint8Array) => void) | null = null;
 
   constructor(
     private readonly engine: Engine,
@@ -55,6 +55,10 @@ export class ReplicaStore {
     return decodeStored(this.writer.latest(replicaKey(ks, key)));
   }
 
+  private latestAt(storageKey: Uint8Array): VersionedValue | null {
+    return decodeStored(this.writer.latest(storageKey));
+  }
+
   /**
    * Merges `incoming` into the key's record and writes the result; calls back
    * once it is durable, with the merged version. A record that cannot be read
@@ -62,9 +66,10 @@ export class ReplicaStore {
    * rest); `onReplaced` is told.
    */
   apply(ks: string, key: Uint8Array, incoming: VersionedValue, cb: (err: Error | null, merged?: VersionedValue) => void, onReplaced?: () => void): void {
+    const storageKey = replicaKey(ks, key);
     let current: VersionedValue | null;
     try {
-      current = this.latest(ks, key);
+      current = this.latestAt(storageKey);
     } catch (err) {
       if (!(err instanceof CorruptionError)) throw err;
       current = null;
@@ -77,15 +82,17 @@ export class ReplicaStore {
       cb(err as Error);
       return;
     }
-    const storageKey = replicaKey(ks, key);
-    if (current !== null && (merged === current || (merged.mode === 'siblings' && sameBytes(encodeVersionedValue(merged), encodeVersionedValue(current))))) {
+    // The record's bytes are encoded once: the engine and the anti-entropy hook share them.
+    const encoded = merged === current ? null : encodeVersionedValue(merged);
+    if (current !== null && (encoded === null || (merged.mode === 'siblings' && sameBytes(encoded, encodeVersionedValue(current))))) {
       // Nothing new (a duplicate or an older version): no write, but the
       // answer waits until what it reports is durable.
       this.writer.whenDurable(storageKey, () => cb(null, current));
       return;
     }
-    this.writer.put(storageKey, encodeVersionedValue(merged), engineTtlMs(merged, this.clock.wallMs(), this.graceMs), (err) => {
-      if (err === null) this.onRecordWritten?.(ks, key, merged);
+    assert(encoded !== null, 'a new record has its bytes');
+    this.writer.put(storageKey, encoded, engineTtlMs(merged, this.clock.wallMs(), this.graceMs), (err) => {
+      if (err === null) this.onRecordWritten?.(ks, key, merged, encoded);
       cb(err, merged);
     });
   }

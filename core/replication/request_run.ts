@@ -51,7 +51,7 @@ export class RequestRun<R> {
 export function once<A>(cb: (a: A) => void, what: string): (a: A) => void {
   let called = false;
   return (a: A) => {
-    assert(!called, `${what}: callback called twice`);
+    if (called) assert(false, `${what}: callback called twice`);
     called = true;
     cb(a);
   };

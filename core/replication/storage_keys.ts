@@ -44,16 +44,31 @@ function keyspaceBytes(ks: string): Uint8Array {
 
 /** The prefix of every replica record of keyspace `ks`. */
 export function replicaPrefix(ks: string): Uint8Array {
-  const name = keyspaceBytes(ks);
-  const out = new Uint8Array(2 + name.length);
-  out[0] = REPLICA_TAG;
-  out[1] = name.length;
-  out.set(name, 2);
-  return out;
+  return sharedReplicaPrefix(ks).slice();
+}
+
+// Every replica read and write builds its engine key: the keyspace's prefix
+// is encoded once, not per request. Keyspaces are few; the bound only keeps
+// a stream of made-up names from growing the cache.
+const prefixCache = new Map<string, Uint8Array>();
+const PREFIX_CACHE_LIMIT = 256;
+
+function sharedReplicaPrefix(ks: string): Uint8Array {
+  let prefix = prefixCache.get(ks);
+  if (prefix === undefined) {
+    const name = keyspaceBytes(ks);
+    prefix = new Uint8Array(2 + name.length);
+    prefix[0] = REPLICA_TAG;
+    prefix[1] = name.length;
+    prefix.set(name, 2);
+    if (prefixCache.size >= PREFIX_CACHE_LIMIT) prefixCache.clear();
+    prefixCache.set(ks, prefix);
+  }
+  return prefix;
 }
 
 export function replicaKey(ks: string, key: Uint8Array): Uint8Array {
-  const prefix = replicaPrefix(ks);
+  const prefix = sharedReplicaPrefix(ks);
   const out = new Uint8Array(prefix.length + key.length);
   out.set(prefix, 0);
   out.set(key, prefix.length);

@@ -113,12 +113,12 @@ export class Ring {
   }
 
   tokenAt(i: number): bigint {
-    assert(i >= 0 && i < this.sortedTokens.length, `token index ${i}`);
+    if (!(i >= 0 && i < this.sortedTokens.length)) assert(false, `token index ${i}`);
     return this.sortedTokens[i]!;
   }
 
   nodeAt(i: number): NodeId {
-    assert(i >= 0 && i < this.sortedTokens.length, `token index ${i}`);
+    if (!(i >= 0 && i < this.sortedTokens.length)) assert(false, `token index ${i}`);
     return this.nodeIds[this.owner[i]!]!;
   }
 
@@ -133,7 +133,7 @@ export class Ring {
 
   /** Index of the token whose range holds `keyToken`: the first token >= keyToken, wrapping to 0. */
   tokenIndexFor(keyToken: bigint): number {
-    assert(isToken(keyToken), `key token ${keyToken} outside [0, 2^64)`);
+    if (!isToken(keyToken)) assert(false, `key token ${keyToken} outside [0, 2^64)`);
     const tokens = this.sortedTokens;
     assert(tokens.length > 0, 'lookup on an empty ring');
     let lo = 0;
@@ -149,7 +149,7 @@ export class Ring {
   /** The range ending at token i. */
   rangeAt(i: number): TokenRange {
     const t = this.sortedTokens;
-    assert(i >= 0 && i < t.length, `range index ${i}`);
+    if (!(i >= 0 && i < t.length)) assert(false, `range index ${i}`);
     return { start: t[(i === 0 ? t.length : i) - 1]!, end: t[i]! };
   }
 
@@ -182,8 +182,8 @@ export class Ring {
     extra: number,
     isUp: (node: NodeId) => boolean = () => true,
   ): PreferenceEntry[] {
-    assert(Number.isInteger(n) && n >= 1, `replication factor ${n}`);
-    assert(Number.isInteger(extra) && extra >= 0, `extra fallbacks ${extra}`);
+    if (!(Number.isInteger(n) && n >= 1)) assert(false, `replication factor ${n}`);
+    if (!(Number.isInteger(extra) && extra >= 0)) assert(false, `extra fallbacks ${extra}`);
     const out: PreferenceEntry[] = [];
     if (this.sortedTokens.length === 0) return out;
     const downHomes: NodeId[] = [];

@@ -21,6 +21,25 @@ const memberTokens = fc
     }),
   );
 
+/** The version hash written out plainly (members by id, tokens ascending, each printed in hex): a model for the cached one. */
+function modelVersion(members: readonly TopologyMember[]): number {
+  const rank: Record<MemberPhase, number> = { joining: 0, normal: 1, leaving: 2, left: 3, removed: 4 };
+  let text = '';
+  for (const m of [...members].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))) {
+    text += `${m.id}|${rank[m.phase]}|`;
+    for (const t of [...m.tokens].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))) text += `${t.toString(16)},`;
+    text += ';';
+  }
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193) >>> 0;
+    b = Math.imul(b ^ c, 0x01000193 ^ 0x100) >>> 0;
+  }
+  return (a & 0x1fffff) * 0x100000000 + b;
+}
+
 function ringOf(members: readonly { id: string; tokens: readonly bigint[] }[]): Ring {
   return Ring.fromEntries(members.flatMap((m) => m.tokens.map((t) => ({ token: t, node: m.id }))));
 }
@@ -114,6 +133,9 @@ describe('Topology', () => {
           const a = Topology.of(withPhases);
           const b = Topology.of([...withPhases].reverse().map((m) => ({ ...m, tokens: [...m.tokens].reverse() })));
           expect(b.version).toBe(a.version);
+          expect(Topology.versionOf(withPhases)).toBe(a.version);
+          expect(Topology.versionOf([...withPhases].reverse())).toBe(a.version);
+          expect(a.version).toBe(modelVersion(withPhases));
           expect(b.members()).toEqual(a.members());
           expect(b.readRing.entries()).toEqual(a.readRing.entries());
           expect(b.targetRing.entries()).toEqual(a.targetRing.entries());

@@ -55,7 +55,10 @@ export class Topology {
   /** Whether any member is joining or leaving (writes may have pending replicas). */
   readonly moving: boolean;
 
-  private constructor(private readonly sorted: readonly TopologyMember[]) {
+  private constructor(
+    private readonly sorted: readonly TopologyMember[],
+    version: number,
+  ) {
     // A token claimed by two members goes to the one whose phase comes first
     // (then the smaller id): a replacement 'joining' with a dead node's tokens
     // takes them in the target ring even while gossip still calls the dead
@@ -68,7 +71,7 @@ export class Topology {
     this.readRing = Ring.fromEntries(entries(['normal', 'leaving']));
     this.moving = sorted.some((m) => m.phase === 'joining' || m.phase === 'leaving');
     this.targetRing = this.moving ? Ring.fromEntries(entries(['joining', 'normal'])) : this.readRing;
-    this.version = versionOf(sorted);
+    this.version = version;
   }
 
   /** Deterministic: the same members in any order give the same topology. */
@@ -81,10 +84,25 @@ export class Topology {
       const active = m.phase === 'joining' || m.phase === 'normal' || m.phase === 'leaving';
       assert(!active || m.tokens.length > 0, `member ${m.id} is ${m.phase} without tokens`);
     }
-    const sorted = [...members]
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-      .map((m) => ({ id: m.id, phase: m.phase, tokens: [...m.tokens].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)) }));
-    return new Topology(sorted);
+    const sorted = sortById(members).map((m) => ({ id: m.id, phase: m.phase, tokens: canonicalTokens(m.tokens).sorted }));
+    const version = versionOf(sorted);
+    // Every node builds the same few topologies (at open, on each ring
+    // change): an equal one built lately is shared, rings and their lookup
+    // tables included (a Topology and its Rings never change once built).
+    for (const t of recentTopologies) if (t.version === version && sameMembers(t.sorted, sorted)) return t;
+    const built = new Topology(sorted, version);
+    recentTopologies.unshift(built);
+    if (recentTopologies.length > RECENT_TOPOLOGIES) recentTopologies.pop();
+    return built;
+  }
+
+  /**
+   * The version Topology.of(members) would have, without building its rings:
+   * a caller that rebuilds the members often (membership, every background
+   * tick) compares this first and builds only on a change.
+   */
+  static versionOf(members: readonly TopologyMember[]): number {
+    return versionOf(sortById(members));
   }
 
   /** Every member 'normal': the topology of a cluster that is not changing. */
@@ -133,7 +151,45 @@ export class Topology {
   }
 }
 
-/** Two FNV-1a hashes over the canonical members, folded into a safe integer. */
+const RECENT_TOPOLOGIES = 8;
+const recentTopologies: Topology[] = [];
+
+function sameMembers(a: readonly TopologyMember[], b: readonly TopologyMember[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.id !== y.id || x.phase !== y.phase || x.tokens.length !== y.tokens.length) return false;
+    if (x.tokens !== y.tokens) for (let j = 0; j < x.tokens.length; j++) if (x.tokens[j] !== y.tokens[j]) return false;
+  }
+  return true;
+}
+
+const byId = (a: TopologyMember, b: TopologyMember): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const sortById = (members: readonly TopologyMember[]): TopologyMember[] => [...members].sort(byId);
+
+/**
+ * A member's tokens ascending and their text in the version hash, kept per
+ * tokens array: members are rebuilt from the same arrays (configuration,
+ * gossip state, which replaces an array rather than changing it) far more
+ * often than the tokens change, and sorting and printing bigints dominated
+ * the rebuild.
+ */
+const tokenCache = new WeakMap<readonly bigint[], { sorted: readonly bigint[]; text: string }>();
+function canonicalTokens(tokens: readonly bigint[]): { sorted: readonly bigint[]; text: string } {
+  let c = tokenCache.get(tokens);
+  if (c === undefined) {
+    const sorted = Object.freeze([...tokens].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)));
+    let text = '';
+    for (const t of sorted) text += `${t.toString(16)},`;
+    c = { sorted, text };
+    tokenCache.set(tokens, c);
+    tokenCache.set(sorted, c);
+  }
+  return c;
+}
+
+/** Two FNV-1a hashes over the canonical members (sorted by id), folded into a safe integer. */
 function versionOf(sorted: readonly TopologyMember[]): number {
   let a = 0x811c9dc5;
   let b = 0x01000193 ^ 0x5bd1e995;
@@ -147,7 +203,7 @@ function versionOf(sorted: readonly TopologyMember[]): number {
   for (const m of sorted) {
     feed(m.id);
     feed(`|${PHASE_RANK[m.phase]}|`);
-    for (const t of m.tokens) feed(`${t.toString(16)},`);
+    feed(canonicalTokens(m.tokens).text);
     feed(';');
   }
   return (a & 0x1fffff) * 0x100000000 + b;

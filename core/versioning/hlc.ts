@@ -95,7 +95,7 @@ export function nodeIdProblem(nodeId: unknown): string | null {
 /** The UTF-8 bytes of a valid node id (shared: callers copy, never write). */
 function nodeIdBytes(nodeId: NodeId): Uint8Array {
   const problem = nodeIdProblem(nodeId);
-  assert(problem === null, `node id: ${problem}`);
+  if (problem !== null) assert(false, `node id: ${problem}`);
   return validNodeIds.get(nodeId) ?? utf8Encoder.encode(nodeId);
 }
 
@@ -119,29 +119,44 @@ export function encodedHlcLength(ts: Hlc): number {
 
 /** Writes encodeHlc(ts) into `out` at `offset`; returns the offset after it. */
 export function writeHlc(out: Uint8Array, offset: number, ts: Hlc): number {
-  assert(Number.isSafeInteger(ts.wallMs) && ts.wallMs >= 0, `encodeHlc: wallMs out of range: ${ts.wallMs}`);
-  assert(Number.isInteger(ts.logical) && ts.logical >= 0 && ts.logical <= MAX_LOGICAL, `encodeHlc: logical out of range: ${ts.logical}`);
+  if (!(Number.isSafeInteger(ts.wallMs) && ts.wallMs >= 0)) assert(false, `encodeHlc: wallMs out of range: ${ts.wallMs}`);
+  if (!(Number.isInteger(ts.logical) && ts.logical >= 0 && ts.logical <= MAX_LOGICAL)) assert(false, `encodeHlc: logical out of range: ${ts.logical}`);
   const node = nodeIdBytes(ts.nodeId);
   assert(offset + HLC_FIXED_BYTES + node.length <= out.length, 'writeHlc: no room');
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  view.setUint32(offset, Math.floor(ts.wallMs / 0x1_0000_0000), false);
-  view.setUint32(offset + 4, ts.wallMs >>> 0, false);
-  view.setUint32(offset + 8, ts.logical, false);
+  // Big-endian by hand: a DataView per timestamp cost more than the writes.
+  writeUint32Be(out, offset, Math.floor(ts.wallMs / 0x1_0000_0000));
+  writeUint32Be(out, offset + 4, ts.wallMs >>> 0);
+  writeUint32Be(out, offset + 8, ts.logical);
   out.set(node, offset + HLC_FIXED_BYTES);
   return offset + HLC_FIXED_BYTES + node.length;
+}
+
+function writeUint32Be(out: Uint8Array, at: number, v: number): void {
+  out[at] = v >>> 24;
+  out[at + 1] = (v >>> 16) & 0xff;
+  out[at + 2] = (v >>> 8) & 0xff;
+  out[at + 3] = v & 0xff;
+}
+
+function readUint32Be(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
 }
 
 export function decodeHlc(bytes: Uint8Array): Hlc {
   if (bytes.length < HLC_FIXED_BYTES + 1) throw new VersionFormatError(`hlc needs at least ${HLC_FIXED_BYTES + 1} bytes, got ${bytes.length}`);
   if (bytes.length > HLC_FIXED_BYTES + MAX_NODE_ID_BYTES) throw new VersionFormatError(`hlc of ${bytes.length} bytes is too long`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const high = view.getUint32(0, false);
+  const high = readUint32Be(bytes, 0);
   if (high > 0x1f_ffff) throw new VersionFormatError('hlc wallMs exceeds 2^53 - 1');
-  const wallMs = high * 0x1_0000_0000 + view.getUint32(4, false);
-  const logical = view.getUint32(8, false);
+  const wallMs = high * 0x1_0000_0000 + readUint32Be(bytes, 4);
+  const logical = readUint32Be(bytes, 8);
+  const node = bytes.subarray(HLC_FIXED_BYTES);
+  let ascii = true;
+  for (let i = 0; i < node.length && ascii; i++) ascii = node[i]! < 0x80;
+  // ASCII (every node id in practice) reads the same as UTF-8, without the decoder's call.
+  if (ascii) return { wallMs, logical, nodeId: String.fromCharCode.apply(null, node as unknown as number[]) };
   let nodeId: string;
   try {
-    nodeId = utf8Decoder.decode(bytes.subarray(HLC_FIXED_BYTES));
+    nodeId = utf8Decoder.decode(node);
   } catch {
     throw new VersionFormatError('hlc node id is not valid UTF-8');
   }
@@ -205,7 +220,7 @@ export class HybridLogicalClock {
       this.advance(this.wallMs, this.logical + 1);
     }
     const ts = this.last();
-    assert(compareTime(before, ts) < 0, `hlc went backwards: ${formatHlc(before)} then ${formatHlc(ts)}`);
+    if (!(compareTime(before, ts) < 0)) assert(false, `hlc went backwards: ${formatHlc(before)} then ${formatHlc(ts)}`);
     return ts;
   }
 
@@ -223,7 +238,7 @@ export class HybridLogicalClock {
    */
   update(remote: Hlc): HlcReceiveResult {
     const problem = hlcProblem(remote);
-    assert(problem === null, `hlc update: ${problem}`);
+    if (problem !== null) assert(false, `hlc update: ${problem}`);
     const pt = this.physicalMs();
     if (remote.wallMs > pt + this.maxSkewMs) {
       this.rejectedCount++;
@@ -236,8 +251,8 @@ export class HybridLogicalClock {
     else if (l === remote.wallMs) this.advance(l, remote.logical + 1);
     else this.advance(l, 0);
     const ts = this.last();
-    assert(compareTime(before, ts) < 0, `hlc went backwards on receive: ${formatHlc(before)} then ${formatHlc(ts)}`);
-    assert(compareTime(remote, ts) < 0, `hlc receive not after send: ${formatHlc(remote)} then ${formatHlc(ts)}`);
+    if (!(compareTime(before, ts) < 0)) assert(false, `hlc went backwards on receive: ${formatHlc(before)} then ${formatHlc(ts)}`);
+    if (!(compareTime(remote, ts) < 0)) assert(false, `hlc receive not after send: ${formatHlc(remote)} then ${formatHlc(ts)}`);
     return { accepted: true, timestamp: ts };
   }
 
@@ -256,7 +271,7 @@ export class HybridLogicalClock {
 
   private physicalMs(): number {
     const pt = Math.floor(this.clock.wallMs());
-    assert(Number.isSafeInteger(pt) && pt >= 0, `wall clock reading out of range: ${pt}`);
+    if (!(Number.isSafeInteger(pt) && pt >= 0)) assert(false, `wall clock reading out of range: ${pt}`);
     return pt;
   }
 }

@@ -194,7 +194,7 @@ function encodedWriteLength(w: Write): number {
 function writeWriteAt(out: Uint8Array, at: number, w: Write): number {
   const bytes = w.kind === 'value' ? w.bytes : EMPTY_BYTES;
   const expiresAtMs = w.kind === 'value' ? w.expiresAtMs : 0;
-  assert(Number.isSafeInteger(expiresAtMs) && expiresAtMs >= 0, `write expiresAtMs invalid: ${expiresAtMs}`);
+  if (!(Number.isSafeInteger(expiresAtMs) && expiresAtMs >= 0)) assert(false, `write expiresAtMs invalid: ${expiresAtMs}`);
   const hlcLength = encodedHlcLength(w.hlc);
   out[at] = w.kind === 'value' ? KindTag.Value : KindTag.Tombstone;
   // Big-endian u64 (below 2^53) and u16, byte by byte: cheaper than a DataView per write.
@@ -235,12 +235,12 @@ export function writeVersionedValueAt(out: Uint8Array, at: number, v: VersionedV
 
 export function decodeWrite(bytes: Uint8Array): Write {
   if (bytes.length < WRITE_FIXED_BYTES) throw new VersionFormatError(`write of ${bytes.length} bytes is truncated`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Big-endian fields read byte by byte, as written (no DataView per record).
   const kind = bytes[0];
-  const high = view.getUint32(1, false);
+  const high = ((bytes[1]! << 24) | (bytes[2]! << 16) | (bytes[3]! << 8) | bytes[4]!) >>> 0;
   if (high > 0x1f_ffff) throw new VersionFormatError('write expiresAtMs exceeds 2^53 - 1');
-  const expiresAtMs = high * 0x1_0000_0000 + view.getUint32(5, false);
-  const hlcLength = view.getUint16(9, false);
+  const expiresAtMs = high * 0x1_0000_0000 + (((bytes[5]! << 24) | (bytes[6]! << 16) | (bytes[7]! << 8) | bytes[8]!) >>> 0);
+  const hlcLength = (bytes[9]! << 8) | bytes[10]!;
   if (WRITE_FIXED_BYTES + hlcLength > bytes.length) throw new VersionFormatError('write hlc runs past the end');
   const hlc = decodeHlc(bytes.subarray(WRITE_FIXED_BYTES, WRITE_FIXED_BYTES + hlcLength));
   const rest = bytes.subarray(WRITE_FIXED_BYTES + hlcLength);
