@@ -2,9 +2,14 @@ import type { Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { EventLoopMonitor } from './event_loop_monitor.ts';
 
+/** Holds the event loop until this process has used `ms` of CPU (on a loaded machine, longer in wall time). */
 function busyFor(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const until = cpu() + ms;
+  while (cpu() < until) {
     // holds the event loop
   }
 }
@@ -22,6 +27,9 @@ describe('event loop monitor', () => {
       expect(warned[0]!.maxMs).toBeGreaterThanOrEqual(100);
       expect(monitor.summary().maxMs).toBeGreaterThanOrEqual(100);
       expect(monitor.summary().stalledIntervals).toBeGreaterThanOrEqual(1);
+      // The loop was held by this process computing, so the longest gap holds that CPU time.
+      expect(warned[0]!.worstGapMs).toBeGreaterThanOrEqual(100);
+      expect(warned[0]!.cpuInWorstGapMs).toBeGreaterThanOrEqual(100);
     } finally {
       monitor.stop();
     }

@@ -5,10 +5,19 @@
 // worst delay of the interval is kept and, when it exceeds the threshold,
 // logged with what the process was doing around it (heap, GC counts), then
 // the histogram starts over.
+//
+// A delay has two possible causes that call for different fixes: this
+// process computing (a long synchronous step) or this process not running
+// at all (the machine's other processes had the CPUs). A 20 ms probe timer
+// tells them apart: for its longest gap of the interval it reports the CPU
+// time the process used during the gap. CPU close to the gap is a step to
+// bound; CPU far below it is the scheduler.
 
-import { type IntervalHistogram, PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
+import { type IntervalHistogram, PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { assert } from '../io/assert.ts';
+
+const PROBE_MS = 20;
 
 export interface EventLoopDelaySummary {
   /** Worst delay seen since the monitor started, ms. */
@@ -19,6 +28,9 @@ export interface EventLoopDelaySummary {
   lastIntervalP99Ms: number;
   /** Intervals whose worst delay exceeded the threshold. */
   stalledIntervals: number;
+  /** The probe's longest gap past its period in the last full interval, and the process CPU time used during it, ms. */
+  lastIntervalWorstGapMs: number;
+  lastIntervalWorstGapCpuMs: number;
 }
 
 export interface EventLoopMonitorOptions {
@@ -34,7 +46,19 @@ export class EventLoopMonitor {
   private readonly gc: PerformanceObserver;
   private gcCount = 0;
   private gcMaxMs = 0;
-  private readonly summaryNow: EventLoopDelaySummary = { maxMs: 0, lastIntervalMaxMs: 0, lastIntervalP99Ms: 0, stalledIntervals: 0 };
+  private readonly probe: NodeJS.Timeout;
+  private probeAt = performance.now();
+  private probeCpu = cpuMs();
+  private worstGapMs = 0;
+  private worstGapCpuMs = 0;
+  private readonly summaryNow: EventLoopDelaySummary = {
+    maxMs: 0,
+    lastIntervalMaxMs: 0,
+    lastIntervalP99Ms: 0,
+    stalledIntervals: 0,
+    lastIntervalWorstGapMs: 0,
+    lastIntervalWorstGapCpuMs: 0,
+  };
 
   constructor(private readonly o: EventLoopMonitorOptions) {
     assert(o.intervalMs > 0 && o.warnMs > 0, 'event loop monitor interval and threshold must be positive');
@@ -50,6 +74,8 @@ export class EventLoopMonitor {
     this.gc.observe({ entryTypes: ['gc'] });
     this.timer = setInterval(() => this.roll(), o.intervalMs);
     this.timer.unref();
+    this.probe = setInterval(() => this.onProbe(), PROBE_MS);
+    this.probe.unref();
   }
 
   summary(): EventLoopDelaySummary {
@@ -58,11 +84,26 @@ export class EventLoopMonitor {
 
   stop(): void {
     clearInterval(this.timer);
+    clearInterval(this.probe);
     this.histogram.disable();
     this.gc.disconnect();
   }
 
+  private onProbe(): void {
+    const now = performance.now();
+    const cpu = cpuMs();
+    const gap = now - this.probeAt - PROBE_MS;
+    if (gap > this.worstGapMs) {
+      this.worstGapMs = gap;
+      this.worstGapCpuMs = cpu - this.probeCpu;
+    }
+    this.probeAt = now;
+    this.probeCpu = cpu;
+  }
+
   private roll(): void {
+    // The gap up to now belongs to this interval, whichever timer the loop ran first after it.
+    this.onProbe();
     const h = this.histogram;
     // The histogram counts in nanoseconds; a delay includes the sampling resolution.
     const maxMs = h.count > 0 ? h.max / 1e6 : 0;
@@ -70,17 +111,34 @@ export class EventLoopMonitor {
     const s = this.summaryNow;
     s.lastIntervalMaxMs = maxMs;
     s.lastIntervalP99Ms = p99Ms;
+    s.lastIntervalWorstGapMs = this.worstGapMs;
+    s.lastIntervalWorstGapCpuMs = this.worstGapCpuMs;
     if (maxMs > s.maxMs) s.maxMs = maxMs;
     if (maxMs > this.o.warnMs) {
       s.stalledIntervals++;
       const mem = process.memoryUsage();
       this.o.logger.warn(
-        { maxMs: Math.round(maxMs), p99Ms: Math.round(p99Ms), gcs: this.gcCount, gcMaxMs: Math.round(this.gcMaxMs), heapUsedMiB: Math.round(mem.heapUsed / 2 ** 20), rssMiB: Math.round(mem.rss / 2 ** 20) },
+        {
+          maxMs: Math.round(maxMs),
+          p99Ms: Math.round(p99Ms),
+          worstGapMs: Math.round(this.worstGapMs),
+          cpuInWorstGapMs: Math.round(this.worstGapCpuMs),
+          gcs: this.gcCount, gcMaxMs: Math.round(this.gcMaxMs), heapUsedMiB: Math.round(mem.heapUsed / 2 ** 20),
+          rssMiB: Math.round(mem.rss / 2 ** 20),
+        },
         'event loop stalled',
       );
     }
     this.gcCount = 0;
     this.gcMaxMs = 0;
+    this.worstGapMs = 0;
+    this.worstGapCpuMs = 0;
     h.reset();
   }
+}
+
+/** CPU time (user + system, every thread) of this process, ms. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
