@@ -175,11 +175,12 @@ export class Coordinator {
       }
     }
     if (requirement.strong) return this.strong.write(intent, done);
-    const home = this.sloppyList(intent.key, ks.replicationFactor);
+    const token = keyToken(intent.key);
+    const home = this.sloppyListAt(token, ks.replicationFactor);
     if (ks.conflictMode === 'siblings' && !home.some((e) => e.node === this.d.env.nodeId && e.role === 'primary')) {
       return this.forwardToHome(intent, home, done);
     }
-    const { entries, required } = withPending(this.d.topology().writeReplicas(keyToken(intent.key), ks.replicationFactor), home, requirement.count);
+    const { entries, required } = withPending(this.d.topology().writeReplicas(token, ks.replicationFactor), home, requirement.count);
     if (required > requirement.count) this.d.mark('write to pending replicas');
     if (entries.length < required) {
       this.d.mark('write unavailable');
@@ -307,10 +308,18 @@ export class Coordinator {
 
   /** The first N entries of the key's extended preference list under the liveness view. */
   sloppyList(key: Uint8Array, n: number): PreferenceEntry[] {
+    return this.sloppyListAt(keyToken(key), n);
+  }
+
+  private sloppyListAt(token: bigint, n: number): PreferenceEntry[] {
     // One spare asked for and cut off: the list's first n entries are the up home
     // replicas and the fallbacks standing in for the down ones.
-    return this.d.topology().readRing.extendedPreferenceList(keyToken(key), n, 1, (node) => this.d.liveness.isUp(node)).slice(0, n);
+    const list = this.d.topology().readRing.extendedPreferenceList(token, n, 1, this.isUp);
+    if (list.length > n) list.length = n;
+    return list;
   }
+
+  private readonly isUp = (node: string): boolean => this.d.liveness.isUp(node);
 }
 
 /**

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../io/frame_codec.ts';
 import { emptyDvv, update } from '../versioning/dotted_version_vector.ts';
 import { type VersionedValue, encodeVersionedValue, tombstoneWrite, valueWrite } from '../versioning/versioned_value.ts';
-import { type Message, WireError, decodeWireMessage, encodeWireMessage } from './messages.ts';
+import { type Message, WireError, decodeWireMessage, encodeWireMessage, encodeWireRequest } from './messages.ts';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const lww: VersionedValue = { mode: 'lww', write: valueWrite({ wallMs: 1_700_000_000_000, logical: 3, nodeId: 'n1' }, enc('hello'), 1_700_000_100_000) };
@@ -57,6 +57,22 @@ describe('wire messages', () => {
       const m: Message = { t: 'write', id: 2 ** 45, ks: 'default', key: enc('κλειδί'), value, origin: 'hint', hintFor: 'n2' };
       expect(hex(encodeWireMessage(m))).toBe(hex(encodeFrame(payload(m))));
     }
+  });
+
+  it('encode a request and its id apart to the bytes of the request with the id added last', () => {
+    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+    const requests = samples.filter((m) => ['read', 'write', 'scan', 'forward', 'ping'].includes(m.t));
+    expect(requests.length).toBeGreaterThan(5);
+    fc.assert(
+      fc.property(fc.constantFrom(...requests), fc.nat({ max: Number.MAX_SAFE_INTEGER }), (m, id) => {
+        const { id: _old, ...request } = m as Message & { t: 'read' };
+        const bytes = encodeWireRequest(request, id);
+        expect(hex(bytes)).toBe(hex(encodeWireMessage({ ...request, id } as Message)));
+        expect(decodeWireMessage(bytes).id).toBe(id);
+      }),
+      { numRuns: 300 },
+    );
+    expect(() => encodeWireRequest({ t: 'ping', id: 3 } as unknown as { t: 'ping' }, 4)).toThrow(/gets its id/);
   });
 
   it('refuse well-framed payloads of the wrong shape', () => {

@@ -94,6 +94,16 @@ export function encodeWireMessage(m: Message): Uint8Array {
   return writeFrame((out) => writeWireMessage(out, m)) ?? encodeFrame(wirePayload(m));
 }
 
+/**
+ * encodeWireMessage({ ...request, id }) without building that object: the
+ * request's fields in their order, then `id` (the bytes are the same).
+ */
+export function encodeWireRequest(request: Omit<Extract<Message, { t: 'read' | 'write' | 'scan' | 'forward' | 'ping' | 'stream' | 'merkle' }>, 'id'>, id: number): Uint8Array {
+  const m = request as Message;
+  assert((m as { id?: unknown }).id === undefined, 'a request gets its id here');
+  return writeFrame((out) => writeWireMessage(out, m, id)) ?? encodeFrame(wirePayload({ ...m, id }));
+}
+
 /** The payload as a plain object: `v` first, then the message's fields, versioned values as their stored bytes. */
 function wirePayload(m: Message): Record<string, unknown> {
   const out: Record<string, unknown> = { v: WIRE_VERSION };
@@ -108,10 +118,10 @@ function wirePayload(m: Message): Record<string, unknown> {
 }
 
 /** Writes wirePayload(m) without building it: versioned values go straight into the frame. */
-function writeWireMessage(out: MsgpackFrameWriter, m: Message): void {
+function writeWireMessage(out: MsgpackFrameWriter, m: Message, id?: number): void {
   const fields = m as unknown as Record<string, unknown>;
   const keys = Object.keys(fields);
-  let size = 1;
+  let size = id === undefined ? 1 : 2;
   for (const k of keys) if (fields[k] !== undefined) size++;
   out.mapHeader(size);
   out.string('v');
@@ -129,6 +139,10 @@ function writeWireMessage(out: MsgpackFrameWriter, m: Message): void {
         writeVersioned(out, item.value);
       }
     } else out.value(value);
+  }
+  if (id !== undefined) {
+    out.string('id');
+    out.number(id);
   }
 }
 

@@ -10,7 +10,7 @@ import type { Env } from '../../io/env.ts';
 import type { NodeId } from '../../io/network.ts';
 import type { TimerId } from '../../io/timers.ts';
 import type { LivenessSignals } from './liveness.ts';
-import { type Message, WireError, decodeWireMessage, encodeWireMessage } from './messages.ts';
+import { type Message, WireError, decodeWireMessage, encodeWireMessage, encodeWireRequest } from './messages.ts';
 
 type RequestMessage = Extract<Message, { t: 'read' | 'write' | 'scan' | 'forward' | 'ping' | 'stream' | 'merkle' }>;
 type ReplyMessage = Exclude<Message, RequestMessage>;
@@ -72,12 +72,12 @@ export class PeerRpc {
       call.onReply(null);
     });
     this.calls.set(id, { to, expects: REPLY_TYPES[request.t], timer, onReply });
-    const message = { ...request, id } as RequestMessage;
     if (to === this.env.nodeId) {
+      const message = { ...request, id } as RequestMessage;
       this.env.timers.setTimer(0, () => this.dispatchRequest(to, message));
       return;
     }
-    this.env.net.send(to, encodeWireMessage(message));
+    this.env.net.send(to, encodeWireRequest(request, id));
   }
 
   /** Sends a request whose reply nobody waits for. */

@@ -57,8 +57,9 @@ export class StrongCoordinator {
 
   read(ks: KeyspaceConfig, key: Uint8Array, deadline: Deadline, done: (res: GetResponse) => void): void {
     const topology = this.d.topology();
-    const home = topology.readReplicas(keyToken(key), ks.replicationFactor);
-    const moving = topology.writeReplicas(keyToken(key), ks.replicationFactor);
+    const token = keyToken(key);
+    const home = topology.readReplicas(token, ks.replicationFactor);
+    const moving = topology.writeReplicas(token, ks.replicationFactor);
     const pending = moving.pending;
     const q = quorumOf(home.length);
     const holders = movingStrongQuorum(moving);
@@ -126,8 +127,9 @@ export class StrongCoordinator {
     const { ks } = intent;
     const self = this.d.env.nodeId;
     const topology = this.d.topology();
-    const home = topology.readReplicas(keyToken(intent.key), ks.replicationFactor);
-    const moving = topology.writeReplicas(keyToken(intent.key), ks.replicationFactor);
+    const token = keyToken(intent.key);
+    const home = topology.readReplicas(token, ks.replicationFactor);
+    const moving = topology.writeReplicas(token, ks.replicationFactor);
     const pending = moving.pending;
     const q = quorumOf(home.length);
     if (ks.conflictMode === 'siblings' && !home.includes(self)) return this.forward(intent, done);
