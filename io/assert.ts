@@ -6,6 +6,9 @@ export class AssertionError extends Error {
   override name = 'AssertionError';
 }
 
+// The message is an argument, so a template literal is formatted on every
+// call, pass or fail (a formatted float costs ~0.4 us). On per-event and
+// per-request paths write `if (!cond) throw new AssertionError(`...`)` instead.
 export function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new AssertionError(message);
 }
