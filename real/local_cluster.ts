@@ -42,6 +42,8 @@ export interface LocalClusterOptions {
   startTimeoutMs: number;
   /** Lines for the operator (stderr of the children, exits). */
   report: (line: string) => void;
+  /** Node.js flags for the node processes (V8 heap sizes, profiling). */
+  execArgv?: string[];
 }
 
 export interface LocalNode {
@@ -128,7 +130,7 @@ export class LocalCluster {
     const children = new Map<string, ChildProcess>();
     const exits = new Map<string, Promise<number | null>>();
     const ready = ids.map((id, i) => {
-      const child = fork(o.binPath, ['start', '--config', files[i]!], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+      const child = fork(o.binPath, ['start', '--config', files[i]!], { execArgv: o.execArgv ?? process.execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
       children.set(id, child);
       child.stderr!.setEncoding('utf8');
       child.stderr!.on('data', (text: string) => {
