@@ -19,7 +19,7 @@ function workload(name: string, peak: number, p99Ms: number, cpu: number): Workl
   };
 }
 
-function report(quorumMixPeak: number, quorumPutP99: number, redis: boolean): ClusterBenchReport {
+function report(quorumMixPeak: number, quorumPutP99: number, redis: boolean, relay = false): ClusterBenchReport {
   const levels = ['ONE', 'QUORUM', 'STRONG'].map((level) => ({
     system: 'ringkv' as const,
     level,
@@ -27,10 +27,11 @@ function report(quorumMixPeak: number, quorumPutP99: number, redis: boolean): Cl
   }));
   return {
     machine: { cpus: 2, loadAverage: [1, 1, 1] },
-    settings: { keys: 100, ladder: [16], stepMs: 100, openMs: 100, warmupMs: 10, clients: 2, valueBytes: 1024, nodes: 3 },
+    settings: { keys: 100, ladder: [16], stepMs: 100, openMs: 100, warmupMs: 10, jitWarmupMs: 10, clients: 2, valueBytes: 1024, nodes: 3 },
     ringkv: levels,
     redis: redis ? { system: 'redis', level: null, version: '7.0.15', workloads: [workload('put', 20000, 1, 15), workload('get', 40000, 0.5, 10), workload('mix', 25000, 0.8, 12)] } : null,
     redisMissing: redis ? null : 'redis-server is not installed; install it with `apt-get install redis-server` to compare against Redis',
+    relay: relay ? { system: 'relay', level: null, workloads: [workload('put', 10000, 2, 100), workload('get', 16000, 1, 50), workload('mix', 15000, 1.5, 125)] } : null,
     targets: {
       quorumP99Ms: { put: quorumPutP99, get: 2, limit: 5, met: quorumPutP99 < 5 && 2 < 5 },
       quorumMixOpsPerSec: { value: quorumMixPeak, limit: 10_000, met: quorumMixPeak >= 10_000 },
@@ -58,5 +59,15 @@ describe('cluster bench report', () => {
     expect(text).not.toMatch(/^\s+redis\s/m);
     expect(text.split('\n').filter((l) => /^\s+ringkv\s/.test(l))).toHaveLength(9);
     expect(text).not.toMatch(/\d\.\d\dx/);
+    expect(text).not.toContain('vs the relay');
+  });
+
+  it('gives ringkv QUORUM as a fraction of the relay ceiling', () => {
+    const text = renderClusterBench(report(6_000, 3, true, true));
+    // put 5,000 / 10,000 ops/s and 300 / 100 us; get 8,000 / 16,000 and 200 / 50; mix 6,000 / 15,000 and 250 / 125
+    expect(text).toMatch(/QUORUM vs the relay .*: put 0\.50x ops\/s, 3\.00x CPU\/op; get 0\.50x ops\/s, 4\.00x CPU\/op; mix 0\.40x ops\/s, 2\.00x CPU\/op/);
+    const relayMix = text.split('\n').find((l) => /^\s+relay\s+-\s+mix/.test(l))!;
+    // the relay's own row, with its ratio to Redis: 15,000 / 25,000 ops/s
+    expect(relayMix).toMatch(/15,000\s+16\s+0\.60x/);
   });
 });

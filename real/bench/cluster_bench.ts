@@ -4,7 +4,15 @@
 // keep-alive connections spread over the nodes, 1 KiB values, for ONE,
 // QUORUM and STRONG: puts, gets and a 50/50 mix. In the same run the same
 // generator drives a single-node Redis (appendfsync everysec) as the
-// reference, and every figure is printed with its ratio to Redis.
+// reference, and every figure is printed with its ratio to Redis. A third
+// system, the relay (relay_ceiling.ts: three Node processes doing only a
+// QUORUM request's HTTP and peer round trips, no storage), shows what Node
+// itself reaches on this machine with the same generator; ringkv's figures
+// are also given as a fraction of it.
+//
+// Before its first measurement every system gets the same unmeasured
+// warm-up (a closed-loop 50/50 mix), long enough for V8 to have compiled
+// the hot paths, so no system's ladder starts on interpreted code.
 //
 // Per workload: the peak throughput, found closed-loop by raising the
 // number of connections until throughput stops growing; then latency
@@ -24,6 +32,7 @@ import { type RestartFigures, measureRestart } from './cluster_restart_bench.ts'
 import type { LoadTarget } from './load_connection.ts';
 import { LoadPool, type MergedLoadResult } from './load_pool.ts';
 import { REDIS_INSTALL_HINT, RedisServer } from './redis_server.ts';
+import { RelayCeiling } from './relay_ceiling.ts';
 
 const LEVELS = ['ONE', 'QUORUM', 'STRONG'] as const;
 const WORKLOADS = [
@@ -41,6 +50,8 @@ interface Settings {
   stepMs: number;
   openMs: number;
   warmupMs: number;
+  /** The unmeasured mix each system runs once before its ladders. */
+  jitWarmupMs: number;
   clients: number;
 }
 
@@ -71,7 +82,7 @@ export interface WorkloadFigures {
 }
 
 export interface SystemFigures {
-  system: 'ringkv' | 'redis';
+  system: 'ringkv' | 'redis' | 'relay';
   level: string | null;
   workloads: WorkloadFigures[];
 }
@@ -82,6 +93,8 @@ export interface ClusterBenchReport {
   ringkv: SystemFigures[];
   redis: (SystemFigures & { version: string }) | null;
   redisMissing: string | null;
+  /** The Node ceiling (relay_ceiling.ts); null with --no-relay. */
+  relay: SystemFigures | null;
   targets: { quorumP99Ms: { put: number; get: number; limit: number; met: boolean }; quorumMixOpsPerSec: { value: number; limit: number; met: boolean } };
   restart: RestartFigures | null;
 }
@@ -145,6 +158,8 @@ async function measureSystem(pool: LoadPool, targets: LoadTarget[], serverPids: 
   if (fill) {
     const r = await pool.run({ ...base, mode: 'fill', connections: 32, putFraction: 1 });
     log(`  ${label}: filled ${s.keys} keys at ${Math.round(r.opsPerSec)} puts/s (${r.errors} errors)`);
+    const w = await pool.run({ ...base, mode: 'closed', connections: 32, putFraction: 0.5, durationMs: s.jitWarmupMs });
+    log(`  ${label}: warm-up mix for ${(s.jitWarmupMs / 1000).toFixed(1)} s at ${Math.round(w.opsPerSec)} ops/s (not measured)`);
   }
   const out: WorkloadFigures[] = [];
   for (const w of WORKLOADS) {
@@ -189,17 +204,18 @@ async function measureSystem(pool: LoadPool, targets: LoadTarget[], serverPids: 
   return out;
 }
 
-export async function runClusterBench(o: { quick: boolean; restart: boolean; restartBytes: number; clients: number; redis: boolean; log: (line: string) => void }): Promise<ClusterBenchReport> {
+export async function runClusterBench(o: { quick: boolean; restart: boolean; restartBytes: number; clients: number; redis: boolean; relay: boolean; log: (line: string) => void }): Promise<ClusterBenchReport> {
   const s: Settings = o.quick
-    ? { keys: 5_000, ladder: [8, 32, 96], stepMs: 1500, openMs: 2500, warmupMs: 300, clients: o.clients }
-    : { keys: 20_000, ladder: [4, 16, 48, 128, 256], stepMs: 3000, openMs: 5000, warmupMs: 500, clients: o.clients };
+    ? { keys: 5_000, ladder: [8, 32, 96], stepMs: 1500, openMs: 2500, warmupMs: 300, jitWarmupMs: 1_500, clients: o.clients }
+    : { keys: 20_000, ladder: [4, 16, 48, 128, 256], stepMs: 3000, openMs: 5000, warmupMs: 500, jitWarmupMs: 12_000, clients: o.clients };
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ringkv-bench-cluster-'));
   const binPath = fileURLToPath(new URL('../../bin/ringkv.mjs', import.meta.url));
   let cluster: LocalCluster | null = null;
   let redis: RedisServer | null = null;
+  let relay: RelayCeiling | null = null;
   let pool: LoadPool | null = null;
   try {
-    const ports = await freePorts(7);
+    const ports = await freePorts(13);
     cluster = await LocalCluster.start({
       dataDir: path.join(root, 'cluster'),
       nodes: 3,
@@ -242,6 +258,15 @@ export async function runClusterBench(o: { quick: boolean; restart: boolean; res
     } else {
       redisMissing = 'skipped (--no-redis)';
     }
+
+    let relayFigures: SystemFigures | null = null;
+    if (o.relay) {
+      relay = await RelayCeiling.start(ports.slice(7, 10), ports.slice(10, 13));
+      const targets: LoadTarget[] = ports.slice(7, 10).map((port) => ({ kind: 'http', host: '127.0.0.1', port, keyspace: 'default', consistency: 'QUORUM' }));
+      relayFigures = { system: 'relay', level: null, workloads: await measureSystem(pool, targets, relay.pids, s, true, o.log, 'relay') };
+      relay.stop();
+      relay = null;
+    }
     pool.stop();
     pool = null;
 
@@ -254,6 +279,7 @@ export async function runClusterBench(o: { quick: boolean; restart: boolean; res
       ringkv,
       redis: redisFigures,
       redisMissing,
+      relay: relayFigures,
       targets: {
         quorumP99Ms: { put: q('put').p99Ms, get: q('get').p99Ms, limit: TARGET_P99_MS, met: q('put').p99Ms < TARGET_P99_MS && q('get').p99Ms < TARGET_P99_MS },
         quorumMixOpsPerSec: { value: q('mix').peakOpsPerSec, limit: TARGET_MIX_OPS, met: q('mix').peakOpsPerSec >= TARGET_MIX_OPS },
@@ -262,6 +288,7 @@ export async function runClusterBench(o: { quick: boolean; restart: boolean; res
     };
   } finally {
     pool?.stop();
+    relay?.stop();
     await redis?.stop();
     await cluster?.stop('SIGTERM', 20_000);
     fs.rmSync(root, { recursive: true, force: true });
@@ -279,7 +306,7 @@ export function renderClusterBench(r: ClusterBenchReport): string {
     '',
     '  system  level   op    peak ops/s  conns  vs redis  CPU us/op  vs redis  gen us/op  | at half peak:  p50 ms   p99 ms  p999 ms  p99 vs redis  errors',
   ];
-  const rows: SystemFigures[] = [...r.ringkv, ...(r.redis ? [r.redis] : [])];
+  const rows: SystemFigures[] = [...r.ringkv, ...(r.redis ? [r.redis] : []), ...(r.relay ? [r.relay] : [])];
   for (const sys of rows) {
     for (const w of sys.workloads) {
       const red = sys.system === 'redis' ? undefined : ref(w.workload);
@@ -287,6 +314,14 @@ export function renderClusterBench(r: ClusterBenchReport): string {
         `  ${sys.system.padEnd(6)}  ${(sys.level ?? '-').padEnd(6)}  ${w.workload.padEnd(3)}  ${n(w.peakOpsPerSec).padStart(10)}  ${String(w.peakConnections).padStart(5)}  ${ratio(w.peakOpsPerSec, red?.peakOpsPerSec).padStart(8)}  ${n(w.serverCpuUsPerOp ?? Number.NaN).padStart(9)}  ${ratio(w.serverCpuUsPerOp ?? Number.NaN, red?.serverCpuUsPerOp ?? undefined).padStart(8)}  ${n(w.loadCpuUsPerOp ?? Number.NaN).padStart(9)}  | ${n(w.rate).padStart(6)}/s ${ms(w.p50Ms).padStart(7)}  ${ms(w.p99Ms).padStart(7)}  ${ms(w.p999Ms).padStart(7)}  ${ratio(w.p99Ms, red?.p99Ms).padStart(12)}  ${String(w.errors).padStart(6)}`,
       );
     }
+  }
+  if (r.relay !== null) {
+    const quorum = r.ringkv.find((f) => f.level === 'QUORUM');
+    const parts = r.relay.workloads.map((rw) => {
+      const q = quorum?.workloads.find((x) => x.workload === rw.workload);
+      return `${rw.workload} ${ratio(q?.peakOpsPerSec ?? Number.NaN, rw.peakOpsPerSec) || '-'} ops/s, ${ratio(q?.serverCpuUsPerOp ?? Number.NaN, rw.serverCpuUsPerOp ?? undefined) || '-'} CPU/op`;
+    });
+    lines.push('', `ringkv QUORUM vs the relay (Node's ceiling here: HTTP plus two peer round trips, no storage): ${parts.join('; ')}`);
   }
   const t = r.targets;
   lines.push('', `targets: QUORUM p99 at half peak < ${t.quorumP99Ms.limit} ms: put ${ms(t.quorumP99Ms.put)}, get ${ms(t.quorumP99Ms.get)} -> ${t.quorumP99Ms.met ? 'met' : 'NOT met'}`);
@@ -301,12 +336,12 @@ export function renderClusterBench(r: ClusterBenchReport): string {
       `  restarted node's log: ${x.timeline.map((t) => `${t.ms} ms ${t.msg}`).join('; ')}`,
     );
   }
-  lines.push('', 'CPU us/op: user + system CPU of the server processes (all three nodes, or redis-server) per operation at the peak; steadier than ops/s on a shared machine. gen us/op: the same for the load generator processes, which share the cores.');
+  lines.push('', 'CPU us/op: user + system CPU of the server processes (all three nodes, redis-server, or the three relay processes) per operation at the peak; steadier than ops/s on a shared machine. gen us/op: the same for the load generator processes, which share the cores.');
   return lines.join('\n');
 }
 
 export async function runClusterBenchCommand(args: string[]): Promise<number> {
-  const { flags, positional } = parseFlags(args, { booleans: ['json', 'quick', 'restart', 'no-redis'], strings: ['clients', 'restart-gib'] });
+  const { flags, positional } = parseFlags(args, { booleans: ['json', 'quick', 'restart', 'no-redis', 'no-relay'], strings: ['clients', 'restart-gib'] });
   if (positional.length > 0) throw new UsageError(`unexpected argument '${positional[0]}'`);
   const clients = Number(flags.get('clients') ?? 2);
   if (!Number.isInteger(clients) || clients < 1 || clients > 16) throw new UsageError('--clients needs an integer in 1..16');
@@ -319,6 +354,7 @@ export async function runClusterBenchCommand(args: string[]): Promise<number> {
     restartBytes: Math.round(gib * 2 ** 30),
     clients,
     redis: !flags.has('no-redis'),
+    relay: !flags.has('no-relay'),
     log: (line) => console.error(line),
   });
   console.log(json ? JSON.stringify(report) : renderClusterBench(report));
