@@ -28,8 +28,18 @@ describe('NodeMetrics', () => {
     expect(text).toMatch(/ringkv_request_duration_seconds_count\{node="n1",op="put",consistency="QUORUM"\} 4\n/);
     expect(text).toMatch(/ringkv_request_duration_seconds_bucket\{le="0.0025",node="n1",op="put",consistency="QUORUM"\} 3\n/);
     expect(text).toMatch(/ringkv_request_duration_seconds_bucket\{le="0.0005",node="n1",op="get",consistency="ONE"\} 1\n/);
+    // buckets are cumulative: the 0.3 s request falls in le=0.5, not le=0.25
+    expect(text).toMatch(/ringkv_request_duration_seconds_bucket\{le="0.25",node="n1",op="put",consistency="QUORUM"\} 3\n/);
+    expect(text).toMatch(/ringkv_request_duration_seconds_bucket\{le="0.5",node="n1",op="put",consistency="QUORUM"\} 4\n/);
+    expect(text).toMatch(/ringkv_request_duration_seconds_bucket\{le="\+Inf",node="n1",op="put",consistency="QUORUM"\} 4\n/);
+    expect(text).toMatch(/ringkv_request_duration_seconds_sum\{node="n1",op="get",consistency="ONE"\} 0.0004\n/);
     expect(text).toMatch(/ringkv_http_responses_total\{status="204",node="n1"\} 4\n/);
     expect(text).toMatch(/ringkv_http_responses_total\{status="503",node="n1"\} 1\n/);
     expect(text).toMatch(/ringkv_hints_pending\{target="n2",node="n1"\} 3\n/);
+    // a second scrape reports the same totals, not doubled ones
+    const again = await m.text();
+    expect(again).toMatch(/ringkv_requests_total\{op="put",consistency="QUORUM",outcome="ok",node="n1"\} 3\n/);
+    expect(again).toMatch(/ringkv_http_responses_total\{status="204",node="n1"\} 4\n/);
+    expect(again).toMatch(/ringkv_request_duration_seconds_count\{node="n1",op="put",consistency="QUORUM"\} 4\n/);
   });
 });

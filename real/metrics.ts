@@ -6,13 +6,84 @@
 // is read from the node when Prometheus scrapes: hints pending per target,
 // SSTables per level, compaction backlog, peer link state and phi, and the
 // node's coverage marks (hints stored, read repairs sent, ...).
+//
+// The per-request series are plain tallies (a count, a sum and bucket
+// counts) updated in place, and handed to prom-client only when scraped: a
+// prom-client observe or inc converts, validates and hashes its labels on
+// every call (~4 us for the three calls of a request here).
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { EngineStats } from '../core/storage/engine_options.ts';
 import type { EngineActivity } from './store_node_probe.ts';
 import type { PeerStatus, TcpNetworkCounters } from './tcp_network.ts';
 
 export type Operation = 'get' | 'put' | 'delete' | 'scan';
+
+const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** One (op, consistency, outcome) series: its requests and their latency. */
+interface RequestSeries {
+  labels: { op: string; consistency: string; outcome: string };
+  requests: number;
+  sumSeconds: number;
+  /** Observations per bucket (not cumulative); the last slot is +Inf. */
+  buckets: Float64Array;
+}
+
+/**
+ * The latency histogram per (op, consistency), summed from the request
+ * series when scraped, in the shape prom-client's registry renders (the
+ * registry duck-types metrics: name, help, type, aggregator, get, reset).
+ */
+class LatencyHistogram {
+  readonly name = 'ringkv_request_duration_seconds';
+  readonly help = 'Client request latency as the coordinator saw it, by operation and consistency';
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly labelNames = ['op', 'consistency'];
+
+  constructor(
+    private readonly series: Map<string, RequestSeries>,
+    /** Listed before op and consistency, where prom-client's own histogram put it. */
+    private readonly node: string,
+  ) {}
+
+  get(): { name: string; help: string; type: string; aggregator: string; values: { metricName: string; labels: Record<string, string | number>; value: number }[] } {
+    const byLabels = new Map<string, { op: string; consistency: string; count: number; sum: number; buckets: Float64Array }>();
+    for (const s of this.series.values()) {
+      const key = `${s.labels.op}|${s.labels.consistency}`;
+      let h = byLabels.get(key);
+      if (h === undefined) {
+        h = { op: s.labels.op, consistency: s.labels.consistency, count: 0, sum: 0, buckets: new Float64Array(LATENCY_BUCKETS_SECONDS.length + 1) };
+        byLabels.set(key, h);
+      }
+      h.count += s.requests;
+      h.sum += s.sumSeconds;
+      for (let i = 0; i < h.buckets.length; i++) h.buckets[i]! += s.buckets[i]!;
+    }
+    const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
+    const node = this.node;
+    for (const h of byLabels.values()) {
+      let cumulative = 0;
+      for (let i = 0; i < LATENCY_BUCKETS_SECONDS.length; i++) {
+        cumulative += h.buckets[i]!;
+        values.push({ metricName: `${this.name}_bucket`, labels: { le: LATENCY_BUCKETS_SECONDS[i]!, node, op: h.op, consistency: h.consistency }, value: cumulative });
+      }
+      values.push({ metricName: `${this.name}_bucket`, labels: { le: '+Inf', node, op: h.op, consistency: h.consistency }, value: h.count });
+      values.push({ metricName: `${this.name}_sum`, labels: { node, op: h.op, consistency: h.consistency }, value: h.sum });
+      values.push({ metricName: `${this.name}_count`, labels: { node, op: h.op, consistency: h.consistency }, value: h.count });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    for (const s of this.series.values()) {
+      s.requests = 0;
+      s.sumSeconds = 0;
+      s.buckets.fill(0);
+    }
+  }
+}
 
 export interface MetricSources {
   nodeId: string;
@@ -26,32 +97,38 @@ export interface MetricSources {
 
 export class NodeMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'op' | 'consistency' | 'outcome'>;
-  private readonly latency: Histogram<'op' | 'consistency'>;
-  private readonly httpResponses: Counter<'status'>;
-  // Labelled series looked up once per label set: given a labels object,
-  // prom-client sorts and hashes the labels again on every call.
-  private readonly requestSeries = new Map<string, { requests: { inc(): void }; latency: { observe(v: number): void } }>();
-  private readonly statusSeries = new Map<number, { inc(): void }>();
+  private readonly requestSeries = new Map<string, RequestSeries>();
+  /** Responses per HTTP status. */
+  private readonly statusCounts = new Map<number, number>();
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ node: sources.nodeId });
     collectDefaultMetrics({ register: this.registry, prefix: 'ringkv_process_' });
-    this.requests = new Counter({
+    const requestSeries = this.requestSeries;
+    const statusCounts = this.statusCounts;
+    new Counter({
       name: 'ringkv_requests_total',
       help: 'Client requests answered, by operation, consistency and outcome',
       labelNames: ['op', 'consistency', 'outcome'],
       registers,
+      collect(this: Counter<'op' | 'consistency' | 'outcome'>) {
+        this.reset();
+        for (const s of requestSeries.values()) this.inc(s.labels, s.requests);
+      },
     });
-    this.latency = new Histogram({
-      name: 'ringkv_request_duration_seconds',
-      help: 'Client request latency as the coordinator saw it, by operation and consistency',
-      labelNames: ['op', 'consistency'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    // The registry takes any object of this shape; its Metric type names a class.
+    this.registry.registerMetric(new LatencyHistogram(requestSeries, sources.nodeId) as unknown as Metric);
+    new Counter({
+      name: 'ringkv_http_responses_total',
+      help: 'HTTP responses by status code',
+      labelNames: ['status'],
       registers,
+      collect(this: Counter<'status'>) {
+        this.reset();
+        for (const [status, n] of statusCounts) this.inc({ status: String(status) }, n);
+      },
     });
-    this.httpResponses = new Counter({ name: 'ringkv_http_responses_total', help: 'HTTP responses by status code', labelNames: ['status'], registers });
 
     const gauge = <L extends string>(name: string, help: string, labelNames: L[], collect: (g: Gauge<L>) => void) =>
       new Gauge<L>({ name, help, labelNames, registers, collect(this: Gauge<L>) { this.reset(); collect(this); } });
@@ -101,20 +178,18 @@ export class NodeMetrics {
     const key = `${op}|${consistency}|${outcome}`;
     let series = this.requestSeries.get(key);
     if (series === undefined) {
-      series = { requests: this.requests.labels({ op, consistency, outcome }), latency: this.latency.labels({ op, consistency }) };
+      series = { labels: { op, consistency, outcome }, requests: 0, sumSeconds: 0, buckets: new Float64Array(LATENCY_BUCKETS_SECONDS.length + 1) };
       this.requestSeries.set(key, series);
     }
-    series.requests.inc();
-    series.latency.observe(seconds);
+    series.requests++;
+    series.sumSeconds += seconds;
+    let b = 0;
+    while (b < LATENCY_BUCKETS_SECONDS.length && seconds > LATENCY_BUCKETS_SECONDS[b]!) b++;
+    series.buckets[b]!++;
   }
 
   observeHttpStatus(status: number): void {
-    let series = this.statusSeries.get(status);
-    if (series === undefined) {
-      series = this.httpResponses.labels({ status: String(status) });
-      this.statusSeries.set(status, series);
-    }
-    series.inc();
+    this.statusCounts.set(status, (this.statusCounts.get(status) ?? 0) + 1);
   }
 
   get contentType(): string {
