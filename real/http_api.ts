@@ -60,46 +60,113 @@ const ERROR_STATUS: Record<ErrorInfo['code'], number> = {
   internal: 500,
 };
 
+/**
+ * The answer to one request, sent at most once. A small object with
+ * methods rather than closures made per request: the node process runs
+ * through tsx, which compiles a named closure with a defineProperty call for
+ * its name on every creation.
+ */
+class Reply {
+  private answered = false;
+
+  constructor(
+    private readonly o: HttpApiOptions,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {}
+
+  respond(status: number, headers: Record<string, string>, body?: string | Uint8Array): void {
+    if (this.answered) return;
+    this.answered = true;
+    this.o.metrics.observeHttpStatus(status);
+    if (status >= 500) this.o.logger.warn({ method: this.req.method, url: this.req.url?.slice(0, 200), status }, 'request failed');
+    // An explicit length: without it node:http answers chunked, which costs
+    // the client a chunk parser and the server extra bytes on every reply.
+    if (status !== 204 && status !== 304) headers['content-length'] = String(body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+    this.res.writeHead(status, headers);
+    this.res.end(body);
+  }
+
+  fail(status: number, code: string, message: string, extra: Partial<ErrorInfo> = {}, headers: Record<string, string> = {}): void {
+    this.respond(status, { 'content-type': 'application/json', ...headers }, JSON.stringify({ error: { code, message, ...extra } }) + '\n');
+  }
+
+  /** The answer of a node call that failed. */
+  failWith(e: ErrorInfo): void {
+    const extra: Partial<ErrorInfo> = { definite: e.definite };
+    if (e.replied !== undefined) extra.replied = e.replied;
+    if (e.required !== undefined) extra.required = e.required;
+    const status = ERROR_STATUS[e.code];
+    this.fail(status, e.code, e.message, extra, status === 503 || status === 429 ? { 'retry-after': '1' } : {});
+  }
+}
+
 export function httpRequestHandler(o: HttpApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
   let inflight = 0;
+  const release = (): void => {
+    inflight--;
+  };
   const tokenDigest = o.apiToken === null ? null : createHash('sha256').update(o.apiToken).digest();
   const maxKeyBytes = Math.min(o.maxKeyBytes, MAX_LAYOUT_KEY_BYTES);
+  // The keyspace segment of the last request and its name: a client mostly uses one keyspace.
+  let lastKeyspaceSegment = '';
+  let lastKeyspace = '';
 
   return (req, res) => {
-    let answered = false;
-    const respond: Respond = (status, headers, body) => {
-      if (answered) return;
-      answered = true;
-      o.metrics.observeHttpStatus(status);
-      if (status >= 500) o.logger.warn({ method: req.method, url: req.url?.slice(0, 200), status }, 'request failed');
-      // An explicit length: without it node:http answers chunked, which costs
-      // the client a chunk parser and the server extra bytes on every reply.
-      if (status !== 204 && status !== 304) headers['content-length'] = String(body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length);
-      res.writeHead(status, headers);
-      res.end(body);
-    };
-    const fail = (status: number, code: string, message: string, extra: Partial<ErrorInfo> = {}, headers: Record<string, string> = {}) =>
-      respond(status, { 'content-type': 'application/json', ...headers }, JSON.stringify({ error: { code, message, ...extra } }) + '\n');
-
+    const reply = new Reply(o, req, res);
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const pathname = q === -1 ? url : url.slice(0, q);
     const search = q === -1 ? '' : url.slice(q + 1);
-    if (pathname === '/health') return respond(200, { 'content-type': 'application/json' }, JSON.stringify({ ok: true, node: o.node.nodeId }) + '\n');
+    if (pathname === '/health') return reply.respond(200, { 'content-type': 'application/json' }, JSON.stringify({ ok: true, node: o.node.nodeId }) + '\n');
 
     if (tokenDigest !== null) {
       const auth = req.headers.authorization;
       const m = auth === undefined ? null : /^Bearer (.+)$/.exec(auth);
-      if (m === null) return fail(401, 'unauthorized', 'an API token is required: Authorization: Bearer TOKEN', {}, { 'www-authenticate': 'Bearer' });
-      if (!timingSafeEqual(createHash('sha256').update(m[1]!).digest(), tokenDigest)) return fail(403, 'forbidden', 'the API token is not valid');
+      if (m === null) return reply.fail(401, 'unauthorized', 'an API token is required: Authorization: Bearer TOKEN', {}, { 'www-authenticate': 'Bearer' });
+      if (!timingSafeEqual(createHash('sha256').update(m[1]!).digest(), tokenDigest)) return reply.fail(403, 'forbidden', 'the API token is not valid');
     }
     if (inflight >= o.maxInflightRequests) {
-      return fail(429, 'overloaded', `${inflight} requests in progress on this node, the limit is ${o.maxInflightRequests}; retry later`, {}, { 'retry-after': '1' });
+      return reply.fail(429, 'overloaded', `${inflight} requests in progress on this node, the limit is ${o.maxInflightRequests}; retry later`, {}, { 'retry-after': '1' });
     }
     inflight++;
-    res.once('close', () => inflight--);
+    // A response emits 'close' once, answered or not (the client may go first).
+    res.on('close', release);
 
     try {
+      if (pathname.startsWith('/kv/')) {
+        const slash = pathname.indexOf('/', 4);
+        const segment = slash === -1 ? pathname.slice(4) : pathname.slice(4, slash);
+        if (segment === '') return reply.fail(404, 'not_found', `no route ${req.method} ${pathname.slice(0, 100)}; see /kv/{keyspace}/{key}, /admin/status, /metrics`);
+        if (segment !== lastKeyspaceSegment) {
+          const ksBytes = percentDecodeBytes(segment);
+          if (ksBytes === null) throw new HttpInputError('keyspace has a malformed percent-escape');
+          lastKeyspace = lenientUtf8.decode(ksBytes);
+          lastKeyspaceSegment = segment;
+        }
+        const keyspace = lastKeyspace;
+        if (slash === -1) {
+          if (req.method !== 'GET') return reply.fail(405, 'method_not_allowed', `${req.method} is not allowed on a keyspace; GET scans it`, {}, { allow: 'GET' });
+          return scan(o, keyspace, search, reply);
+        }
+        const key = percentDecodeBytes(pathname.slice(slash + 1));
+        if (key === null) throw new HttpInputError('key has a malformed percent-escape');
+        if (key.length === 0) throw new HttpInputError('key is empty');
+        if (key.length > maxKeyBytes) throw new HttpInputError(`key of ${key.length} bytes exceeds the limit of ${maxKeyBytes}`, 413, 'too_large');
+        switch (req.method) {
+          case 'GET':
+            return get(o, req, keyspace, key, search, reply);
+          case 'PUT':
+          case 'POST':
+            return put(o, req, keyspace, key, search, reply);
+          case 'DELETE':
+            return del(o, req, keyspace, key, search, reply);
+          default:
+            return reply.fail(405, 'method_not_allowed', `${req.method} is not allowed on a key`, {}, { allow: 'GET, PUT, POST, DELETE' });
+        }
+      }
+      const respond: Respond = (status, headers, body) => reply.respond(status, headers, body);
+      const fail: Fail = (status, code, message, extra, headers) => reply.fail(status, code, message, extra, headers);
       if (pathname === '/metrics' && req.method === 'GET') {
         o.metrics.text().then(
           (text) => respond(200, { 'content-type': o.metrics.contentType }, text),
@@ -116,53 +183,21 @@ export function httpRequestHandler(o: HttpApiOptions): (req: IncomingMessage, re
         const keyspace = textParam(rawQuery(search, ['keyspace']), 'keyspace') ?? null;
         return respond(200, { 'content-type': 'application/json' }, encodeReplicaDump(o.node.nodeId, o.node.dumpReplicaRecords(), keyspace));
       }
-      const kv = /^\/kv\/([^/]+)(?:\/(.*))?$/.exec(pathname);
-      if (kv === null) return fail(404, 'not_found', `no route ${req.method} ${pathname.slice(0, 100)}; see /kv/{keyspace}/{key}, /admin/status, /metrics`);
-      const ksBytes = percentDecodeBytes(kv[1]!);
-      if (ksBytes === null) throw new HttpInputError('keyspace has a malformed percent-escape');
-      const keyspace = lenientUtf8.decode(ksBytes);
-      if (kv[2] === undefined) {
-        if (req.method !== 'GET') return fail(405, 'method_not_allowed', `${req.method} is not allowed on a keyspace; GET scans it`, {}, { allow: 'GET' });
-        return scan(o, req, keyspace, search, respond, fail);
-      }
-      const key = percentDecodeBytes(kv[2]);
-      if (key === null) throw new HttpInputError('key has a malformed percent-escape');
-      if (key.length === 0) throw new HttpInputError('key is empty');
-      if (key.length > maxKeyBytes) throw new HttpInputError(`key of ${key.length} bytes exceeds the limit of ${maxKeyBytes}`, 413, 'too_large');
-      switch (req.method) {
-        case 'GET':
-          return get(o, req, keyspace, key, search, respond, fail);
-        case 'PUT':
-        case 'POST':
-          return put(o, req, keyspace, key, search, respond, fail);
-        case 'DELETE':
-          return del(o, req, keyspace, key, search, respond, fail);
-        default:
-          return fail(405, 'method_not_allowed', `${req.method} is not allowed on a key`, {}, { allow: 'GET, PUT, POST, DELETE' });
-      }
+      return fail(404, 'not_found', `no route ${req.method} ${pathname.slice(0, 100)}; see /kv/{keyspace}/{key}, /admin/status, /metrics`);
     } catch (err) {
-      if (err instanceof HttpInputError) return fail(err.status, err.code, err.message, {}, err.status === 413 ? { connection: 'close' } : {});
+      if (err instanceof HttpInputError) return reply.fail(err.status, err.code, err.message, {}, err.status === 413 ? { connection: 'close' } : {});
       o.logger.error({ err }, 'request handler failed');
-      return fail(500, 'internal', 'internal error');
+      return reply.fail(500, 'internal', 'internal error');
     }
   };
 }
 
 type Fail = (status: number, code: string, message: string, extra?: Partial<ErrorInfo>, headers?: Record<string, string>) => void;
 
-function failWith(fail: Fail, e: ErrorInfo): void {
-  const extra: Partial<ErrorInfo> = { definite: e.definite };
-  if (e.replied !== undefined) extra.replied = e.replied;
-  if (e.required !== undefined) extra.required = e.required;
-  const status = ERROR_STATUS[e.code];
-  fail(status, e.code, e.message, extra, status === 503 || status === 429 ? { 'retry-after': '1' } : {});
-}
-
-/** Times a node call and records its outcome in the metrics. */
-function timed(o: HttpApiOptions, op: Operation, consistency: Consistency | undefined): (outcome: string) => void {
+/** Records a node call's outcome and latency (from `started`, performance.now) in the metrics. */
+function observe(o: HttpApiOptions, op: Operation, consistency: Consistency | undefined, outcome: string, started: number): void {
   // performance.now, not hrtime.bigint: two BigInts per request for a histogram with 0.5 ms buckets.
-  const started = performance.now();
-  return (outcome) => o.metrics.observeRequest(op, consistencyLabel(consistency), outcome, (performance.now() - started) / 1000);
+  o.metrics.observeRequest(op, consistencyLabel(consistency), outcome, (performance.now() - started) / 1000);
 }
 
 function contextHeader(req: IncomingMessage): string | null {
@@ -177,35 +212,41 @@ function contextHeader(req: IncomingMessage): string | null {
   return raw;
 }
 
-function get(o: HttpApiOptions, req: IncomingMessage, keyspace: string, key: Uint8Array, search: string, respond: Respond, fail: Fail): void {
+/** Response headers: a content type, and the causal context when there is one. */
+function headersWith(contentType: string, context: string | null): Record<string, string> {
+  const h: Record<string, string> = { 'content-type': contentType };
+  if (context !== null) h[CONTEXT_HEADER] = context;
+  return h;
+}
+
+function get(o: HttpApiOptions, req: IncomingMessage, keyspace: string, key: Uint8Array, search: string, reply: Reply): void {
   const params = rawQuery(search, ['consistency', 'r']);
   const consistency = consistencyParams(params, ['r']);
-  const done = timed(o, 'get', consistency);
+  const started = performance.now();
   o.node.get({ keyspace, key, consistency }, (r) => {
     if (!r.ok) {
-      done(r.error.code);
-      return failWith(fail, r.error);
+      observe(o, 'get', consistency, r.error.code, started);
+      return reply.failWith(r.error);
     }
-    const ctx: Record<string, string> = r.context === null ? {} : { [CONTEXT_HEADER]: r.context };
     if (!r.found || r.values.length === 0) {
-      done('not_found');
-      return fail(404, 'not_found', 'key not found', {}, ctx);
+      observe(o, 'get', consistency, 'not_found', started);
+      return reply.fail(404, 'not_found', 'key not found', {}, r.context === null ? {} : { [CONTEXT_HEADER]: r.context });
     }
     if (r.values.length === 1) {
-      done('ok');
-      return respond(200, { 'content-type': 'application/octet-stream', ...ctx }, r.values[0]!);
+      observe(o, 'get', consistency, 'ok', started);
+      return reply.respond(200, headersWith('application/octet-stream', r.context), r.values[0]!);
     }
-    done('siblings');
+    observe(o, 'get', consistency, 'siblings', started);
     if ((req.headers.accept ?? '').includes('application/json')) {
       const body = { siblings: r.values.map((v) => Buffer.from(v).toString('base64')), context: r.context };
-      return respond(300, { 'content-type': 'application/json', ...ctx }, JSON.stringify(body) + '\n');
+      return reply.respond(300, headersWith('application/json', r.context), JSON.stringify(body) + '\n');
     }
     const boundary = boundaryFor(r.values);
-    respond(300, { 'content-type': `multipart/mixed; boundary=${boundary}`, ...ctx }, multipart(boundary, r.values));
+    reply.respond(300, headersWith(`multipart/mixed; boundary=${boundary}`, r.context), multipart(boundary, r.values));
   });
 }
 
-function put(o: HttpApiOptions, req: IncomingMessage, keyspace: string, key: Uint8Array, search: string, respond: Respond, fail: Fail): void {
+function put(o: HttpApiOptions, req: IncomingMessage, keyspace: string, key: Uint8Array, search: string, reply: Reply): void {
   const params = rawQuery(search, ['consistency', 'w', 'ttl']);
   const consistency = consistencyParams(params, ['w']);
   const ttlMs = ttlParam(params);
@@ -219,7 +260,7 @@ function put(o: HttpApiOptions, req: IncomingMessage, keyspace: string, key: Uin
     size += chunk.length;
     if (size > o.maxValueBytes) {
       chunks.length = 0;
-      return fail(413, 'too_large', `value exceeds the limit of ${o.maxValueBytes} bytes`, {}, { connection: 'close' });
+      return reply.fail(413, 'too_large', `value exceeds the limit of ${o.maxValueBytes} bytes`, {}, { connection: 'close' });
     }
     chunks.push(chunk);
   });
@@ -228,41 +269,41 @@ function put(o: HttpApiOptions, req: IncomingMessage, keyspace: string, key: Uin
     // A view, not a copy, of the body (one chunk for most values): the node encodes it into its own records.
     const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
     const value = new Uint8Array(body.buffer, body.byteOffset, size);
-    const done = timed(o, 'put', consistency);
+    const started = performance.now();
     o.node.put({ keyspace, key, value, consistency, ttlMs, context }, (r) => {
-      done(r.ok ? 'ok' : r.error.code);
-      if (!r.ok) return failWith(fail, r.error);
-      respond(204, {});
+      observe(o, 'put', consistency, r.ok ? 'ok' : r.error.code, started);
+      if (!r.ok) return reply.failWith(r.error);
+      reply.respond(204, {});
     });
   });
 }
 
-function del(o: HttpApiOptions, req: IncomingMessage, keyspace: string, key: Uint8Array, search: string, respond: Respond, fail: Fail): void {
+function del(o: HttpApiOptions, req: IncomingMessage, keyspace: string, key: Uint8Array, search: string, reply: Reply): void {
   const params = rawQuery(search, ['consistency', 'w']);
   const consistency = consistencyParams(params, ['w']);
   const context = contextHeader(req);
-  const done = timed(o, 'delete', consistency);
+  const started = performance.now();
   o.node.delete({ keyspace, key, consistency, context }, (r) => {
-    done(r.ok ? 'ok' : r.error.code);
-    if (!r.ok) return failWith(fail, r.error);
-    respond(204, {});
+    observe(o, 'delete', consistency, r.ok ? 'ok' : r.error.code, started);
+    if (!r.ok) return reply.failWith(r.error);
+    reply.respond(204, {});
   });
 }
 
-function scan(o: HttpApiOptions, req: IncomingMessage, keyspace: string, search: string, respond: Respond, fail: Fail): void {
+function scan(o: HttpApiOptions, keyspace: string, search: string, reply: Reply): void {
   const params = rawQuery(search, ['start', 'end', 'limit', 'resume', 'consistency', 'r', 'encoding']);
   const consistency = consistencyParams(params, ['r']);
   const encoding = textParam(params, 'encoding') ?? 'utf8';
   if (encoding !== 'utf8' && encoding !== 'base64') throw new HttpInputError('encoding must be utf8 or base64');
   const resume = textParam(params, 'resume');
-  const done = timed(o, 'scan', consistency);
+  const started = performance.now();
   o.node.scan(
     { keyspace, start: bytesParam(params, 'start'), end: bytesParam(params, 'end'), limit: limitParam(params), resumeToken: resume ?? null, consistency },
     (r) => {
-      done(r.ok ? 'ok' : r.error.code);
-      if (!r.ok) return failWith(fail, r.error);
+      observe(o, 'scan', consistency, r.ok ? 'ok' : r.error.code, started);
+      if (!r.ok) return reply.failWith(r.error);
       const body = { items: r.items.map((item) => scanItemJson(item, encoding)), resumeToken: r.resumeToken };
-      respond(200, { 'content-type': 'application/json' }, JSON.stringify(body) + '\n');
+      reply.respond(200, { 'content-type': 'application/json' }, JSON.stringify(body) + '\n');
     },
   );
 }

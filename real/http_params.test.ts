@@ -16,6 +16,17 @@ describe('percentDecodeBytes', () => {
     );
   });
 
+  it('reads text without escapes as its UTF-8 bytes, short or long, ASCII or not', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), fc.string({ maxLength: 300 })), (raw) => {
+        const text = raw.replaceAll('%', '');
+        expect(percentDecodeBytes(text)).toEqual(new TextEncoder().encode(text));
+      }),
+      { numRuns: 40 },
+    );
+    expect(percentDecodeBytes('a'.repeat(300))).toEqual(new Uint8Array(300).fill(97));
+  });
+
   it('reads UTF-8 text as its bytes, keeps + literal, and refuses malformed escapes', () => {
     expect(Buffer.from(percentDecodeBytes('é+x')!).toString()).toBe('é+x');
     for (const bad of ['%', '%4', '%zz', 'a%g1']) expect(percentDecodeBytes(bad)).toBeNull();
