@@ -139,10 +139,10 @@ export class AntiEntropyService {
     this.scheduleBuild();
   }
 
-  /** ReplicaStore's write hook. */
-  recordWritten(ks: string, key: Uint8Array, value: Parameters<ReplicaTrees['recordWritten']>[2], encoded?: Uint8Array): void {
+  /** ReplicaStore's write hook; `token`, when the caller has it, is keyToken(key). */
+  recordWritten(ks: string, key: Uint8Array, value: Parameters<ReplicaTrees['recordWritten']>[2], encoded?: Uint8Array, token?: bigint): void {
     if (this.closed) return;
-    this.trees.recordWritten(ks, key, value, this.d.env.clock.wallMs(), encoded);
+    this.trees.recordWritten(ks, key, value, this.d.env.clock.wallMs(), encoded, token);
   }
 
   /**

@@ -23,7 +23,8 @@ const MAX_U64 = (1n << 64n) - 1n;
 
 const digest = new Uint32Array(4);
 
-function toBigint(hi: number, lo: number): bigint {
+/** The 64-bit value of words (hi, lo) as a bigint. */
+export function toBigint(hi: number, lo: number): bigint {
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }
 
@@ -37,7 +38,16 @@ export function contentHash64(bytes: Uint8Array): bigint {
   return toBigint(digest[0]!, digest[1]!);
 }
 
+/** contentHash64 as [hi, lo] words written into `out` (no bigint: the write path). */
+export function contentHashInto(bytes: Uint8Array, out: Uint32Array): void {
+  murmur3x86_128Into(bytes, CONTENT_SEED, digest);
+  out[0] = digest[0]!;
+  out[1] = digest[1]!;
+}
+
 let entryScratch = new Uint8Array(64);
+/** Views of entryScratch by length, so hashing a short key makes no new view (reset when it grows). */
+let entryViews: Uint8Array[] = [];
 
 /**
  * Hash of one entry, from the key and the content hash together (hashing the
@@ -48,14 +58,27 @@ let entryScratch = new Uint8Array(64);
  */
 export function entryHashInto(key: Uint8Array, contentHash: bigint, out: Uint32Array): void {
   if (!(contentHash >= 0n && contentHash <= MAX_U64)) assert(false, `content hash ${contentHash} outside 64 bits`);
+  entryHashWordsInto(key, Number(contentHash >> 32n), Number(contentHash & 0xffff_ffffn), out);
+}
+
+/** entryHashInto of a content hash given as words (hi, lo), each an unsigned 32-bit number. */
+export function entryHashWordsInto(key: Uint8Array, contentHi: number, contentLo: number, out: Uint32Array): void {
   const n = key.length + HASH_BYTES;
-  if (entryScratch.length < n) entryScratch = new Uint8Array(Math.max(n, entryScratch.length * 2));
-  entryScratch.set(key, 0);
+  if (entryScratch.length < n) {
+    entryScratch = new Uint8Array(Math.max(n, entryScratch.length * 2));
+    entryViews = [];
+  }
+  // Short keys byte by byte: TypedArray.set has a fixed cost that dominates them.
+  if (key.length > 32) entryScratch.set(key, 0);
+  else for (let i = 0; i < key.length; i++) entryScratch[i] = key[i]!;
   // The content hash has a fixed width, so key ‖ hash splits one way only.
-  const hi = Number(contentHash >> 32n);
-  const lo = Number(contentHash & 0xffff_ffffn);
-  writeHash(entryScratch, key.length, hi, lo);
-  murmur3x86_128Into(entryScratch.subarray(0, n), ENTRY_SEED, digest);
+  writeHash(entryScratch, key.length, contentHi, contentLo);
+  let view = entryViews[n];
+  if (view === undefined) {
+    view = entryScratch.subarray(0, n);
+    if (n <= 1024) entryViews[n] = view;
+  }
+  murmur3x86_128Into(view, ENTRY_SEED, digest);
   out[0] = digest[0]!;
   out[1] = (digest[1]! | 1) >>> 0;
 }

@@ -196,6 +196,28 @@ describe('MerkleTree', () => {
     expect(ring.segmentOf(0x80_00_00_00_00_00_00_01n)).toBe(128);
   });
 
+  it('segmentOfWords agrees with segmentOf, at segment boundaries too', () => {
+    const shapes: MerkleShape[] = [...SHAPES, { leafBits: 12, fanoutBits: 4 }, { leafBits: 16, fanoutBits: 4 }, { leafBits: 24, fanoutBits: 4 }];
+    const words = (t: bigint): [number, number] => [Number(t >> 32n), Number(t & 0xffff_ffffn)];
+    fc.assert(
+      fc.property(fc.constantFrom(...shapes), rangeArb, u64, fc.integer({ min: -2, max: 2 }), (shape, range, r, nudge) => {
+        const tree = new MerkleTree(range, shape);
+        const w = width(range);
+        const any = tokenIn(range, r);
+        expect(tree.segmentOfWords(...words(any))).toBe(tree.segmentOf(any));
+        // The first offset of a segment, nudged: where the double quotient is closest to an integer.
+        const s = BigInt(Number(r % BigInt(tree.segmentCount)));
+        const boundary = (s * w + BigInt(tree.segmentCount) - 1n) / BigInt(tree.segmentCount);
+        const offset = boundary + BigInt(nudge);
+        if (offset < 0n || offset >= w) return;
+        const t = tokenIn(range, offset);
+        expect(tree.segmentOfWords(...words(t))).toBe(tree.segmentOf(t));
+        if (w < RING) expect(() => tree.segmentOfWords(...words(range.start))).toThrow(/outside the tree's range/);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('levelHashes and childHashes agree on the same nodes', () => {
     const tree = new MerkleTree({ start: 0n, end: 0n }, { leafBits: 4, fanoutBits: 2 });
     for (let i = 0; i < 50; i++) tree.insert(BigInt(i) * 0x0400_0000_0000_0000n + 7n, Uint8Array.of(i), BigInt(i));

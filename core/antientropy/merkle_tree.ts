@@ -48,6 +48,17 @@ export interface MerkleShape {
 export const DEFAULT_SHAPE: MerkleShape = { leafBits: 16, fanoutBits: 4 };
 const MAX_LEAF_BITS = 24;
 const RING_SIZE = 1n << 64n;
+const TWO_32 = 0x1_0000_0000;
+/**
+ * segmentOfWords computes offset · 2^leafBits / width in doubles: relative
+ * error under 2^-51, so under 2^-27 absolute below 2^24 segments. A quotient
+ * this close to an integer is recomputed exactly with bigints.
+ */
+const FLOAT_MARGIN = 1e-6;
+
+// Shared by every tree: a node is single-threaded and no call keeps them.
+const entryScratch = new Uint32Array(2);
+const childBytesByFanout: Uint8Array[] = [];
 
 /**
  * leafBits for a range expected to hold `keys` keys: about 16 keys a segment,
@@ -78,20 +89,27 @@ export class MerkleTree {
   readonly segmentCount: number;
   // Allocated at the first update (materialize()): a node opens a tree for
   // every range it replicates, and a tree never written is all zeros anyway.
-  /** hashes[level] holds [hi, lo] word pairs, one per node of the level. */
-  private hashes: Uint32Array[] = [];
-  /** dirty[level] (inner levels only): 1 where a node must be recomputed. */
-  private dirty: Uint8Array[] = [];
+  // Every level lives in one buffer, root first: node i of level d is at
+  // levelStart[d] + i.
+  /** [hi, lo] word pairs, one per node. */
+  private hashes: Uint32Array | null = null;
+  /** Inner nodes only (they come before the leaves): 1 where a node must be recomputed. */
+  private dirty: Uint8Array | null = null;
   /** Dirty node indices per inner level, so refreshing visits only them. */
   private dirtyLists: number[][] = [];
+  private readonly levelStart: number[] = [];
   private readonly width: bigint;
   /** Offsets are taken from start + 1, the range's first token. */
   private readonly firstToken: bigint;
-  /** Whole ring: the segment is the offset's top leafBits bits, no division needed. */
-  private readonly shiftToSegment: bigint | null;
   private readonly leafBitsBig: bigint;
-  private readonly childBytes: Uint8Array;
-  private readonly entryScratch = new Uint32Array(2);
+  /** Whole ring: the segment is the offset's top leafBits bits, no division needed. */
+  private readonly wholeRing: boolean;
+  // The first token and the width as numbers, for segmentOfWords.
+  private readonly firstHi: number;
+  private readonly firstLo: number;
+  private readonly widthHi: number;
+  private readonly widthLo: number;
+  private readonly widthFloat: number;
   private entries = 0;
 
   constructor(range: MerkleRange, shape: MerkleShape = DEFAULT_SHAPE) {
@@ -106,20 +124,25 @@ export class MerkleTree {
     const d = range.end - range.start;
     this.width = d > 0n ? d : d + RING_SIZE;
     this.firstToken = BigInt.asUintN(64, range.start + 1n);
-    this.shiftToSegment = this.width === RING_SIZE ? BigInt(64 - shape.leafBits) : null;
     this.leafBitsBig = BigInt(shape.leafBits);
-    this.childBytes = new Uint8Array(this.fanout * HASH_BYTES);
+    this.wholeRing = this.width === RING_SIZE;
+    this.firstHi = Number(this.firstToken >> 32n);
+    this.firstLo = Number(this.firstToken & 0xffff_ffffn);
+    this.widthHi = Number(this.width >> 32n); // 2^32 for the whole ring
+    this.widthLo = Number(this.width & 0xffff_ffffn);
+    this.widthFloat = Number(this.width);
+    let start = 0;
+    for (let level = 0; level <= this.depth; level++) {
+      this.levelStart.push(start);
+      start += 2 ** (level * this.fanoutBits);
+    }
   }
 
   private materialize(): void {
-    for (let level = 0; level <= this.depth; level++) {
-      const nodes = this.nodesAt(level);
-      this.hashes.push(new Uint32Array(2 * nodes));
-      if (level < this.depth) {
-        this.dirty.push(new Uint8Array(nodes));
-        this.dirtyLists.push([]);
-      }
-    }
+    const nodes = this.levelStart[this.depth]! + this.segmentCount;
+    this.hashes = new Uint32Array(2 * nodes);
+    this.dirty = new Uint8Array(this.levelStart[this.depth]!);
+    for (let level = 0; level < this.depth; level++) this.dirtyLists.push([]);
   }
 
   get shape(): MerkleShape {
@@ -142,29 +165,57 @@ export class MerkleTree {
     if (!(token >= 0n && token < RING_SIZE)) assert(false, `token ${token} outside the ring`);
     const offset = BigInt.asUintN(64, token - this.firstToken);
     if (!(offset < this.width)) assert(false, `token ${token} outside the tree's range`);
-    const segment = this.shiftToSegment !== null ? Number(offset >> this.shiftToSegment) : Number((offset << this.leafBitsBig) / this.width);
+    const segment = this.wholeRing ? Number(offset >> BigInt(64 - this.leafBits)) : Number((offset << this.leafBitsBig) / this.width);
     assert(segment >= 0 && segment < this.segmentCount, 'segment beyond the last');
     return segment;
   }
 
+  /**
+   * segmentOf of the token (hi << 32) | lo, given as two unsigned 32-bit
+   * words: the same segment, without a bigint unless the quotient falls
+   * within FLOAT_MARGIN of a segment boundary.
+   */
+  segmentOfWords(hi: number, lo: number): number {
+    if (!(hi >= 0 && hi < TWO_32 && lo >= 0 && lo < TWO_32 && Number.isInteger(hi) && Number.isInteger(lo))) assert(false, `token words ${hi}, ${lo}`);
+    let offsetLo = lo - this.firstLo;
+    let offsetHi = hi - this.firstHi;
+    if (offsetLo < 0) {
+      offsetLo += TWO_32;
+      offsetHi--;
+    }
+    if (offsetHi < 0) offsetHi += TWO_32;
+    if (!(offsetHi < this.widthHi || (offsetHi === this.widthHi && offsetLo < this.widthLo))) assert(false, `token ${hi}:${lo} outside the tree's range`);
+    // leafBits <= 24, so the top leafBits bits of the offset are in its high word.
+    if (this.wholeRing) return offsetHi >>> (32 - this.leafBits);
+    const q = ((offsetHi * TWO_32 + offsetLo) * this.segmentCount) / this.widthFloat;
+    let segment = Math.floor(q);
+    const fraction = q - segment;
+    if (fraction < FLOAT_MARGIN || fraction > 1 - FLOAT_MARGIN) {
+      const offset = (BigInt(offsetHi) << 32n) | BigInt(offsetLo);
+      segment = Number((offset << this.leafBitsBig) / this.width);
+    }
+    if (!(segment >= 0 && segment < this.segmentCount)) assert(false, `segment ${segment} of ${this.segmentCount}`);
+    return segment;
+  }
+
   insert(token: bigint, key: Uint8Array, contentHash: bigint): void {
-    entryHashInto(key, contentHash, this.entryScratch);
-    this.insertHash(this.segmentOf(token), this.entryScratch[0]!, this.entryScratch[1]!);
+    entryHashInto(key, contentHash, entryScratch);
+    this.insertHash(this.segmentOf(token), entryScratch[0]!, entryScratch[1]!);
   }
 
   remove(token: bigint, key: Uint8Array, contentHash: bigint): void {
-    entryHashInto(key, contentHash, this.entryScratch);
-    this.removeHash(this.segmentOf(token), this.entryScratch[0]!, this.entryScratch[1]!);
+    entryHashInto(key, contentHash, entryScratch);
+    this.removeHash(this.segmentOf(token), entryScratch[0]!, entryScratch[1]!);
   }
 
   /** The key's content changed from `oldContentHash` to `newContentHash`. */
   update(token: bigint, key: Uint8Array, oldContentHash: bigint, newContentHash: bigint): void {
     if (oldContentHash === newContentHash) return;
     const segment = this.segmentOf(token);
-    entryHashInto(key, oldContentHash, this.entryScratch);
-    this.applyToLeaf(segment, this.entryScratch[0]!, this.entryScratch[1]!, -1);
-    entryHashInto(key, newContentHash, this.entryScratch);
-    this.applyToLeaf(segment, this.entryScratch[0]!, this.entryScratch[1]!, 1);
+    entryHashInto(key, oldContentHash, entryScratch);
+    this.applyToLeaf(segment, entryScratch[0]!, entryScratch[1]!, -1);
+    entryHashInto(key, newContentHash, entryScratch);
+    this.applyToLeaf(segment, entryScratch[0]!, entryScratch[1]!, 1);
     this.markDirty(segment);
   }
 
@@ -190,12 +241,13 @@ export class MerkleTree {
   levelHashes(level: number, indices: readonly number[]): Uint8Array {
     const nodes = this.nodesAt(level);
     this.refresh();
-    const words = this.hashes[level]; // undefined: never written, every hash zero
+    const words = this.hashes; // null: never written, every hash zero
+    const first = this.levelStart[level]!;
     const out = new Uint8Array(indices.length * HASH_BYTES);
     for (let i = 0; i < indices.length; i++) {
       const index = indices[i]!;
       if (!(Number.isInteger(index) && index >= 0 && index < nodes)) assert(false, `node ${index} of level ${level}`);
-      if (words !== undefined) writeHash(out, i * HASH_BYTES, words[2 * index]!, words[2 * index + 1]!);
+      if (words !== null) writeHash(out, i * HASH_BYTES, words[2 * (first + index)]!, words[2 * (first + index) + 1]!);
     }
     return out;
   }
@@ -217,38 +269,45 @@ export class MerkleTree {
 
   private applyToLeaf(segment: number, hi: number, lo: number, sign: 1 | -1): void {
     if (!(Number.isInteger(segment) && segment >= 0 && segment < this.segmentCount)) assert(false, `segment ${segment} of ${this.segmentCount}`);
-    if (this.hashes.length === 0) this.materialize();
-    addMod64(this.hashes[this.depth]!, 2 * segment, hi, lo, sign);
+    if (this.hashes === null) this.materialize();
+    addMod64(this.hashes!, 2 * (this.levelStart[this.depth]! + segment), hi, lo, sign);
   }
 
   private markDirty(segment: number): void {
+    const flags = this.dirty!;
     let index = segment;
     for (let level = this.depth - 1; level >= 0; level--) {
       index >>>= this.fanoutBits;
-      const flags = this.dirty[level]!;
+      const at = this.levelStart[level]! + index;
       // An already dirty node has dirty ancestors too.
-      if (flags[index] === 1) return;
-      flags[index] = 1;
+      if (flags[at] === 1) return;
+      flags[at] = 1;
       this.dirtyLists[level]!.push(index);
     }
   }
 
   /** Recomputes dirty inner nodes, deepest level first (a node's children are clean by then). */
   private refresh(): void {
-    if (this.hashes.length === 0) return;
+    const words = this.hashes;
+    const flags = this.dirty;
+    if (words === null || flags === null) return;
+    let childBytes = childBytesByFanout[this.fanoutBits];
+    if (childBytes === undefined) {
+      childBytes = new Uint8Array(this.fanout * HASH_BYTES);
+      childBytesByFanout[this.fanoutBits] = childBytes;
+    }
     for (let level = this.depth - 1; level >= 0; level--) {
       const list = this.dirtyLists[level]!;
       if (list.length === 0) continue;
-      const flags = this.dirty[level]!;
-      const words = this.hashes[level]!;
-      const below = this.hashes[level + 1]!;
+      const here = this.levelStart[level]!;
+      const below = this.levelStart[level + 1]!;
       for (const index of list) {
-        const first = index * this.fanout;
+        const first = below + index * this.fanout;
         for (let c = 0; c < this.fanout; c++) {
-          writeHash(this.childBytes, c * HASH_BYTES, below[2 * (first + c)]!, below[2 * (first + c) + 1]!);
+          writeHash(childBytes, c * HASH_BYTES, words[2 * (first + c)]!, words[2 * (first + c) + 1]!);
         }
-        nodeHashInto(this.childBytes, words, 2 * index);
-        flags[index] = 0;
+        nodeHashInto(childBytes, words, 2 * (here + index));
+        flags[here + index] = 0;
       }
       list.length = 0;
     }

@@ -1,60 +1,72 @@
-// When tree entries reach their purge time: a binary min-heap of (time,
-// key, content) slots. A slot whose entry has since changed is skipped by
-// the caller when it comes due (lazy deletion), so an update costs one push.
+// When tree entries reach their purge time: a binary min-heap of (time, key)
+// slots, held as two parallel arrays so a slot is not an object. A slot
+// whose key has since changed is checked by the caller when it comes due
+// (lazy deletion), so an update costs at most one push.
 
 import { assert } from '../../io/assert.ts';
 
 export interface PurgeSlot {
   readonly atMs: number;
   readonly id: string;
-  readonly contentHash: bigint;
 }
 
 export class PurgeSchedule {
-  private readonly heap: PurgeSlot[] = [];
+  private readonly times: number[] = [];
+  private readonly ids: string[] = [];
 
   get size(): number {
-    return this.heap.length;
+    return this.times.length;
   }
 
-  add(atMs: number, id: string, contentHash: bigint): void {
-    assert(Number.isFinite(atMs), `purge time ${atMs}`);
-    const h = this.heap;
-    h.push({ atMs, id, contentHash });
-    let i = h.length - 1;
+  add(atMs: number, id: string): void {
+    if (!Number.isFinite(atMs)) assert(false, `purge time ${atMs}`);
+    const times = this.times;
+    const ids = this.ids;
+    // Sift up with a hole: parents move down until the slot fits.
+    let i = times.length;
+    times.push(atMs);
+    ids.push(id);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (h[parent]!.atMs <= h[i]!.atMs) break;
-      [h[parent], h[i]] = [h[i]!, h[parent]!];
+      if (times[parent]! <= atMs) break;
+      times[i] = times[parent]!;
+      ids[i] = ids[parent]!;
       i = parent;
     }
+    times[i] = atMs;
+    ids[i] = id;
   }
 
   /** Removes and returns every slot due at or before `nowMs`, earliest first. */
   popDue(nowMs: number): PurgeSlot[] {
     const out: PurgeSlot[] = [];
-    while (this.heap.length > 0 && this.heap[0]!.atMs <= nowMs) out.push(this.pop());
+    while (this.times.length > 0 && this.times[0]! <= nowMs) {
+      out.push({ atMs: this.times[0]!, id: this.ids[0]! });
+      this.pop();
+    }
     return out;
   }
 
-  private pop(): PurgeSlot {
-    const h = this.heap;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && h[l]!.atMs < h[m]!.atMs) m = l;
-        if (r < h.length && h[r]!.atMs < h[m]!.atMs) m = r;
-        if (m === i) break;
-        [h[m], h[i]] = [h[i]!, h[m]!];
-        i = m;
-      }
+  private pop(): void {
+    const times = this.times;
+    const ids = this.ids;
+    const lastTime = times.pop()!;
+    const lastId = ids.pop()!;
+    const n = times.length;
+    if (n === 0) return;
+    // Sift the last slot down from the root, with a hole.
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const m = r < n && times[r]! < times[l]! ? r : l;
+      if (times[m]! >= lastTime) break;
+      times[i] = times[m]!;
+      ids[i] = ids[m]!;
+      i = m;
     }
-    return top;
+    times[i] = lastTime;
+    ids[i] = lastId;
   }
 }

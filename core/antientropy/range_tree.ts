@@ -12,15 +12,22 @@
 // tombstone or an expired value therefore never looks like a difference.
 
 import type { SegmentEntry, SegmentEntrySource } from './merkle_exchange.ts';
+import { entryHashWordsInto, toBigint } from './merkle_hash.ts';
 import { type MerkleRange, type MerkleShape, MerkleTree } from './merkle_tree.ts';
 import { PurgeSchedule } from './purge_schedule.ts';
 import { keyToken } from '../ring/key_hash.ts';
 
-/** What the tree holds for one key: its content, and when it is purged (null: never). */
+/**
+ * What the tree holds for one key: its content hash as words (hi, lo; no
+ * bigint per entry), and when it is purged (null: never).
+ */
 interface IndexedEntry {
-  readonly contentHash: bigint;
+  readonly hi: number;
+  readonly lo: number;
   readonly purgeAtMs: number | null;
 }
+
+const entryWords = new Uint32Array(2);
 
 /** A key as a Map key: one UTF-16 unit per byte. */
 export function keyIdOf(key: Uint8Array): string {
@@ -70,14 +77,28 @@ export class RangeTree implements SegmentEntrySource {
    * as gone. `token` is the key's token (key_hash.ts keyToken).
    */
   set(token: bigint, key: Uint8Array, contentHash: bigint | null, purgeAtMs: number | null, nowMs: number): void {
-    const id = keyIdOf(key);
     const segment = this.tree.segmentOf(token);
+    if (contentHash === null) this.setInSegment(segment, key, keyIdOf(key), false, 0, 0, purgeAtMs, nowMs);
+    else this.setInSegment(segment, key, keyIdOf(key), true, Number(contentHash >> 32n), Number(contentHash & 0xffff_ffffn), purgeAtMs, nowMs);
+  }
+
+  /**
+   * set() for a record with content, its token and content hash given as
+   * unsigned 32-bit words (token = tokenHi << 32 | tokenLo): the write path,
+   * which makes no bigint.
+   */
+  setWords(tokenHi: number, tokenLo: number, key: Uint8Array, contentHi: number, contentLo: number, purgeAtMs: number | null, nowMs: number): void {
+    this.setInSegment(this.tree.segmentOfWords(tokenHi, tokenLo), key, keyIdOf(key), true, contentHi, contentLo, purgeAtMs, nowMs);
+  }
+
+  private setInSegment(segment: number, key: Uint8Array, id: string, present: boolean, hi: number, lo: number, purgeAtMs: number | null, nowMs: number): void {
     let seg = this.bySegment.get(segment);
     const old = seg?.get(id);
-    const live = contentHash !== null && (purgeAtMs === null || purgeAtMs > nowMs);
+    const live = present && (purgeAtMs === null || purgeAtMs > nowMs);
     if (old !== undefined) {
-      if (live && old.contentHash === contentHash) return;
-      this.tree.remove(token, key, old.contentHash);
+      if (live && old.hi === hi && old.lo === lo) return;
+      entryHashWordsInto(key, old.hi, old.lo, entryWords);
+      this.tree.removeHash(segment, entryWords[0]!, entryWords[1]!);
       seg!.delete(id);
       this.keys--;
       if (seg!.size === 0) {
@@ -86,19 +107,23 @@ export class RangeTree implements SegmentEntrySource {
       }
     }
     if (!live) return;
-    this.tree.insert(token, key, contentHash!);
+    entryHashWordsInto(key, hi, lo, entryWords);
+    this.tree.insertHash(segment, entryWords[0]!, entryWords[1]!);
     if (seg === undefined) {
       seg = new Map();
       this.bySegment.set(segment, seg);
     }
-    seg.set(id, { contentHash: contentHash!, purgeAtMs });
+    seg.set(id, { hi, lo, purgeAtMs });
     this.keys++;
-    if (purgeAtMs !== null) this.purges.add(purgeAtMs, id, contentHash!);
+    // The key's pending slot for this same time still stands (sweep purges
+    // by the entry's own time, whatever slot brought it up).
+    if (purgeAtMs !== null && (old === undefined || old.purgeAtMs !== purgeAtMs)) this.purges.add(purgeAtMs, id);
   }
 
   /** The content hash the tree holds for a key, or null. */
   contentOf(token: bigint, key: Uint8Array): bigint | null {
-    return this.bySegment.get(this.tree.segmentOf(token))?.get(keyIdOf(key))?.contentHash ?? null;
+    const e = this.bySegment.get(this.tree.segmentOf(token))?.get(keyIdOf(key));
+    return e === undefined ? null : toBigint(e.hi, e.lo);
   }
 
   /** Takes out every entry whose purge time has come; returns how many left. */
@@ -106,11 +131,11 @@ export class RangeTree implements SegmentEntrySource {
     let removed = 0;
     for (const due of this.purges.popDue(nowMs)) {
       const key = keyOfId(due.id);
-      const token = keyToken(key);
-      const entry = this.bySegment.get(this.tree.segmentOf(token))?.get(due.id);
-      // A later write replaced the entry the schedule was made for: that write has its own slot.
-      if (entry === undefined || entry.contentHash !== due.contentHash || entry.purgeAtMs === null || entry.purgeAtMs > nowMs) continue;
-      this.set(token, key, null, null, nowMs);
+      const segment = this.tree.segmentOf(keyToken(key));
+      const entry = this.bySegment.get(segment)?.get(due.id);
+      // Gone already, or a later write moved its purge time (that time has its own slot).
+      if (entry === undefined || entry.purgeAtMs === null || entry.purgeAtMs > nowMs) continue;
+      this.setInSegment(segment, key, due.id, false, 0, 0, null, nowMs);
       removed++;
     }
     return removed;
@@ -120,7 +145,7 @@ export class RangeTree implements SegmentEntrySource {
     const seg = this.bySegment.get(segment);
     if (seg === undefined) return [];
     const out: SegmentEntry[] = [];
-    for (const [id, e] of seg) out.push({ key: keyOfId(id), contentHash: e.contentHash });
+    for (const [id, e] of seg) out.push({ key: keyOfId(id), contentHash: toBigint(e.hi, e.lo) });
     return out;
   }
 }

@@ -16,12 +16,12 @@
 
 import { assert } from '../../io/assert.ts';
 import type { NodeId } from '../../io/network.ts';
-import { keyToken } from '../ring/key_hash.ts';
+import { murmur3x86_128Into } from '../ring/key_hash.ts';
 import type { Ring } from '../ring/ring.ts';
 import { engineTtlMs } from '../replication/replica_store.ts';
 import { keySuccessor } from '../replication/storage_keys.ts';
 import { type VersionedValue, encodeVersionedValue } from '../versioning/versioned_value.ts';
-import { contentHash64 } from './merkle_hash.ts';
+import { contentHash64, contentHashInto } from './merkle_hash.ts';
 import type { MerkleShape } from './merkle_tree.ts';
 import { RangeTree } from './range_tree.ts';
 
@@ -54,6 +54,28 @@ export function recordContent(value: VersionedValue, graceMs: number, encoded?: 
   return { contentHash: contentHash64(encoded ?? encodeVersionedValue(value)), purgeAtMs: purgeAt === undefined ? null : purgeAt };
 }
 
+// Scratch of the write path (single-threaded; no call keeps them).
+const tokenWords = new Uint32Array(4);
+const tokenBytes = new DataView(new ArrayBuffer(8));
+const contentWords = new Uint32Array(2);
+
+/**
+ * The key's token (key_hash.ts keyToken, which it must equal: a test checks)
+ * with its two words left in tokenWords[0] (high) and tokenWords[1] (low),
+ * so the trees place the key without taking the bigint apart again.
+ */
+export function keyTokenWords(key: Uint8Array): bigint {
+  murmur3x86_128Into(key, 0, tokenWords);
+  tokenBytes.setUint32(0, tokenWords[0]!);
+  tokenBytes.setUint32(4, tokenWords[1]!);
+  return tokenBytes.getBigUint64(0);
+}
+
+function splitToken(token: bigint): void {
+  tokenWords[0] = Number(token >> 32n);
+  tokenWords[1] = Number(token & 0xffff_ffffn);
+}
+
 export class ReplicaTrees {
   private ring: Ring | null = null;
   private readonly byKeyspace = new Map<string, KeyspaceTrees>();
@@ -74,16 +96,17 @@ export class ReplicaTrees {
   setRing(ring: Ring): void {
     this.ring = ring;
     for (const kt of this.byKeyspace.values()) {
-      const old = new Map<string, RangeTree>();
-      for (const slot of kt.slots.values()) old.set(rangeId(slot.tree.range), slot.tree);
+      // By end token (a bigint key compares by value); the start is checked on use.
+      const old = new Map<bigint, RangeTree>();
+      for (const slot of kt.slots.values()) old.set(slot.tree.range.end, slot.tree);
       kt.slots.clear();
       let added = false;
       for (let i = 0; i < ring.tokenCount; i++) {
         const replicas = ring.preferenceList(ring.tokenAt(i), kt.ks.replicationFactor);
         if (!replicas.includes(this.self)) continue;
         const range = ring.rangeAt(i);
-        let tree = old.get(rangeId(range));
-        if (tree === undefined) {
+        let tree = old.get(range.end);
+        if (tree === undefined || tree.range.start !== range.start) {
           tree = new RangeTree(kt.ks.name, range, this.shape);
           added = true;
         }
@@ -116,17 +139,30 @@ export class ReplicaTrees {
     return false;
   }
 
-  /** A replica record of `ks` became `value` (durable). */
-  /** `encoded`, when given, is the record's bytes (encodeVersionedValue(value)). */
-  recordWritten(ks: string, key: Uint8Array, value: VersionedValue, nowMs: number, encoded?: Uint8Array): void {
+  /**
+   * A replica record of `ks` became `value` (durable). `encoded`, when
+   * given, is the record's bytes (encodeVersionedValue(value)); `token`,
+   * when given, is the key's token (keyToken(key)), saving a hash of the key.
+   */
+  recordWritten(ks: string, key: Uint8Array, value: VersionedValue, nowMs: number, encoded?: Uint8Array, token?: bigint): void {
     const kt = this.byKeyspace.get(ks);
     if (kt === undefined || this.ring === null || this.ring.tokenCount === 0) return;
-    const token = keyToken(key);
+    if (token === undefined) token = keyTokenWords(key);
+    else splitToken(token);
     const slot = kt.slots.get(this.ring.tokenIndexFor(token));
     if (slot === undefined) return;
     if (!slot.tree.built && kt.scan !== null && (kt.scan.after === undefined || compareBytes(key, kt.scan.after) > 0)) return;
-    const { contentHash, purgeAtMs } = recordContent(value, this.graceMs, encoded);
-    slot.tree.set(token, key, contentHash, purgeAtMs, nowMs);
+    this.apply(slot.tree, key, value, encoded, nowMs);
+  }
+
+  /** Sets the key's entry in `tree`; tokenWords holds the key's token. */
+  private apply(tree: RangeTree, key: Uint8Array, value: VersionedValue, encoded: Uint8Array | undefined, nowMs: number): void {
+    const tokenHi = tokenWords[0]!;
+    const tokenLo = tokenWords[1]!;
+    // engineTtlMs from time 0 is the absolute purge time: the last deletion or expiry plus the grace.
+    const purgeAt = engineTtlMs(value, 0, this.graceMs);
+    contentHashInto(encoded ?? encodeVersionedValue(value), contentWords);
+    tree.setWords(tokenHi, tokenLo, key, contentWords[0]!, contentWords[1]!, purgeAt === undefined ? null : purgeAt, nowMs);
   }
 
   /**
@@ -140,12 +176,8 @@ export class ReplicaTrees {
     const scan = kt.scan!;
     const page = pager(kt.ks.name, scan.after === undefined ? undefined : keySuccessor(scan.after), maxRecords);
     for (const r of page.records) {
-      const token = keyToken(r.key);
-      const slot = kt.slots.get(this.ring.tokenIndexFor(token));
-      if (slot !== undefined && !slot.tree.built) {
-        const { contentHash, purgeAtMs } = recordContent(r.value, this.graceMs);
-        slot.tree.set(token, r.key, contentHash, purgeAtMs, nowMs);
-      }
+      const slot = kt.slots.get(this.ring.tokenIndexFor(keyTokenWords(r.key)));
+      if (slot !== undefined && !slot.tree.built) this.apply(slot.tree, r.key, r.value, undefined, nowMs);
       scan.after = r.key;
     }
     if (!page.more) this.finishScan(kt);
@@ -175,10 +207,6 @@ export class ReplicaTrees {
     kt.scan = null;
     for (const slot of kt.slots.values()) slot.tree.built = true;
   }
-}
-
-function rangeId(r: { start: bigint; end: bigint }): string {
-  return `${r.start}:${r.end}`;
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {

@@ -47,7 +47,10 @@ const MAX_HEIGHT = 12;
 const BRANCHING = 4;
 const HEAD = 0;
 const NONE = 0;
-const INITIAL_NODES = 1024;
+// A node opens a memtable per engine at start and after every flush, and a
+// simulated cluster restarts nodes often: start small (a few hundred bytes)
+// and double on demand, which costs O(1) amortised per entry.
+const INITIAL_NODES = 16;
 /** Key bytes held as u32 words at the start of each node record. */
 const PREFIX_BYTES = 16;
 /** u32 words per node record: 4 prefix words, then the fields at the offsets below. */
@@ -78,7 +81,8 @@ export class Memtable {
   private stamps = new Float64Array(INITIAL_NODES * 2);
   private kinds = new Uint8Array(INITIAL_NODES);
   private valueLength = new Int32Array(INITIAL_NODES);
-  private links = new Int32Array(INITIAL_NODES * 2);
+  // The head alone holds MAX_HEIGHT links.
+  private links = new Int32Array(Math.max(INITIAL_NODES * 2, 2 * MAX_HEIGHT));
   private linkCount = MAX_HEIGHT;
   private arena = new Uint8Array(INITIAL_NODES * 16);
   private arenaUsed = 0;
