@@ -317,7 +317,7 @@ export class StoreNode {
       hlc,
       completeness: new ReplicaCompleteness(
         incompleteAtOpen,
-        () => engine.stats().quarantinedTables > 0,
+        () => engine.quarantinedTableCount > 0,
         (cb) => writer.put(metaKey(INCOMPLETE_META), Uint8Array.of(1), undefined, cb),
         mark,
       ),

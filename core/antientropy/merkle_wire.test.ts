@@ -3,8 +3,9 @@
 // WireError, never a half-built message.
 
 import { describe, expect, it } from 'vitest';
-import { encodeFrame } from '../../io/frame_codec.ts';
+import { encodeMessage } from '../../io/frame_codec.ts';
 import { WireError, decodeWireMessage, encodeWireMessage } from '../replication/messages.ts';
+import { rawFrame } from '../replication/wire_payload.testkit.ts';
 import type { MerkleMessage } from './merkle_messages.ts';
 
 const samples: MerkleMessage[] = [
@@ -39,8 +40,12 @@ describe('merkle messages on the wire', () => {
       { type: 'merkle_in_sync', exchange: -1 },
       'merkle_in_sync',
     ];
-    for (const body of bad) expect(() => decodeWireMessage(encodeFrame({ v: 1, t: 'merkle', id: 1, ks: 'default', body }))).toThrow(WireError);
-    expect(() => decodeWireMessage(encodeFrame({ v: 1, t: 'merkle_reply', id: 1, body: 'x' }))).toThrow(WireError);
-    expect(() => decodeWireMessage(encodeFrame({ v: 1, t: 'merkle_reply', id: 1, body: new Array(17).fill({ type: 'merkle_in_sync', exchange: 1 }) }))).toThrow(WireError);
+    for (const body of bad) expect(() => decodeWireMessage(rawFrame('merkle', { ks: 'default', body: encodeMessage(body) }))).toThrow(WireError);
+    // A body that is not msgpack at all, or not bytes.
+    expect(() => decodeWireMessage(rawFrame('merkle', { ks: 'default', body: Uint8Array.of(0xc1) }))).toThrow(WireError);
+    expect(() => decodeWireMessage(rawFrame('merkle', { ks: 'default', body: { type: 'merkle_in_sync', exchange: 1 } }))).toThrow(WireError);
+    expect(() => decodeWireMessage(rawFrame('merkle_reply', { body: 'x' }))).toThrow(WireError);
+    expect(() => decodeWireMessage(rawFrame('merkle_reply', { body: new Array(17).fill(encodeMessage({ type: 'merkle_in_sync', exchange: 1 })) }))).toThrow(WireError);
+    expect(() => decodeWireMessage(rawFrame('merkle_reply', { body: new Array(16).fill(encodeMessage({ type: 'merkle_in_sync', exchange: 1 })) }))).not.toThrow();
   });
 });

@@ -377,7 +377,8 @@ describe('garbage frames', () => {
   it('are counted and dropped, and the node keeps serving', () => {
     const c = new ClusterFixture('garbage', { nodes: 3 });
     const from = c.sim.node('n1').env.net;
-    const junk: unknown[] = [null, 'hello', [1, 2, 3], { v: 1, t: 'write', id: 5 }, { v: 9, t: 'ping', id: 1 }, { v: 1, t: 'read_ok', id: 77, value: null, complete: true }];
+    // The last is a well-formed reply nobody asked for (messages.ts layout: [version, type, id, ...fields]).
+    const junk: unknown[] = [null, 'hello', [1, 2, 3], [2, 3, 5], [9, 10, 1], [2, 2, 77, null, true]];
     for (const j of junk) from.send('n2', encodeFrame(j));
     c.advance(100);
     expect(c.node('n2').marks().get('garbage frame dropped')).toBe(5);

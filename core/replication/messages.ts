@@ -1,30 +1,44 @@
 // Every message between store nodes, and its codec. A message travels as one
-// frame (io/frame_codec.ts) whose payload is a msgpack map:
+// frame (io/frame_codec.ts) whose payload is a msgpack array, its fields by
+// position, so neither side handles field names:
 //
-//   { v: 1, t: <type>, id: <request id>, ...fields }
+//   [ v: 2, type: <code>, id: <request id>, ...fields of the type, in order ]
 //
-// `id` is chosen by the node that sends a request and echoed by the reply; a
-// versioned value travels as its storage encoding (versioned_value.ts). The
-// decoder trusts nothing: a frame that does not parse, has an unknown
-// version or type, or a field of the wrong shape is a WireError (the node
-// counts it and drops the frame), never a crash or a half-built message.
+// `id` is chosen by the node that sends a request and echoed by the reply.
+// A versioned value travels as a byte string holding its storage encoding
+// (versioned_value.ts); an anti-entropy body as a byte string holding its
+// msgpack encoding. `?` marks a field that may be nil. The decoder trusts
+// nothing: a frame that does not parse, has an unknown version or type, or a
+// field of the wrong shape is a WireError (the node counts it and drops the
+// frame), never a crash or a half-built message.
 //
-//   read          ks key hintFor?          -> read_ok value|null complete | fail
-//                 (complete: false when the replica may have lost acknowledged
-//                 writes, replica_completeness.ts: STRONG does not count it)
-//   write         ks key value origin hintFor? -> write_ok | fail
-//   scan          ks start? end? limit     -> scan_ok items more | fail
-//   forward       a siblings-mode write relayed to a home replica, which
-//                 coordinates it (it holds the key's dots)  -> forward_reply
-//   ping                                    -> pong
-//   stream        ks ranges after? maxBytes -> stream_ok items next | fail
-//                 (one page of the records in token ranges, ring_change/range_pages.ts)
-//   merkle        ks body (one anti-entropy message, antientropy/merkle_messages.ts)
-//                                           -> merkle_reply body[] (the answers, possibly none)
+//   code type           fields                                   answer
+//    1   read           ks key hintFor?                          read_ok | fail
+//    2   read_ok        value? complete
+//                       (complete: false when the replica may have lost acknowledged
+//                       writes, replica_completeness.ts: STRONG does not count it)
+//    3   write          ks key value origin hintFor?             write_ok | fail
+//    4   write_ok
+//    5   fail           code message definite
+//    6   scan           ks start? end? limit                     scan_ok | fail
+//    7   scan_ok        items:[[key value]...] more
+//    8   forward        op ks key value? level? w? ttlMs? context? budgetMs
+//                       (a siblings-mode write relayed to a home replica, which
+//                       coordinates it: it holds the key's dots)  forward_reply
+//    9   forward_reply  ok code? message? definite? replied? required?
+//                       (all but ok nil when ok)
+//   10   ping                                                    pong
+//   11   pong
+//   12   stream         ks ranges after? maxBytes                stream_ok | fail
+//                       (one page of the records in token ranges, ring_change/range_pages.ts)
+//   13   stream_ok      items:[[key value]...] next?
+//   14   merkle         ks body (one anti-entropy message, antientropy/merkle_messages.ts)
+//                                                                merkle_reply
+//   15   merkle_reply   bodies:[body...] (the answers, possibly none)
 
 import { assert } from '../../io/assert.ts';
 import { crc32c, unmaskCrc } from '../../io/crc32c.ts';
-import { FRAME_HEADER_BYTES, FRAME_MAX_PAYLOAD_BYTES, FrameError, decodeFrame, encodeFrame } from '../../io/frame_codec.ts';
+import { FRAME_HEADER_BYTES, FRAME_MAX_PAYLOAD_BYTES, FrameError, decodeMessage, encodeFrame, encodeMessage } from '../../io/frame_codec.ts';
 import { type MerkleMessage, parseMerkleMessage } from '../antientropy/merkle_messages.ts';
 import { VersionFormatError } from '../versioning/errors.ts';
 import { nodeIdProblem } from '../versioning/hlc.ts';
@@ -38,11 +52,11 @@ import {
 import { MAX_PAGE_BYTES, decodeRanges } from '../ring_change/range_pages.ts';
 import { type ConsistencyLevel, isConsistencyLevel } from './consistency.ts';
 import { ERROR_CODES, type ErrorCode } from './requests.ts';
-import { readFlatMsgpackMap } from './flat_msgpack_map.ts';
+import { WireError, WireReader } from './wire_reader.ts';
 import { type MsgpackFrameWriter, writeFrame } from './msgpack_frame_writer.ts';
 import { showValue } from './show_value.ts';
 
-export const WIRE_VERSION = 1;
+export const WIRE_VERSION = 2;
 
 /** Why a replica is asked to store a version: it decides which checks apply. */
 export type WriteOrigin = 'client' | 'strong' | 'repair' | 'hint';
@@ -82,67 +96,151 @@ export type Message =
 
 export type MessageType = Message['t'];
 
-export class WireError extends Error {
-  override name = 'WireError';
-}
+export { WireError };
+
+/** Each type's code on the wire: its index here. */
+const TYPES: readonly (MessageType | undefined)[] = [
+  undefined, 'read', 'read_ok', 'write', 'write_ok', 'fail', 'scan', 'scan_ok', 'forward', 'forward_reply',
+  'ping', 'pong', 'stream', 'stream_ok', 'merkle', 'merkle_reply',
+];
+const TYPE_CODES = new Map<MessageType, number>(TYPES.flatMap((t, i) => (t === undefined ? [] : [[t, i] as const])));
+
+/** The fields of each type in wire order (after version, type and id), as documented above. */
+export const WIRE_FIELDS: Readonly<Record<MessageType, readonly string[]>> = {
+  read: ['ks', 'key', 'hintFor'],
+  read_ok: ['value', 'complete'],
+  write: ['ks', 'key', 'value', 'origin', 'hintFor'],
+  write_ok: [],
+  fail: ['code', 'message', 'definite'],
+  scan: ['ks', 'start', 'end', 'limit'],
+  scan_ok: ['items', 'more'],
+  forward: ['op', 'ks', 'key', 'value', 'level', 'w', 'ttlMs', 'context', 'budgetMs'],
+  forward_reply: ['ok', 'code', 'message', 'definite', 'replied', 'required'],
+  ping: [],
+  pong: [],
+  stream: ['ks', 'ranges', 'after', 'maxBytes'],
+  stream_ok: ['items', 'next'],
+  merkle: ['ks', 'body'],
+  merkle_reply: ['body'],
+};
 
 /** Largest number of items a scan request may ask one replica for. */
 export const MAX_SCAN_LIMIT = 10_000;
 
 export function encodeWireMessage(m: Message): Uint8Array {
-  // The direct writer produces the same bytes as encodeFrame(wirePayload(m)); it declines only values it does not cover.
-  return writeFrame((out) => writeWireMessage(out, m)) ?? encodeFrame(wirePayload(m));
+  // The direct writer declines only strings it cannot write as msgpackr would (a lone surrogate); msgpackr then writes the same array.
+  return writeFrame((out) => writeMessage(out, m, m.id)) ?? encodeFrame(wireArray(m, m.id));
 }
 
 /**
- * encodeWireMessage({ ...request, id }) without building that object: the
- * request's fields in their order, then `id` (the bytes are the same).
+ * encodeWireMessage({ ...request, id }) without building that object (the
+ * bytes are the same).
  */
 export function encodeWireRequest(request: Omit<Extract<Message, { t: 'read' | 'write' | 'scan' | 'forward' | 'ping' | 'stream' | 'merkle' }>, 'id'>, id: number): Uint8Array {
   const m = request as Message;
-  assert((m as { id?: unknown }).id === undefined, 'a request gets its id here');
-  return writeFrame((out) => writeWireMessage(out, m, id)) ?? encodeFrame(wirePayload({ ...m, id }));
+  if ((m as { id?: unknown }).id !== undefined) assert(false, 'a request gets its id here');
+  return writeFrame((out) => writeMessage(out, m, id)) ?? encodeFrame(wireArray(m, id));
 }
 
-/** The payload as a plain object: `v` first, then the message's fields, versioned values as their stored bytes. */
-function wirePayload(m: Message): Record<string, unknown> {
-  const out: Record<string, unknown> = { v: WIRE_VERSION };
-  for (const [k, value] of Object.entries(m)) {
-    if (value === undefined) continue;
-    out[k] = value;
+/** The payload as a plain array, as the writer writes it (the fallback's input). */
+function wireArray(m: Message, id: number): unknown[] {
+  const fields = m as unknown as Record<string, unknown>;
+  const out: unknown[] = [WIRE_VERSION, TYPE_CODES.get(m.t)!, id];
+  for (const f of WIRE_FIELDS[m.t]) {
+    const x = fields[f] ?? null;
+    if (f === 'value' && (m.t === 'read_ok' || m.t === 'write')) out.push(x === null ? null : encodeVersionedValue(x as VersionedValue));
+    else if (f === 'items') out.push((x as { key: Uint8Array; value: VersionedValue }[]).map((i) => [i.key, encodeVersionedValue(i.value)]));
+    else if (f === 'body') out.push(m.t === 'merkle' ? encodeMessage(m.body) : (x as MerkleMessage[]).map((b) => encodeMessage(b)));
+    else out.push(x);
   }
-  if (m.t === 'read_ok') out['value'] = m.value === null ? null : encodeVersionedValue(m.value);
-  if (m.t === 'write') out['value'] = encodeVersionedValue(m.value);
-  if (m.t === 'scan_ok' || m.t === 'stream_ok') out['items'] = m.items.map((i) => [i.key, encodeVersionedValue(i.value)]);
   return out;
 }
 
-/** Writes wirePayload(m) without building it: versioned values go straight into the frame. */
-function writeWireMessage(out: MsgpackFrameWriter, m: Message, id?: number): void {
-  const fields = m as unknown as Record<string, unknown>;
-  const keys = Object.keys(fields);
-  let size = id === undefined ? 1 : 2;
-  for (const k of keys) if (fields[k] !== undefined) size++;
-  out.mapHeader(size);
-  out.string('v');
+function writeMessage(out: MsgpackFrameWriter, m: Message, id: number): void {
+  out.arrayHeader(3 + WIRE_FIELDS[m.t].length);
   out.number(WIRE_VERSION);
-  for (const k of keys) {
-    const value = fields[k];
-    if (value === undefined) continue;
-    out.string(k);
-    if (k === 'value' && (m.t === 'read_ok' || m.t === 'write')) writeVersioned(out, m.value);
-    else if (k === 'items' && (m.t === 'scan_ok' || m.t === 'stream_ok')) {
-      out.arrayHeader(m.items.length);
-      for (const item of m.items) {
-        out.arrayHeader(2);
-        out.bin(item.key);
-        writeVersioned(out, item.value);
+  out.number(TYPE_CODES.get(m.t)!);
+  out.number(id);
+  switch (m.t) {
+    case 'read':
+      out.string(m.ks);
+      out.bin(m.key);
+      return optionalString(out, m.hintFor);
+    case 'read_ok':
+      writeVersioned(out, m.value);
+      return out.value(m.complete);
+    case 'write':
+      out.string(m.ks);
+      out.bin(m.key);
+      writeVersioned(out, m.value);
+      out.string(m.origin);
+      return optionalString(out, m.hintFor);
+    case 'write_ok':
+    case 'ping':
+    case 'pong':
+      return;
+    case 'fail':
+      out.string(m.code);
+      out.string(m.message);
+      return out.value(m.definite);
+    case 'scan':
+      out.string(m.ks);
+      out.value(m.start);
+      out.value(m.end);
+      return out.number(m.limit);
+    case 'scan_ok':
+      writeItems(out, m.items);
+      return out.value(m.more);
+    case 'forward':
+      out.string(m.op);
+      out.string(m.ks);
+      out.bin(m.key);
+      out.value(m.value);
+      out.value(m.level);
+      out.value(m.w);
+      out.value(m.ttlMs);
+      out.value(m.context);
+      return out.number(m.budgetMs);
+    case 'forward_reply':
+      out.value(m.ok);
+      if (m.ok) for (let i = 0; i < 5; i++) out.value(null);
+      else {
+        out.string(m.code);
+        out.string(m.message);
+        out.value(m.definite);
+        out.value(m.replied);
+        out.value(m.required);
       }
-    } else out.value(value);
+      return;
+    case 'stream':
+      out.string(m.ks);
+      out.bin(m.ranges);
+      out.value(m.after);
+      return out.number(m.maxBytes);
+    case 'stream_ok':
+      writeItems(out, m.items);
+      return out.value(m.next);
+    case 'merkle':
+      out.string(m.ks);
+      return out.bin(encodeMessage(m.body));
+    case 'merkle_reply':
+      out.arrayHeader(m.body.length);
+      for (const b of m.body) out.bin(encodeMessage(b));
+      return;
   }
-  if (id !== undefined) {
-    out.string('id');
-    out.number(id);
+}
+
+function optionalString(out: MsgpackFrameWriter, s: string | null): void {
+  if (s === null) out.value(null);
+  else out.string(s);
+}
+
+function writeItems(out: MsgpackFrameWriter, items: readonly { key: Uint8Array; value: VersionedValue }[]): void {
+  out.arrayHeader(items.length);
+  for (const item of items) {
+    out.arrayHeader(2);
+    out.bin(item.key);
+    writeVersioned(out, item.value);
   }
 }
 
@@ -152,203 +250,174 @@ function writeVersioned(out: MsgpackFrameWriter, v: VersionedValue | null): void
   if (length === null) return out.bin(encodeVersionedValue(v));
   out.binHeader(length);
   const end = writeVersionedValueAt(out.reserve(length), out.position, v);
-  assert(end === out.position + length, 'versioned value written to its length');
+  if (end !== out.position + length) assert(false, 'versioned value written to its length');
   out.advance(length);
 }
 
 /** Parses one whole frame; anything malformed is a WireError. */
 export function decodeWireMessage(frame: Uint8Array): Message {
-  // Most messages are one flat map: read it directly when the frame is whole and intact; anything else takes msgpackr.
-  const flat = intactFrame(frame) ? readFlatMsgpackMap(frame, FRAME_HEADER_BYTES, frame.length) : null;
-  if (flat !== null) return parseMessage(flat);
-  let decoded: { message: unknown; used: number } | null;
-  try {
-    decoded = decodeFrame(frame);
-  } catch (err) {
-    if (err instanceof FrameError) throw new WireError(err.message);
-    throw err;
-  }
-  if (decoded === null) throw new WireError('truncated frame');
-  if (decoded.used !== frame.length) throw new WireError(`frame carries ${frame.length - decoded.used} trailing bytes`);
-  return parseMessage(decoded.message);
+  if (frame.length < FRAME_HEADER_BYTES) throw new WireError('truncated frame');
+  const length = (frame[0]! | (frame[1]! << 8) | (frame[2]! << 16) | (frame[3]! << 24)) >>> 0;
+  if (length > FRAME_MAX_PAYLOAD_BYTES) throw new WireError(`frame length ${length} exceeds ${FRAME_MAX_PAYLOAD_BYTES}`);
+  if (frame.length < FRAME_HEADER_BYTES + length) throw new WireError('truncated frame');
+  if (frame.length > FRAME_HEADER_BYTES + length) throw new WireError(`frame carries ${frame.length - FRAME_HEADER_BYTES - length} trailing bytes`);
+  const masked = (frame[4]! | (frame[5]! << 8) | (frame[6]! << 16) | (frame[7]! << 24)) >>> 0;
+  if (crc32c(frame, FRAME_HEADER_BYTES, frame.length) !== unmaskCrc(masked)) throw new WireError('frame checksum mismatch');
+  const r = new WireReader(frame, FRAME_HEADER_BYTES, frame.length);
+  const items = r.arrayHeader('message');
+  if (items < 3) throw new WireError(`message of ${items} items`);
+  const v = r.number('wire version');
+  if (v !== WIRE_VERSION) throw new WireError(`wire version ${showValue(v)} unsupported`);
+  const code = r.number('message type');
+  const t = Number.isInteger(code) ? TYPES[code] : undefined;
+  if (t === undefined) throw new WireError(`message type ${showValue(code)} unknown`);
+  if (items !== 3 + WIRE_FIELDS[t].length) throw new WireError(`${t} message of ${items} items`);
+  const id = r.count('request id');
+  const m = parseFields(r, t, id);
+  r.finish();
+  return m;
 }
 
-/** Whether `frame` is exactly one frame whose length and checksum hold (decodeFrame says why when not). */
-function intactFrame(frame: Uint8Array): boolean {
-  if (frame.length < FRAME_HEADER_BYTES) return false;
-  const view = new DataView(frame.buffer, frame.byteOffset, FRAME_HEADER_BYTES);
-  const length = view.getUint32(0, true);
-  if (length !== frame.length - FRAME_HEADER_BYTES || length > FRAME_MAX_PAYLOAD_BYTES) return false;
-  return crc32c(frame, FRAME_HEADER_BYTES, frame.length) === unmaskCrc(view.getUint32(4, true));
-}
-
-function parseMessage(raw: unknown): Message {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || raw instanceof Uint8Array) throw new WireError('message is not a map');
-  const r = raw as Record<string, unknown>;
-  if (r['v'] !== WIRE_VERSION) throw new WireError(`wire version ${showValue(r['v'])} unsupported`);
-  const t = r['t'];
-  const id = requestId(r['id']);
+function parseFields(r: WireReader, t: MessageType, id: number): Message {
   switch (t) {
     case 'read':
-      return { t, id, ks: keyspaceName(r['ks']), key: bytes(r['key'], 'key'), hintFor: optionalNode(r['hintFor']) };
+      return { t, id, ks: keyspaceName(r), key: key(r), hintFor: optionalNode(r) };
     case 'read_ok':
-      return { t, id, value: r['value'] === null ? null : versioned(r['value']), complete: bool(r['complete']) };
+      return { t, id, value: r.nil() ? null : versioned(r), complete: r.bool('complete') };
     case 'write': {
-      const origin = r['origin'];
-      if (!(ORIGINS as readonly unknown[]).includes(origin)) throw new WireError(`write origin ${showValue(origin)} unknown`);
-      return { t, id, ks: keyspaceName(r['ks']), key: bytes(r['key'], 'key'), value: versioned(r['value']), origin: origin as WriteOrigin, hintFor: optionalNode(r['hintFor']) };
+      const ks = keyspaceName(r);
+      const k = key(r);
+      const value = versioned(r);
+      const origin = r.string('origin');
+      if (!(ORIGINS as readonly string[]).includes(origin)) throw new WireError(`write origin ${showValue(origin)} unknown`);
+      return { t, id, ks, key: k, value, origin: origin as WriteOrigin, hintFor: optionalNode(r) };
     }
     case 'write_ok':
     case 'ping':
     case 'pong':
       return { t, id };
     case 'fail':
-      return { t, id, code: errorCode(r['code']), message: text(r['message']), definite: bool(r['definite']) };
+      return { t, id, code: errorCode(r), message: r.string('message'), definite: r.bool('definite') };
     case 'scan': {
-      const limit = r['limit'];
-      if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_SCAN_LIMIT) throw new WireError(`scan limit ${showValue(limit)} out of range`);
-      return { t, id, ks: keyspaceName(r['ks']), start: optionalBytes(r['start']), end: optionalBytes(r['end']), limit: limit as number };
+      const ks = keyspaceName(r);
+      const start = optionalKey(r);
+      const end = optionalKey(r);
+      const limit = r.number('scan limit');
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SCAN_LIMIT) throw new WireError(`scan limit ${showValue(limit)} out of range`);
+      return { t, id, ks, start, end, limit };
     }
-    case 'scan_ok': {
-      const items = r['items'];
-      if (!Array.isArray(items)) throw new WireError('scan items are not a list');
-      const parsed = items.map((item) => {
-        if (!Array.isArray(item) || item.length !== 2) throw new WireError('scan item is not [key, value]');
-        return { key: bytes(item[0], 'key'), value: versioned(item[1]) };
-      });
-      return { t, id, items: parsed, more: bool(r['more']) };
-    }
+    case 'scan_ok':
+      return { t, id, items: recordItems(r), more: r.bool('more') };
     case 'forward': {
-      const op = r['op'];
+      const op = r.string('forward op');
       if (op !== 'put' && op !== 'delete') throw new WireError(`forward op ${showValue(op)} unknown`);
-      const level = r['level'];
-      if (level !== null && !isConsistencyLevel(level)) throw new WireError(`forward level ${showValue(level)} unknown`);
-      const budgetMs = r['budgetMs'];
-      if (typeof budgetMs !== 'number' || !Number.isFinite(budgetMs) || budgetMs <= 0 || budgetMs > 3_600_000) throw new WireError('forward budget invalid');
-      const value = r['value'] === null ? null : valueBytes(r['value']);
+      const ks = keyspaceName(r);
+      const k = key(r);
+      const value = r.bytesOrNull('forward value');
       if ((op === 'put') !== (value !== null)) throw new WireError('forward value must be present exactly for a put');
-      return {
-        t,
-        id,
-        op,
-        ks: keyspaceName(r['ks']),
-        key: bytes(r['key'], 'key'),
-        value,
-        level: level as ConsistencyLevel | null,
-        w: optionalCount(r['w']),
-        ttlMs: optionalCount(r['ttlMs']),
-        context: r['context'] === null ? null : text(r['context']),
-        budgetMs,
-      };
+      const level = r.stringOrNull('forward level');
+      if (level !== null && !isConsistencyLevel(level)) throw new WireError(`forward level ${showValue(level)} unknown`);
+      const w = r.nil() ? null : r.count('forward w');
+      const ttlMs = r.nil() ? null : r.count('forward ttl');
+      const context = r.stringOrNull('forward context');
+      const budgetMs = r.number('forward budget');
+      if (!Number.isFinite(budgetMs) || budgetMs <= 0 || budgetMs > 3_600_000) throw new WireError('forward budget invalid');
+      return { t, id, op, ks, key: k, value, level: level as ConsistencyLevel | null, w, ttlMs, context, budgetMs };
     }
     case 'forward_reply': {
-      if (r['ok'] === true) return { t, id, ok: true };
-      if (r['ok'] !== false) throw new WireError('forward reply ok is not a boolean');
-      return {
-        t,
-        id,
-        ok: false,
-        code: errorCode(r['code']),
-        message: text(r['message']),
-        definite: bool(r['definite']),
-        replied: optionalCount(r['replied']),
-        required: optionalCount(r['required']),
-      };
+      if (r.bool('forward reply ok')) {
+        for (let i = 0; i < 5; i++) if (!r.nil()) throw new WireError('a successful forward reply carries an error');
+        return { t, id, ok: true };
+      }
+      const code = errorCode(r);
+      const message = r.string('message');
+      const definite = r.bool('definite');
+      const replied = r.nil() ? null : r.count('replied');
+      const required = r.nil() ? null : r.count('required');
+      return { t, id, ok: false, code, message, definite, replied, required };
     }
     case 'stream': {
-      const ranges = r['ranges'];
-      if (!(ranges instanceof Uint8Array) || decodeRanges(ranges) === null) throw new WireError('stream ranges malformed');
-      const maxBytes = r['maxBytes'];
-      if (!Number.isInteger(maxBytes) || (maxBytes as number) < 1 || (maxBytes as number) > MAX_PAGE_BYTES) throw new WireError(`stream page size ${showValue(maxBytes)} out of range`);
-      return { t, id, ks: keyspaceName(r['ks']), ranges: valueBytes(ranges), after: optionalBytes(r['after']), maxBytes: maxBytes as number };
+      const ks = keyspaceName(r);
+      const ranges = r.bytesView('stream ranges');
+      if (decodeRanges(ranges) === null) throw new WireError('stream ranges malformed');
+      const after = optionalKey(r);
+      const maxBytes = r.number('stream page size');
+      if (!Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_PAGE_BYTES) throw new WireError(`stream page size ${showValue(maxBytes)} out of range`);
+      return { t, id, ks, ranges, after, maxBytes };
     }
     case 'stream_ok':
-      return { t, id, items: recordItems(r['items']), next: optionalBytes(r['next']) };
+      return { t, id, items: recordItems(r), next: optionalKey(r) };
     case 'merkle':
-      return { t, id, ks: keyspaceName(r['ks']), body: merkle(r['body']) };
+      return { t, id, ks: keyspaceName(r), body: merkle(r) };
     case 'merkle_reply': {
-      const body = r['body'];
-      if (!Array.isArray(body) || body.length > 16) throw new WireError('merkle reply body is not a short list');
-      return { t, id, body: body.map(merkle) };
+      const n = r.arrayHeader('merkle reply bodies');
+      if (n > 16) throw new WireError('merkle reply body is not a short list');
+      const body: MerkleMessage[] = [];
+      for (let i = 0; i < n; i++) body.push(merkle(r));
+      return { t, id, body };
     }
-    default:
-      throw new WireError(`message type ${showValue(t)} unknown`);
   }
 }
 
-function recordItems(items: unknown): { key: Uint8Array; value: VersionedValue }[] {
-  if (!Array.isArray(items)) throw new WireError('items are not a list');
-  return items.map((item) => {
-    if (!Array.isArray(item) || item.length !== 2) throw new WireError('item is not [key, value]');
-    return { key: bytes(item[0], 'key'), value: versioned(item[1]) };
-  });
+function recordItems(r: WireReader): { key: Uint8Array; value: VersionedValue }[] {
+  const n = r.arrayHeader('items');
+  const items: { key: Uint8Array; value: VersionedValue }[] = [];
+  for (let i = 0; i < n; i++) {
+    if (r.arrayHeader('item') !== 2) throw new WireError('item is not [key, value]');
+    items.push({ key: key(r), value: versioned(r) });
+  }
+  return items;
 }
 
-function requestId(x: unknown): number {
-  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) throw new WireError(`request id ${showValue(x)} invalid`);
+function keyspaceName(r: WireReader): string {
+  const x = r.string('keyspace');
+  if (x.length === 0 || x.length > 256) throw new WireError('keyspace name invalid');
   return x;
 }
 
-function keyspaceName(x: unknown): string {
-  if (typeof x !== 'string' || x.length === 0 || x.length > 256) throw new WireError('keyspace name invalid');
+function key(r: WireReader): Uint8Array {
+  const x = r.bytesView('key');
+  if (x.length === 0) throw new WireError('key is not non-empty bytes');
   return x;
 }
 
-function bytes(x: unknown, what: string): Uint8Array {
-  if (!(x instanceof Uint8Array) || x.length === 0) throw new WireError(`${what} is not non-empty bytes`);
-  // msgpackr hands back Buffers; handlers get plain views.
-  return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+function optionalKey(r: WireReader): Uint8Array | null {
+  return r.nil() ? null : key(r);
 }
 
-function valueBytes(x: unknown): Uint8Array {
-  if (!(x instanceof Uint8Array)) throw new WireError('value is not bytes');
-  return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
-}
-
-function optionalBytes(x: unknown): Uint8Array | null {
-  return x === null || x === undefined ? null : bytes(x, 'bound');
-}
-
-function optionalNode(x: unknown): string | null {
-  if (x === null || x === undefined) return null;
+function optionalNode(r: WireReader): string | null {
+  if (r.nil()) return null;
+  const x = r.string('hint target');
   const problem = nodeIdProblem(x);
   if (problem !== null) throw new WireError(`hint target: ${problem}`);
-  return x as string;
-}
-
-function optionalCount(x: unknown): number | null {
-  if (x === null || x === undefined) return null;
-  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) throw new WireError(`count ${showValue(x)} invalid`);
   return x;
 }
 
-function versioned(x: unknown): VersionedValue {
+function versioned(r: WireReader): VersionedValue {
+  const bytes = r.bytesView('versioned value');
   try {
-    return decodeVersionedValue(bytes(x, 'versioned value'));
+    return decodeVersionedValue(bytes);
   } catch (err) {
     if (err instanceof VersionFormatError) throw new WireError(`versioned value: ${err.message}`);
     throw err;
   }
 }
 
-function merkle(x: unknown): MerkleMessage {
-  const m = parseMerkleMessage(x);
+function merkle(r: WireReader): MerkleMessage {
+  let raw: unknown;
+  try {
+    raw = decodeMessage(r.bytesView('merkle body'));
+  } catch (err) {
+    if (err instanceof FrameError) throw new WireError(`merkle body: ${err.message}`);
+    throw err;
+  }
+  const m = parseMerkleMessage(raw);
   if (m === null) throw new WireError('malformed merkle message');
   return m;
 }
 
-function text(x: unknown): string {
-  if (typeof x !== 'string') throw new WireError('expected a string');
-  return x;
-}
-
-function bool(x: unknown): boolean {
-  if (typeof x !== 'boolean') throw new WireError('expected a boolean');
-  return x;
-}
-
-function errorCode(x: unknown): ErrorCode {
-  if (!(ERROR_CODES as readonly unknown[]).includes(x)) throw new WireError(`error code ${showValue(x)} unknown`);
+function errorCode(r: WireReader): ErrorCode {
+  const x = r.string('error code');
+  if (!(ERROR_CODES as readonly string[]).includes(x)) throw new WireError(`error code ${showValue(x)} unknown`);
   return x as ErrorCode;
 }
-

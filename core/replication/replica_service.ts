@@ -39,32 +39,36 @@ export interface ReplicaServiceDeps {
 }
 
 export class ReplicaService {
-  constructor(private readonly d: ReplicaServiceDeps) {}
+  /** Called when a write replaced a corrupt record (one function for every write, not a closure each). */
+  private readonly corruptReplaced: () => void;
+
+  constructor(private readonly d: ReplicaServiceDeps) {
+    this.corruptReplaced = () => d.mark('corrupt record replaced');
+  }
 
   handle(from: NodeId, request: Extract<Message, { t: 'read' | 'write' | 'scan' | 'forward' | 'ping' | 'stream' }>, reply: ReplyTo): void {
-    const fail = (code: ErrorCode, message: string, definite: boolean): void => reply({ t: 'fail', id: request.id, code, message, definite });
     switch (request.t) {
       case 'ping':
         return reply({ t: 'pong', id: request.id });
       case 'read': {
-        if (this.d.keyspaces.get(request.ks) === undefined) return fail('not_found_keyspace', `keyspace ${request.ks} unknown at ${this.d.self}`, true);
+        if (this.d.keyspaces.get(request.ks) === undefined) return fail(reply, request.id, 'not_found_keyspace', `keyspace ${request.ks} unknown at ${this.d.self}`, true);
         let value: VersionedValue | null;
         try {
           value = request.hintFor !== null ? this.d.hints.read(request.ks, request.key, request.hintFor) : this.d.replicas.read(request.ks, request.key);
         } catch (err) {
           if (!(err instanceof CorruptionError)) throw err;
           this.d.mark('replica read corrupt');
-          return fail('corruption', `${this.d.self}: ${err.message}`, false);
+          return fail(reply, request.id, 'corruption', `${this.d.self}: ${err.message}`, false);
         }
         return reply({ t: 'read_ok', id: request.id, value, complete: this.d.completeness.complete });
       }
       case 'write':
-        return this.write(from, request, reply, fail);
+        return this.write(from, request, reply);
       case 'scan':
-        if (this.d.keyspaces.get(request.ks) === undefined) return fail('not_found_keyspace', `keyspace ${request.ks} unknown at ${this.d.self}`, true);
+        if (this.d.keyspaces.get(request.ks) === undefined) return fail(reply, request.id, 'not_found_keyspace', `keyspace ${request.ks} unknown at ${this.d.self}`, true);
         return this.d.scan(request, reply);
       case 'stream': {
-        if (this.d.keyspaces.get(request.ks) === undefined) return fail('not_found_keyspace', `keyspace ${request.ks} unknown at ${this.d.self}`, true);
+        if (this.d.keyspaces.get(request.ks) === undefined) return fail(reply, request.id, 'not_found_keyspace', `keyspace ${request.ks} unknown at ${this.d.self}`, true);
         try {
           const page = readRangePage((ks, start, end, limit) => this.d.replicas.scan(ks, start, end, limit), request.ks, decodeRanges(request.ranges)!, request.after, request.maxBytes);
           this.d.mark('range stream page served');
@@ -72,7 +76,7 @@ export class ReplicaService {
         } catch (err) {
           if (!(err instanceof CorruptionError)) throw err;
           this.d.mark('replica scan corrupt');
-          return fail('corruption', `${this.d.self}: ${err.message}`, false);
+          return fail(reply, request.id, 'corruption', `${this.d.self}: ${err.message}`, false);
         }
       }
       case 'forward': {
@@ -101,11 +105,10 @@ export class ReplicaService {
     from: NodeId,
     request: Extract<Message, { t: 'write' }>,
     reply: ReplyTo,
-    fail: (code: ErrorCode, message: string, definite: boolean) => void,
   ): void {
     const ks = this.d.keyspaces.get(request.ks);
-    if (ks === undefined) return fail('not_found_keyspace', `keyspace ${request.ks} unknown at ${this.d.self}`, true);
-    if (request.value.mode !== ks.conflictMode) return fail('invalid', `${request.value.mode} version for ${ks.conflictMode} keyspace ${ks.name}`, true);
+    if (ks === undefined) return fail(reply, request.id, 'not_found_keyspace', `keyspace ${request.ks} unknown at ${this.d.self}`, true);
+    if (request.value.mode !== ks.conflictMode) return fail(reply, request.id, 'invalid', `${request.value.mode} version for ${ks.conflictMode} keyspace ${ks.name}`, true);
     // A timestamp from this node's own clock is not checked against it.
     if ((request.origin === 'client' || request.origin === 'strong') && from !== this.d.self) {
       const newest = newestHlc(request.value);
@@ -113,7 +116,7 @@ export class ReplicaService {
         const received = this.d.hlc.update(newest);
         if (!received.accepted) {
           this.d.mark('write refused: timestamp too far ahead');
-          return fail('invalid', `${this.d.self}: write timestamp ${received.aheadByMs} ms ahead of the local clock (bound ${this.d.hlc.maxSkewMs} ms)`, true);
+          return fail(reply, request.id, 'invalid', `${this.d.self}: write timestamp ${received.aheadByMs} ms ahead of the local clock (bound ${this.d.hlc.maxSkewMs} ms)`, true);
         }
       }
     }
@@ -121,14 +124,14 @@ export class ReplicaService {
       if (err === null) return reply({ t: 'write_ok', id: request.id });
       if (err instanceof HintLimitError) {
         this.d.mark('hint refused: target full');
-        return fail('overloaded', `${this.d.self}: ${err.message}`, true);
+        return fail(reply, request.id, 'overloaded', `${this.d.self}: ${err.message}`, true);
       }
-      if (err instanceof ConflictModeMismatchError) return fail('invalid', `${this.d.self}: ${err.message}`, true);
+      if (err instanceof ConflictModeMismatchError) return fail(reply, request.id, 'invalid', `${this.d.self}: ${err.message}`, true);
       this.d.mark('replica write failed');
-      fail('internal', `${this.d.self}: write failed: ${err.message}`, false);
+      fail(reply, request.id, 'internal', `${this.d.self}: write failed: ${err.message}`, false);
     };
     if (request.hintFor !== null) {
-      if (request.hintFor === this.d.self) return fail('invalid', 'a hint addressed to its own target', true);
+      if (request.hintFor === this.d.self) return fail(reply, request.id, 'invalid', 'a hint addressed to its own target', true);
       this.d.hints.store(request.ks, request.key, request.hintFor, request.value, (err) => {
         if (err === null) this.d.mark('hint stored');
         done(err);
@@ -136,6 +139,10 @@ export class ReplicaService {
       return;
     }
     if (request.origin === 'hint') this.d.mark('hint received');
-    this.d.replicas.apply(request.ks, request.key, request.value, (err) => done(err), () => this.d.mark('corrupt record replaced'));
+    this.d.replicas.apply(request.ks, request.key, request.value, done, this.corruptReplaced);
   }
+}
+
+function fail(reply: ReplyTo, id: number, code: ErrorCode, message: string, definite: boolean): void {
+  reply({ t: 'fail', id, code, message, definite });
 }

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../io/frame_codec.ts';
 import { type Message, WireError, decodeWireMessage, encodeWireMessage } from '../replication/messages.ts';
-import { type VersionedValue, encodeVersionedValue, tombstoneWrite, valueWrite } from '../versioning/versioned_value.ts';
+import { rawFrame, wirePayload } from '../replication/wire_payload.testkit.ts';
+import { type VersionedValue, tombstoneWrite, valueWrite } from '../versioning/versioned_value.ts';
 import { MAX_PAGE_BYTES, encodeRanges } from './range_pages.ts';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -27,16 +28,14 @@ const plain = (x: unknown): unknown => JSON.parse(JSON.stringify(x, (_k, v: unkn
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 function frame(fields: Record<string, unknown>): Uint8Array {
-  return encodeFrame({ v: 1, id: 1, ...fields });
+  return rawFrame(fields['t'] as 'stream' | 'stream_ok', fields);
 }
 
 describe('stream messages', () => {
   it('round-trip, with the bytes of the generic frame encoder', () => {
     for (const m of samples) {
       expect(plain(decodeWireMessage(encodeWireMessage(m)))).toEqual(plain(m));
-      const payload: Record<string, unknown> = { v: 1, ...m };
-      if (m.t === 'stream_ok') payload['items'] = m.items.map((i) => [i.key, encodeVersionedValue(i.value)]);
-      expect(hex(encodeWireMessage(m))).toBe(hex(encodeFrame(payload)));
+      expect(hex(encodeWireMessage(m))).toBe(hex(encodeFrame(wirePayload(m))));
     }
   });
 

@@ -317,6 +317,11 @@ export abstract class EngineBase {
 
   // ---- stats ----
 
+  /** stats().quarantinedTables without building the whole stats object (asked on every replica read). */
+  get quarantinedTableCount(): number {
+    return this.compactions.quarantined.length;
+  }
+
   stats(): EngineStats {
     return engineStats({
       counters: this.counters,
