@@ -38,38 +38,37 @@ import type { Env } from '../io/env.ts';
 import type { NodeId } from '../io/network.ts';
 import type { TimerId } from '../io/timers.ts';
 import type { Ring } from './ring/ring.ts';
-import { type MemberPhase, Topology } from './ring/topology.ts';
-import { DEFAULT_STREAM_OPTIONS, type RangeStreamOptions, type StreamProgress } from './ring_change/range_streamer.ts';
+import { Topology } from './ring/topology.ts';
+import { DEFAULT_STREAM_OPTIONS, type StreamProgress } from './ring_change/range_streamer.ts';
 import { RingChangeService } from './ring_change/ring_change_service.ts';
 import { RingPhaseDriver, type RingOperationKind } from './ring_change/ring_phase_driver.ts';
-import { OWN_RING_META, type OwnRingRecord, decodeOwnRing, encodeOwnRing } from './ring_change/own_ring_record.ts';
+import { OWN_RING_META, type OwnRingRecord, encodeOwnRing } from './ring_change/own_ring_record.ts';
 import { balancedTokens } from './ring/token_allocator.ts';
 import { type MemberView, NodeMembership } from './membership/node_membership.ts';
 import type { MemberStatus } from './membership/member_state.ts';
-import { Engine, type EngineOptions } from './storage/engine.ts';
+import type { Engine } from './storage/engine.ts';
 import { CorruptionError } from './storage/errors.ts';
-import type { SiblingLimits } from './versioning/dotted_version_vector.ts';
-import { DEFAULT_MAX_SKEW_MS, nodeIdProblem } from './versioning/hlc.ts';
-import { type AntiEntropyOptions, antiEntropyOptions } from './antientropy/anti_entropy_options.ts';
+import { DEFAULT_MAX_SKEW_MS } from './versioning/hlc.ts';
+import { antiEntropyOptions } from './antientropy/anti_entropy_options.ts';
 import { type AntiEntropyStatus, AntiEntropyService, type RepairProgress, type RepairScope } from './antientropy/anti_entropy_service.ts';
 import { Coordinator } from './replication/coordinator.ts';
 import type { CoordinatorDeps } from './replication/coordinator_deps.ts';
-import { DEFAULT_HLC_LEASE_MS, HlcLease, decodeCeiling, encodeCeiling } from './replication/hlc_lease.ts';
+import { DEFAULT_HLC_LEASE_MS, HlcLease, encodeCeiling } from './replication/hlc_lease.ts';
 import { HintQueue } from './replication/hint_queue.ts';
-import { type KeyspaceConfig, KeyspaceRegistry } from './replication/keyspace.ts';
+import { KeyspaceRegistry } from './replication/keyspace.ts';
 import { MemberLiveness, ReachabilityView } from './replication/liveness.ts';
 import { frameProtocol } from './replication/frame_protocol.ts';
 import { type RebuildProgress, ReplicaRebuild } from './replication/replica_rebuild.ts';
-import { GENERATION_META, REBUILD_META, absentTooLong, defaultLastAliveIntervalMs, encodeDecimal, readLifeRecord } from './replication/life_record.ts';
+import { GENERATION_META, defaultLastAliveIntervalMs, encodeDecimal } from './replication/life_record.ts';
 import { RebuildGuard } from './replication/rebuild_guard.ts';
 import type { Message } from './replication/messages.ts';
 import { PeerRpc, type ReplyTo } from './replication/peer_rpc.ts';
 import { RecordWriter } from './replication/record_writer.ts';
 import { ReplicaService } from './replication/replica_service.ts';
 import { ReplicaStore } from './replication/replica_store.ts';
-import { ReplicaCompleteness, lossAtOpen } from './replication/replica_completeness.ts';
+import { ReplicaCompleteness } from './replication/replica_completeness.ts';
 import { ScanCoordinator } from './replication/scan_coordinator.ts';
-import { LAYOUT_OVERHEAD_BYTES, metaKey } from './replication/storage_keys.ts';
+import { metaKey } from './replication/storage_keys.ts';
 import type {
   DeleteRequest,
   GetRequest,
@@ -81,6 +80,10 @@ import type {
   WriteResponse,
 } from './replication/requests.ts';
 
+import { DEFAULT_GRACE_MS, DEFAULT_SIBLING_LIMITS, HLC_META, INCOMPLETE_META, type NodeConfig } from './node_config.ts';
+import { recoverNodeState } from './node_open.ts';
+
+export { type ClusterMember, type NodeConfig, defaultNodeConfig } from './node_config.ts';
 export type { Consistency, ConsistencyLevel } from './replication/consistency.ts';
 export { DEFAULT_KEYSPACE, type KeyspaceConfig } from './replication/keyspace.ts';
 export type { LivenessView } from './replication/liveness.ts';
@@ -99,100 +102,6 @@ export type {
   ScanResponse,
   WriteResponse,
 } from './replication/requests.ts';
-
-/** A node of the cluster and its tokens; every node builds the same ring from the same list. */
-export interface ClusterMember {
-  id: string;
-  tokens: bigint[];
-  /** Default 'normal'. */
-  phase?: MemberPhase;
-}
-
-export interface NodeConfig {
-  nodeId: string;
-  members: ClusterMember[];
-  keyspaces: KeyspaceConfig[];
-  /** A coordinator answers by then. */
-  requestTimeoutMs: number;
-  /** Hints older than this are dropped (and counted). */
-  hintWindowMs: number;
-  /** Bounded hint storage; over it, writes needing a hint there are refused. */
-  maxHintsPerTarget: number;
-  /** Hint replay pace. */
-  hintReplayBytesPerSec: number;
-  /** Storage engine options; syncWrites: false would acknowledge writes a crash can lose. */
-  engine?: Partial<EngineOptions>;
-  maxKeyBytes: number;
-  maxValueBytes: number;
-  /** How often down peers are pinged and hints replayed; default 200 ms. */
-  probeIntervalMs?: number;
-  /** Consecutive unanswered requests after which a peer is considered down; default 2. */
-  downAfterTimeouts?: number;
-  /** Length of the persisted HLC lease; default 200 ms (must stay below maxSkewMs). */
-  hlcLeaseMs?: number;
-  /** How far ahead of the local clock a write's timestamp may be; default 500 ms. */
-  maxSkewMs?: number;
-  /** Siblings per key at which a write is marked, and above which a client write is refused. */
-  siblingLimits?: SiblingLimits;
-  /** Hints in flight per target during replay; default 4. */
-  hintReplayInflight?: number;
-  /** Range streaming pace and page size (ring_change/range_streamer.ts). */
-  rangeStream?: Partial<RangeStreamOptions>;
-  /** Merkle anti-entropy settings (antientropy/anti_entropy_options.ts). */
-  antiEntropy?: Partial<AntiEntropyOptions>;
-  /** Nodes gossip starts from; default every member. */
-  seeds?: string[];
-  /** Gossip round (and heartbeat) period; default 1000 ms. */
-  gossipIntervalMs?: number;
-  /** φ at which gossip suspects a member; default 8. */
-  phiThreshold?: number;
-  /** How often the node records that it is alive (tombstone safety); default a tenth of the grace period, at most 60 s. */
-  lastAliveIntervalMs?: number;
-  /** A node that needs a rebuild starts it at open (default false: an operator calls rebuild()). */
-  autoRebuild?: boolean;
-  /**
-   * Refuse to serve after an absence longer than the tombstone grace period
-   * until rebuilt (default true). false brings such a node back as it was,
-   * deleted values and all: only for showing what the refusal prevents.
-   */
-  refuseAfterGrace?: boolean;
-  /** Compact the whole engine this often (purging tombstones past their grace); default never (compaction runs as writes need it). */
-  fullCompactionIntervalMs?: number;
-  /**
-   * Join the running cluster (ring_change/ring_phase_driver.ts): learn the
-   * ring from the seeds, pick tokens by balanced allocation, announce
-   * 'joining', pull the ranges, announce 'normal'. The node need not be
-   * among `members`. Ignored once the node has announced a phase (a restart
-   * resumes from its meta keys).
-   */
-  join?: boolean;
-  /** With join: take over the tokens of this dead member instead of picking new ones (replace). */
-  replaces?: string;
-  /** Tokens a joining node picks; default as many as the first configured member has (8 if none). */
-  vnodes?: number;
-}
-
-/** A configuration with the defaults the simulator and tests use. */
-export function defaultNodeConfig(nodeId: string, members: ClusterMember[], overrides: Partial<NodeConfig> = {}): NodeConfig {
-  return {
-    nodeId,
-    members,
-    keyspaces: [],
-    requestTimeoutMs: 1000,
-    hintWindowMs: 3 * 3600 * 1000,
-    maxHintsPerTarget: 100_000,
-    hintReplayBytesPerSec: 1024 * 1024,
-    maxKeyBytes: 1024,
-    maxValueBytes: 1024 * 1024,
-    ...overrides,
-  };
-}
-
-const HLC_META = 'hlc-lease';
-const DEFAULT_GRACE_MS = 10 * 24 * 3600 * 1000;
-/** Present once this node's replica records may lack acknowledged writes (replica_completeness.ts). */
-const INCOMPLETE_META = 'replica-incomplete';
-const DEFAULT_SIBLING_LIMITS: SiblingLimits = { warn: 25, max: 100 };
 
 export class StoreNode {
   private readonly markCounts = new Map<string, number>();
@@ -419,70 +328,18 @@ export class StoreNode {
     if (life.needsRebuild && config.autoRebuild === true) this.rebuild(() => {});
   }
 
-  /** Opens the storage engine on env.disk (recovering it), loads hints, registers env.net.onFrame, starts timers. */
+  /** Opens the storage engine on env.disk (recovering it: node_open.ts), loads hints, registers env.net.onFrame, starts timers. */
   static open(env: Env, config: NodeConfig, cb: (err: Error | null, node?: StoreNode) => void): void {
-    let topology: Topology;
-    try {
-      topology = checkConfig(env, config);
-    } catch (err) {
-      return cb(err as Error);
-    }
-    const engineOptions: Partial<EngineOptions> = {
-      ...config.engine,
-      maxKeyBytes: config.maxKeyBytes + LAYOUT_OVERHEAD_BYTES,
-      // A siblings-mode record holds several values, and a hint record one more header.
-      maxValueBytes: Math.max(config.engine?.maxValueBytes ?? 0, config.maxValueBytes * 8 + 64 * 1024),
-    };
-    Engine.open(env, engineOptions, (err, engine) => {
+    recoverNodeState(env, config, (err, state) => {
       if (err !== null) return cb(err);
-      let ceiling = 0;
+      const s = state!;
+      let node: StoreNode;
       try {
-        ceiling = decodeCeiling(engine!.get(metaKey(HLC_META)));
-      } catch (readErr) {
-        if (!(readErr instanceof CorruptionError)) throw readErr;
+        node = new StoreNode(env, config, s.topology, s.engine, s.ceilingMs, s.incomplete, s.life);
+      } catch (buildErr) {
+        return s.engine.close(() => cb(buildErr as Error));
       }
-      let flagged: boolean;
-      try {
-        flagged = engine!.get(metaKey(INCOMPLETE_META)) !== undefined;
-      } catch (readErr) {
-        if (!(readErr instanceof CorruptionError)) throw readErr;
-        flagged = true; // the flag may be what rotted
-      }
-      const stats = engine!.stats();
-      const incomplete = flagged || lossAtOpen(stats.recovery, env.disk.list(), stats.quarantinedTables) !== null;
-      const record = readLifeRecord(engine!, ceiling - (config.hlcLeaseMs ?? DEFAULT_HLC_LEASE_MS));
-      const graceMs = config.engine?.tombstoneGraceMs ?? DEFAULT_GRACE_MS;
-      const tooLong = config.refuseAfterGrace !== false && absentTooLong(record.lastAliveMs, env.clock.wallMs(), graceMs, config.maxSkewMs ?? DEFAULT_MAX_SKEW_MS);
-      let ownRing: OwnRingRecord | null;
-      try {
-        ownRing = decodeOwnRing(engine!.get(metaKey(OWN_RING_META)));
-      } catch (readErr) {
-        if (!(readErr instanceof CorruptionError)) throw readErr;
-        ownRing = null;
-      }
-      const life = { generation: record.generation + 1, needsRebuild: record.rebuildFlagged || tooLong, ownRing };
-      const build = (): void => {
-        let node: StoreNode;
-        try {
-          node = new StoreNode(env, config, topology, engine!, ceiling, incomplete, life);
-        } catch (buildErr) {
-          return engine!.close(() => cb(buildErr as Error));
-        }
-        cb(null, node);
-      };
-      // Durable before anything is served: the generation (gossip must never reuse one), the rebuild flag,
-      // and the incompleteness flag (recovery has already removed the damaged log).
-      const writes: [Uint8Array, Uint8Array][] = [[GENERATION_META, encodeDecimal(life.generation)]];
-      if (life.needsRebuild && !record.rebuildFlagged) writes.push([REBUILD_META, Uint8Array.of(1)]);
-      if (incomplete && !flagged) writes.push([metaKey(INCOMPLETE_META), Uint8Array.of(1)]);
-      const next = (i: number): void => {
-        if (i === writes.length) return build();
-        engine!.put(writes[i]![0], writes[i]![1], undefined, (putErr) => {
-          if (putErr !== null) return engine!.close(() => cb(putErr));
-          next(i + 1);
-        });
-      };
-      next(0);
+      cb(null, node);
     });
   }
 
@@ -726,24 +583,4 @@ export class StoreNode {
       reply({ t: 'fail', id: request.id, code: 'corruption', message: `${this.env.nodeId}: ${err.message}`, definite: false });
     }
   }
-}
-
-function checkConfig(env: Env, config: NodeConfig): Topology {
-  assert(config.nodeId === env.nodeId, `config is for ${config.nodeId}, env for ${env.nodeId}`);
-  const problem = nodeIdProblem(config.nodeId);
-  if (problem !== null) throw new Error(`node id: ${problem}`);
-  for (const [name, v] of [
-    ['requestTimeoutMs', config.requestTimeoutMs],
-    ['hintWindowMs', config.hintWindowMs],
-    ['maxHintsPerTarget', config.maxHintsPerTarget],
-    ['hintReplayBytesPerSec', config.hintReplayBytesPerSec],
-    ['maxKeyBytes', config.maxKeyBytes],
-  ] as const) {
-    if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new Error(`${name} must be > 0, got ${String(v)}`);
-  }
-  if (!(Number.isInteger(config.maxValueBytes) && config.maxValueBytes >= 0)) throw new Error(`maxValueBytes must be >= 0`);
-  const topology = Topology.of(config.members.map((m) => ({ id: m.id, phase: m.phase ?? 'normal', tokens: m.tokens })));
-  if (topology.phaseOf(config.nodeId) === undefined && config.join !== true) throw new Error(`node ${config.nodeId} is not among the members`);
-  if (config.replaces !== undefined && config.join !== true) throw new Error('replaces is set without join');
-  return topology;
 }
