@@ -26,7 +26,7 @@
 // with one, a multiplexer owns the network and hands it frames (handleFrame)
 // or decoded payloads (handleMessage).
 
-import { assert } from '../../io/assert.ts';
+import { AssertionError, assert } from '../../io/assert.ts';
 import type { Env } from '../../io/env.ts';
 import type { NodeId } from '../../io/network.ts';
 import type { TimerId } from '../../io/timers.ts';
@@ -59,6 +59,8 @@ export class Gossiper implements LivenessView {
   private judgeAtMs = Number.POSITIVE_INFINITY;
   private running = false;
   private listening = false;
+  /** Changes to this node's own status, tokens and application states (see stateChanges). */
+  private selfChanges = 0;
   private readonly counters: GossipStats = {
     rounds: 0,
     sent: { syn: 0, ack: 0, ack2: 0 },
@@ -79,11 +81,11 @@ export class Gossiper implements LivenessView {
     this.intervalMs = options.intervalMs ?? 1000;
     this.fanout = options.fanout ?? 2;
     this.clusterName = options.clusterName ?? 'ringkv';
-    assert(isValidNodeId(this.nodeId), `gossip node id ${JSON.stringify(this.nodeId)}`);
-    assert(isVersion(options.generation), `generation ${options.generation}`);
-    assert(Number.isFinite(this.intervalMs) && this.intervalMs > 0, `gossip interval ${this.intervalMs}`);
-    assert(Number.isInteger(this.fanout) && this.fanout >= 1, `gossip fanout ${this.fanout}`);
-    for (const seed of options.seeds) assert(isValidNodeId(seed), `seed ${JSON.stringify(seed)}`);
+    if (!isValidNodeId(this.nodeId)) throw new AssertionError(`gossip node id ${JSON.stringify(this.nodeId)}`);
+    if (!isVersion(options.generation)) throw new AssertionError(`generation ${options.generation}`);
+    if (!(Number.isFinite(this.intervalMs) && this.intervalMs > 0)) throw new AssertionError(`gossip interval ${this.intervalMs}`);
+    if (!(Number.isInteger(this.fanout) && this.fanout >= 1)) throw new AssertionError(`gossip fanout ${this.fanout}`);
+    for (const seed of options.seeds) if (!isValidNodeId(seed)) throw new AssertionError(`seed ${JSON.stringify(seed)}`);
     this.seeds = [...new Set(options.seeds)].filter((s) => s !== this.nodeId);
     this.detector = new PhiAccrualDetector({
       firstHeartbeatEstimateMs: this.intervalMs,
@@ -107,7 +109,7 @@ export class Gossiper implements LivenessView {
 
   /** Starts the rounds (the first after a random part of an interval, so nodes do not march in step). */
   start(): void {
-    assert(!this.running, `gossiper ${this.nodeId} started twice`);
+    if (!(!this.running)) throw new AssertionError(`gossiper ${this.nodeId} started twice`);
     this.running = true;
     if (this.ownsNetwork && !this.listening) {
       this.listening = true;
@@ -144,11 +146,13 @@ export class Gossiper implements LivenessView {
     assert(status !== 'removed', 'a node does not remove itself: it leaves');
     const from = this.self.status;
     this.self.putStatus(status);
+    this.selfChanges++;
     if (from !== status) this.emit({ type: 'statusChanged', nodeId: this.nodeId, from, to: status });
   }
 
   setTokens(tokens: readonly bigint[]): void {
     this.self.putTokens(tokens);
+    this.selfChanges++;
     this.emit({ type: 'tokensChanged', nodeId: this.nodeId, tokens: this.self.tokens });
   }
 
@@ -157,10 +161,22 @@ export class Gossiper implements LivenessView {
   }
 
   setAppState(key: string, value: string): void {
+    if (this.self.appState(key) !== value) this.selfChanges++;
     this.self.putApp(key, value);
   }
 
   // ---- what this node knows ----
+
+  /**
+   * Grows whenever what is known of any node (this one included) may have
+   * changed beyond heartbeats and load: a member joined, restarted or was
+   * evicted, or a status, tokens or application state changed. Equal
+   * readings mean the same members, statuses, tokens and application states,
+   * so a view built from them (a topology) needs no rebuilding.
+   */
+  get stateChanges(): number {
+    return this.selfChanges + this.table.changes;
+  }
 
   onChange(listener: (event: GossipEvent) => void): () => void {
     this.listeners.push(listener);
@@ -221,7 +237,7 @@ export class Gossiper implements LivenessView {
 
   private round(): void {
     this.roundTimer = null;
-    assert(this.running, `gossip round of ${this.nodeId} while stopped`);
+    if (!(this.running)) throw new AssertionError(`gossip round of ${this.nodeId} while stopped`);
     const now = this.env.clock.monotonicMs();
     this.counters.rounds++;
     this.self.heartbeatTick();
@@ -386,6 +402,7 @@ export class Gossiper implements LivenessView {
       app: new Map(old.appStates()),
     });
     this.counters.refutations++;
+    this.selfChanges++;
     this.emit({ type: 'generationChanged', generation });
   }
 

@@ -170,9 +170,40 @@ function pairHeader(): void {
   if (byte() !== 0x92) bail();
 }
 
-function tokens(): bigint[] {
+/**
+ * Token lists read before, by their bytes: every node of a cluster receives
+ * every member's tokens (and again after each restart), and parsing twenty
+ * decimal digits into a bigint, times the vnodes, was most of reading a
+ * whole member state. The same array is returned for the same bytes, frozen
+ * (states and topologies never change a tokens array in place), which also
+ * lets the writer's and the topology's per-array caches hit. Bounded: it is
+ * emptied when full; lists too long for a cheap key are not kept.
+ */
+const tokenLists = new Map<string, readonly bigint[]>();
+const MAX_TOKEN_LISTS = 4096;
+const MAX_KEPT_LIST_BYTES = 2048;
+
+function tokens(): readonly bigint[] {
+  const start = pos;
   const n = arrayHeader();
   if (n > MAX_TOKENS_PER_MEMBER) bail();
+  // Find the list's end from the string headers alone (the texts are checked when parsed).
+  const first = pos;
+  for (let i = 0; i < n; i++) {
+    const h = byte();
+    if (h >= 0xa0 && h <= 0xbf) pos += h & 0x1f;
+    else if (h === 0xd9) pos += byte();
+    else bail();
+    if (pos > end) bail();
+  }
+  const stop = pos;
+  const keep = stop - start <= MAX_KEPT_LIST_BYTES;
+  const key = keep ? String.fromCharCode.apply(null, bytes.subarray(start, stop) as unknown as number[]) : '';
+  if (keep) {
+    const known = tokenLists.get(key);
+    if (known !== undefined) return known;
+  }
+  pos = first;
   const out: bigint[] = [];
   for (let i = 0; i < n; i++) {
     const text = string();
@@ -181,7 +212,12 @@ function tokens(): bigint[] {
     if (!isValidToken(t)) bail();
     out.push(t);
   }
-  return out;
+  const list = Object.freeze(out);
+  if (keep) {
+    if (tokenLists.size >= MAX_TOKEN_LISTS) tokenLists.clear();
+    tokenLists.set(key, list);
+  }
+  return list;
 }
 
 function appFields(): AppField[] {

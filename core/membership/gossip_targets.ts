@@ -12,7 +12,7 @@
 //    seeds. Every node talking to the seeds now and then is what keeps
 //    disjoint groups of nodes from each forming a cluster of their own.
 
-import { assert } from '../../io/assert.ts';
+import { AssertionError } from '../../io/assert.ts';
 import type { NodeId } from '../../io/network.ts';
 import type { Rng } from '../../io/rng.ts';
 
@@ -27,7 +27,7 @@ export interface TargetCandidates {
 
 /** Up to `count` distinct items drawn at random (a partial Fisher–Yates over a copy). */
 export function sampleDistinct<T>(rng: Rng, items: readonly T[], count: number): T[] {
-  assert(Number.isInteger(count) && count >= 0, `sample of ${count}`);
+  if (!(Number.isInteger(count) && count >= 0)) throw new AssertionError(`sample of ${count}`);
   const n = Math.min(count, items.length);
   if (n === 0) return [];
   if (n === 1) return [items[rng.int(items.length)]!];
@@ -43,7 +43,7 @@ export function sampleDistinct<T>(rng: Rng, items: readonly T[], count: number):
 
 /** The peers to send a SYN to this round, distinct. */
 export function chooseGossipTargets(rng: Rng, candidates: TargetCandidates, fanout: number): NodeId[] {
-  assert(Number.isInteger(fanout) && fanout >= 1, `fanout ${fanout}`);
+  if (!(Number.isInteger(fanout) && fanout >= 1)) throw new AssertionError(`fanout ${fanout}`);
   const { live, unreachable, seeds } = candidates;
   const targets = sampleDistinct(rng, live, fanout);
   if (unreachable.length > 0 && rng.chance(unreachable.length / (live.length + 1))) {

@@ -23,7 +23,7 @@
 // would raise the local maxVersion past writes never received, and digests
 // would never ask for them again.
 
-import { assert } from '../../io/assert.ts';
+import { AssertionError } from '../../io/assert.ts';
 import type { NodeId } from '../../io/network.ts';
 
 /** Gossiped status. 'down' is not gossiped: it is a node's local view of a member its detector suspects. */
@@ -105,12 +105,29 @@ export interface InitialFields {
 }
 
 function checkTokens(tokens: readonly bigint[]): void {
-  assert(tokens.length <= MAX_TOKENS_PER_MEMBER, `${tokens.length} tokens (at most ${MAX_TOKENS_PER_MEMBER})`);
-  for (const t of tokens) assert(typeof t === 'bigint' && isValidToken(t), `token ${String(t)} outside [0, 2^64)`);
+  if (!(tokens.length <= MAX_TOKENS_PER_MEMBER)) throw new AssertionError(`${tokens.length} tokens (at most ${MAX_TOKENS_PER_MEMBER})`);
+  for (const t of tokens) if (!(typeof t === 'bigint' && isValidToken(t))) throw new AssertionError(`token ${String(t)} outside [0, 2^64)`);
+}
+
+/**
+ * A checked, frozen copy of `tokens`, shared by every state built from an
+ * array with the same tokens (a node reopened from the same configuration
+ * gets the same array back), so the per-array caches of the gossip writer
+ * and the topology hit instead of printing and sorting the tokens again.
+ */
+const tokenCopies = new WeakMap<readonly bigint[], readonly bigint[]>();
+function tokenList(tokens: readonly bigint[]): readonly bigint[] {
+  const known = tokenCopies.get(tokens);
+  if (known !== undefined && sameTokens(known, tokens)) return known; // the caller may have changed its array since
+  checkTokens(tokens);
+  const list = Object.freeze([...tokens]);
+  tokenCopies.set(tokens, list);
+  tokenCopies.set(list, list);
+  return list;
 }
 
 function checkLoad(load: number): void {
-  assert(Number.isFinite(load) && load >= 0, `load ${load}`);
+  if (!(Number.isFinite(load) && load >= 0)) throw new AssertionError(`load ${load}`);
 }
 
 const tokensKey = (tokens: readonly bigint[]): string => tokens.join(',');
@@ -150,9 +167,9 @@ export class MemberState {
     tokens: Versioned<readonly bigint[]>,
     load: Versioned<number>,
   ) {
-    assert(isValidNodeId(nodeId), `node id ${JSON.stringify(nodeId)}`);
-    assert(isVersion(generation), `generation ${generation}`);
-    assert(isVersion(heartbeat), `heartbeat ${heartbeat}`);
+    if (!isValidNodeId(nodeId)) throw new AssertionError(`node id ${JSON.stringify(nodeId)}`);
+    if (!isVersion(generation)) throw new AssertionError(`generation ${generation}`);
+    if (!isVersion(heartbeat)) throw new AssertionError(`heartbeat ${heartbeat}`);
     this.gen = generation;
     this.beat = heartbeat;
     this.statusField = status;
@@ -164,10 +181,9 @@ export class MemberState {
 
   /** A node's own state at the start of a generation: fields at versions 1..n, heartbeat after them. */
   static initial(nodeId: NodeId, generation: number, fields: InitialFields): MemberState {
-    assert(MEMBER_STATUSES.includes(fields.status), `status ${String(fields.status)}`);
-    checkTokens(fields.tokens);
+    if (!MEMBER_STATUSES.includes(fields.status)) throw new AssertionError(`status ${String(fields.status)}`);
     checkLoad(fields.load);
-    const state = new MemberState(nodeId, generation, 0, { value: fields.status, version: 1 }, { value: [...fields.tokens], version: 2 }, { value: fields.load, version: 3 });
+    const state = new MemberState(nodeId, generation, 0, { value: fields.status, version: 1 }, { value: tokenList(fields.tokens), version: 2 }, { value: fields.load, version: 3 });
     for (const [key, value] of fields.app ?? []) state.putApp(key, value);
     state.heartbeatTick();
     return state;
@@ -220,7 +236,7 @@ export class MemberState {
 
   /** Every write above `version`, plus the heartbeat. */
   deltaAbove(version: number): MemberDelta {
-    assert(isVersion(version), `delta above ${version}`);
+    if (!isVersion(version)) throw new AssertionError(`delta above ${version}`);
     // Most deltas, once a cluster has settled, are a heartbeat and nothing else.
     if (version >= this.fieldMax) return { nodeId: this.nodeId, generation: this.gen, from: version, heartbeat: this.beat, app: NO_APP_FIELDS };
     const app: AppField[] = [];
@@ -265,13 +281,12 @@ export class MemberState {
   }
 
   putStatus(status: MemberStatus): void {
-    assert(MEMBER_STATUSES.includes(status), `status ${String(status)}`);
+    if (!MEMBER_STATUSES.includes(status)) throw new AssertionError(`status ${String(status)}`);
     this.statusField = { value: status, version: this.nextFieldVersion() };
   }
 
   putTokens(tokens: readonly bigint[]): void {
-    checkTokens(tokens);
-    this.tokensField = { value: [...tokens], version: this.nextFieldVersion() };
+    this.tokensField = { value: tokenList(tokens), version: this.nextFieldVersion() };
   }
 
   putLoad(load: number): void {
@@ -280,18 +295,18 @@ export class MemberState {
   }
 
   putApp(key: string, value: string): void {
-    assert(isValidAppKey(key), `application state key ${JSON.stringify(key)}`);
-    assert(isValidAppValue(value), `application state ${key}: value of ${value.length} chars (at most ${MAX_APP_VALUE_LENGTH})`);
-    assert(this.appFields.has(key) || this.appFields.size < MAX_APP_FIELDS, `more than ${MAX_APP_FIELDS} application states`);
+    if (!isValidAppKey(key)) throw new AssertionError(`application state key ${JSON.stringify(key)}`);
+    if (!isValidAppValue(value)) throw new AssertionError(`application state ${key}: value over ${MAX_APP_VALUE_LENGTH} chars`);
+    if (!(this.appFields.has(key) || this.appFields.size < MAX_APP_FIELDS)) throw new AssertionError(`more than ${MAX_APP_FIELDS} application states`);
     this.setApp(key, { value, version: this.nextFieldVersion() });
   }
 
   // ---- merging a delta from gossip ----
 
   /** Applies a delta of the same generation; the caller has checked generation and gap. */
-  applySameGeneration(delta: MemberDelta): { heartbeatAdvanced: boolean; statusChanged: boolean; tokensChanged: boolean; changed: boolean } {
-    assert(delta.nodeId === this.nodeId && delta.generation === this.gen, `delta of ${delta.nodeId}/${delta.generation} applied to ${this.nodeId}/${this.gen}`);
-    assert(delta.from <= this.max, `delta of ${this.nodeId} from ${delta.from} skips versions above ${this.max}`);
+  applySameGeneration(delta: MemberDelta): { heartbeatAdvanced: boolean; statusChanged: boolean; tokensChanged: boolean; appChanged: boolean; changed: boolean } {
+    if (!(delta.nodeId === this.nodeId && delta.generation === this.gen)) throw new AssertionError(`delta of ${delta.nodeId}/${delta.generation} applied to ${this.nodeId}/${this.gen}`);
+    if (!(delta.from <= this.max)) throw new AssertionError(`delta of ${this.nodeId} from ${delta.from} skips versions above ${this.max}`);
     let changed = false;
     const heartbeatAdvanced = delta.heartbeat > this.beat;
     if (heartbeatAdvanced) {
@@ -314,17 +329,19 @@ export class MemberState {
       this.loadField = delta.load;
       changed = true;
     }
+    let appChanged = false;
     for (const f of delta.app) {
       const current = this.appFields.get(f.key);
       const incoming = { value: f.value, version: f.version };
       if (current === undefined || wins(incoming, current, compareStrings)) {
+        if (current === undefined || current.value !== f.value) appChanged = true;
         this.setApp(f.key, incoming);
         changed = true;
       }
     }
     this.fieldMax = Math.max(this.fieldMax, this.statusField.version, this.tokensField.version, this.loadField.version);
     this.max = Math.max(this.max, this.beat, this.fieldMax);
-    return { heartbeatAdvanced, statusChanged, tokensChanged, changed };
+    return { heartbeatAdvanced, statusChanged, tokensChanged, appChanged, changed };
   }
 
   private setApp(key: string, field: Versioned<string>): void {
@@ -334,7 +351,7 @@ export class MemberState {
   }
 
   private nextVersion(): number {
-    assert(this.max < Number.MAX_SAFE_INTEGER, `versions of ${this.nodeId} exhausted`);
+    if (!(this.max < Number.MAX_SAFE_INTEGER)) throw new AssertionError(`versions of ${this.nodeId} exhausted`);
     this.max += 1;
     return this.max;
   }
@@ -353,6 +370,8 @@ export type MergeResult =
       readonly heartbeatAdvanced: boolean;
       readonly statusChanged: boolean;
       readonly tokensChanged: boolean;
+      /** An application state appeared or took another value. */
+      readonly appChanged: boolean;
     };
 
 /**
@@ -361,23 +380,24 @@ export type MergeResult =
  * return `local`, changed in place.
  */
 export function mergeMember(local: MemberState | undefined, delta: MemberDelta): MergeResult {
-  assert(local === undefined || local.nodeId === delta.nodeId, `delta of ${delta.nodeId} merged into ${local?.nodeId}`);
+  if (!(local === undefined || local.nodeId === delta.nodeId)) throw new AssertionError(`delta of ${delta.nodeId} merged into ${local?.nodeId}`);
   if (local === undefined || delta.generation > local.generation) {
     const state = MemberState.fromDelta(delta);
     if (state === null) return { kind: 'ignored', reason: 'incomplete' };
-    if (local === undefined) return { kind: 'created', state, heartbeatAdvanced: false, statusChanged: false, tokensChanged: false };
+    if (local === undefined) return { kind: 'created', state, heartbeatAdvanced: false, statusChanged: false, tokensChanged: false, appChanged: false };
     return {
       kind: 'replaced',
       state,
       heartbeatAdvanced: true,
       statusChanged: state.status !== local.status,
       tokensChanged: !sameTokens(state.tokens, local.tokens),
+      appChanged: true,
     };
   }
   if (delta.generation < local.generation) return { kind: 'ignored', reason: 'stale' };
   if (delta.from > local.maxVersion) return { kind: 'ignored', reason: 'gap' };
   const r = local.applySameGeneration(delta);
-  return { kind: r.changed ? 'updated' : 'unchanged', state: local, heartbeatAdvanced: r.heartbeatAdvanced, statusChanged: r.statusChanged, tokensChanged: r.tokensChanged };
+  return { kind: r.changed ? 'updated' : 'unchanged', state: local, heartbeatAdvanced: r.heartbeatAdvanced, statusChanged: r.statusChanged, tokensChanged: r.tokensChanged, appChanged: r.appChanged };
 }
 
 /**

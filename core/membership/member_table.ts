@@ -19,7 +19,7 @@
 // have not yet evicted it cannot bring it back; a higher generation can (the
 // node restarted and joins again).
 
-import { assert } from '../../io/assert.ts';
+import { AssertionError, assert } from '../../io/assert.ts';
 import type { NodeId } from '../../io/network.ts';
 import { type MemberDelta, type MemberDigest, type MemberState, type MemberStatus, type NodeState, isTerminalStatus, mergeMember } from './member_state.ts';
 import type { PhiAccrualDetector } from './phi_accrual.ts';
@@ -53,6 +53,7 @@ interface Member {
 export class MemberTable {
   private readonly members = new Map<NodeId, Member>();
   private readonly evicted = new Map<NodeId, number>();
+  private changeCount = 0;
 
   constructor(
     private readonly self: NodeId,
@@ -60,7 +61,18 @@ export class MemberTable {
     private readonly evictAfterMs: number,
     private readonly emit: (event: GossipEvent) => void,
   ) {
-    assert(Number.isFinite(evictAfterMs) && evictAfterMs >= 0, `evictAfterMs ${evictAfterMs}`);
+    if (!(Number.isFinite(evictAfterMs) && evictAfterMs >= 0)) throw new AssertionError(`evictAfterMs ${evictAfterMs}`);
+  }
+
+  /**
+   * Counts changes to what the members say beyond heartbeats and load: a
+   * member joined, restarted, was evicted, or its status, tokens or
+   * application states changed. Bumped before the event is emitted, so a
+   * listener that rebuilds from the table can skip the rebuild while it is
+   * unchanged.
+   */
+  get changes(): number {
+    return this.changeCount;
   }
 
   get size(): number {
@@ -113,8 +125,9 @@ export class MemberTable {
     const r = mergeMember(m?.state, delta);
     if (r.kind === 'ignored') return r.reason;
     if (r.kind === 'unchanged') return null;
+    if (r.kind === 'created' || r.kind === 'replaced' || r.statusChanged || r.tokensChanged || r.appChanged) this.changeCount++;
     if (m === undefined) {
-      assert(r.kind === 'created', `merge of unknown ${id} gave ${r.kind}`);
+      if (!(r.kind === 'created')) throw new AssertionError(`merge of unknown ${id} gave ${r.kind}`);
       this.evicted.delete(id);
       this.members.set(id, { state: r.state, advanced: false, up: false, deadlineMs: Number.POSITIVE_INFINITY, terminalSinceMs: isTerminalStatus(r.state.status) ? now : null });
       this.emit({ type: 'joined', nodeId: id, generation: r.state.generation, status: r.state.status });
@@ -197,10 +210,11 @@ export class MemberTable {
   }
 
   private evict(id: NodeId, m: Member): void {
-    assert(!m.up, `evicting ${id} while it is up`);
+    if (!(!m.up)) throw new AssertionError(`evicting ${id} while it is up`);
     this.members.delete(id);
     this.detector.remove(id);
     this.evicted.set(id, m.state.generation);
+    this.changeCount++;
     this.emit({ type: 'evicted', nodeId: id, generation: m.state.generation });
   }
 }

@@ -21,7 +21,7 @@
 //   every membership event and on refresh() (app states of peers change
 //   without an event); the owner is told when the result changes.
 
-import { assert } from '../../io/assert.ts';
+import { AssertionError } from '../../io/assert.ts';
 import type { Env } from '../../io/env.ts';
 import type { NodeId } from '../../io/network.ts';
 import type { MembershipOpinion } from '../replication/liveness.ts';
@@ -72,6 +72,8 @@ export class NodeMembership implements MembershipOpinion {
   private lastRejected = 0;
   /** The members the current topology was last checked against. */
   private lastMembers: readonly TopologyMember[] = [];
+  /** Gossiper.stateChanges when the members were last built: equal, and nothing they come from has changed. */
+  private builtAtChange = -1;
 
   constructor(
     private readonly env: Env,
@@ -85,7 +87,7 @@ export class NodeMembership implements MembershipOpinion {
     },
   ) {
     const self = config.members.find((m) => m.id === env.nodeId);
-    assert(self !== undefined || config.tokens !== undefined || config.status === 'joining', `node ${env.nodeId} is not among the members`);
+    if (!(self !== undefined || config.tokens !== undefined || config.status === 'joining')) throw new AssertionError(`node ${env.nodeId} is not among the members`);
     this.gossiper = new Gossiper(env, {
       ...config.gossip,
       generation: config.generation,
@@ -251,6 +253,10 @@ export class NodeMembership implements MembershipOpinion {
   }
 
   private rebuildTopology(): void {
+    // Most calls (every background tick, every event) find nothing changed since the last build.
+    const changes = this.gossiper.stateChanges;
+    if (changes === this.builtAtChange) return;
+    this.builtAtChange = changes;
     const members = this.buildMembers();
     // The usual case, every background tick: the same members from the same
     // token arrays as last time, so neither hash nor rings need rebuilding.
@@ -287,13 +293,18 @@ export class NodeMembership implements MembershipOpinion {
   }
 }
 
-/** Same ids and phases in the same order, with the very same token arrays (never changed in place). */
+/**
+ * Same ids and phases in the same order, with the same tokens in the same
+ * order (a restarted member's state comes with new arrays of the same
+ * tokens: comparing them is far cheaper than hashing the members again).
+ */
 function sameMembers(a: readonly TopologyMember[], b: readonly TopologyMember[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;
     const y = b[i]!;
-    if (x.id !== y.id || x.phase !== y.phase || x.tokens !== y.tokens) return false;
+    if (x.id !== y.id || x.phase !== y.phase || x.tokens.length !== y.tokens.length) return false;
+    if (x.tokens !== y.tokens) for (let j = 0; j < x.tokens.length; j++) if (x.tokens[j] !== y.tokens[j]) return false;
   }
   return true;
 }

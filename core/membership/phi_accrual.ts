@@ -35,7 +35,7 @@
 // Time is a number of milliseconds from a monotonic clock (io/clock.ts
 // monotonicMs), passed in by the caller; it must not decrease per peer.
 
-import { assert } from '../../io/assert.ts';
+import { AssertionError, assert } from '../../io/assert.ts';
 import type { NodeId } from '../../io/network.ts';
 
 export interface PhiAccrualOptions {
@@ -75,8 +75,8 @@ function softplus(z: number): number {
 
 /** φ for `elapsedMs` since the last heartbeat, given the (already adjusted) mean and σ. */
 export function phiOf(elapsedMs: number, meanMs: number, stdDeviationMs: number): number {
-  assert(Number.isFinite(elapsedMs) && Number.isFinite(meanMs), `phi of elapsed ${elapsedMs}, mean ${meanMs}`);
-  assert(Number.isFinite(stdDeviationMs) && stdDeviationMs > 0, `phi with σ ${stdDeviationMs}`);
+  if (!(Number.isFinite(elapsedMs) && Number.isFinite(meanMs))) throw new AssertionError(`phi of elapsed ${elapsedMs}, mean ${meanMs}`);
+  if (!(Number.isFinite(stdDeviationMs) && stdDeviationMs > 0)) throw new AssertionError(`phi with σ ${stdDeviationMs}`);
   let y = (elapsedMs - meanMs) / stdDeviationMs;
   if (y > Y_LIMIT) y = Y_LIMIT;
   if (y < -Y_LIMIT) y = -Y_LIMIT;
@@ -88,7 +88,7 @@ export function phiOf(elapsedMs: number, meanMs: number, stdDeviationMs: number)
 
 /** The y (in σ above the mean) at which φ reaches `threshold`: phiOf's inverse. */
 export function thresholdDeviation(threshold: number): number {
-  assert(Number.isFinite(threshold) && threshold > 0 && threshold < MAX_PHI, `phi threshold ${threshold}`);
+  if (!(Number.isFinite(threshold) && threshold > 0 && threshold < MAX_PHI)) throw new AssertionError(`phi threshold ${threshold}`);
   const t = threshold * Math.LN10;
   // Solve softplus(z) = t, then the cubic a y³ + b y = z (one real root: b > 0).
   const z = t > 30 ? t : Math.log(Math.expm1(t));
@@ -101,7 +101,7 @@ export function thresholdDeviation(threshold: number): number {
     const f = y * (LOGISTIC_B + LOGISTIC_A * y * y) - z;
     y -= f / (LOGISTIC_B + 3 * LOGISTIC_A * y * y);
   }
-  assert(Number.isFinite(y), `threshold deviation for φ ${threshold}`);
+  if (!Number.isFinite(y)) throw new AssertionError(`threshold deviation for φ ${threshold}`);
   return y;
 }
 
@@ -120,7 +120,7 @@ export class IntervalWindow {
   private sumSquares = 0;
 
   constructor(readonly capacity: number) {
-    assert(Number.isInteger(capacity) && capacity >= 2, `interval window of ${capacity}`);
+    if (!(Number.isInteger(capacity) && capacity >= 2)) throw new AssertionError(`interval window of ${capacity}`);
     this.samples = new Float64Array(capacity);
   }
 
@@ -129,7 +129,7 @@ export class IntervalWindow {
   }
 
   add(intervalMs: number): void {
-    assert(Number.isFinite(intervalMs) && intervalMs >= 0, `interval ${intervalMs}`);
+    if (!(Number.isFinite(intervalMs) && intervalMs >= 0)) throw new AssertionError(`interval ${intervalMs}`);
     if (this.size === 0) this.shift = intervalMs;
     if (this.size === this.capacity) {
       const old = this.samples[this.next]! - this.shift;
@@ -209,19 +209,19 @@ export class PhiAccrualDetector {
     this.suppressPenalty = options.suppressPenalty ?? 2500;
     this.reusePenalty = options.reusePenalty ?? 1000;
     this.halfLifeMs = options.penaltyHalfLifeMs ?? 60_000;
-    assert(Number.isInteger(this.maxSampleSize) && this.maxSampleSize >= 2, `maxSampleSize ${this.maxSampleSize}`);
-    assert(this.minStdDeviationMs > 0 && Number.isFinite(this.minStdDeviationMs), `minStdDeviationMs ${this.minStdDeviationMs}`);
-    assert(this.acceptablePauseMs >= 0 && Number.isFinite(this.acceptablePauseMs), `acceptableHeartbeatPauseMs ${this.acceptablePauseMs}`);
-    assert(this.firstEstimateMs > 0 && Number.isFinite(this.firstEstimateMs), `firstHeartbeatEstimateMs ${this.firstEstimateMs}`);
-    assert(this.flapPenalty >= 0 && Number.isFinite(this.flapPenalty), `flapPenalty ${this.flapPenalty}`);
-    assert(this.reusePenalty > 0 && this.reusePenalty <= this.suppressPenalty, `reuse ${this.reusePenalty} / suppress ${this.suppressPenalty} penalties`);
-    assert(this.halfLifeMs > 0 && Number.isFinite(this.halfLifeMs), `penaltyHalfLifeMs ${this.halfLifeMs}`);
+    if (!(Number.isInteger(this.maxSampleSize) && this.maxSampleSize >= 2)) throw new AssertionError(`maxSampleSize ${this.maxSampleSize}`);
+    if (!(this.minStdDeviationMs > 0 && Number.isFinite(this.minStdDeviationMs))) throw new AssertionError(`minStdDeviationMs ${this.minStdDeviationMs}`);
+    if (!(this.acceptablePauseMs >= 0 && Number.isFinite(this.acceptablePauseMs))) throw new AssertionError(`acceptableHeartbeatPauseMs ${this.acceptablePauseMs}`);
+    if (!(this.firstEstimateMs > 0 && Number.isFinite(this.firstEstimateMs))) throw new AssertionError(`firstHeartbeatEstimateMs ${this.firstEstimateMs}`);
+    if (!(this.flapPenalty >= 0 && Number.isFinite(this.flapPenalty))) throw new AssertionError(`flapPenalty ${this.flapPenalty}`);
+    if (!(this.reusePenalty > 0 && this.reusePenalty <= this.suppressPenalty)) throw new AssertionError(`reuse ${this.reusePenalty} / suppress ${this.suppressPenalty} penalties`);
+    if (!(this.halfLifeMs > 0 && Number.isFinite(this.halfLifeMs))) throw new AssertionError(`penaltyHalfLifeMs ${this.halfLifeMs}`);
     this.thresholdY = thresholdDeviation(this.threshold);
   }
 
   /** A heartbeat from `peer` arrived at `nowMs`. */
   heartbeat(peer: NodeId, nowMs: number): void {
-    assert(Number.isFinite(nowMs), `heartbeat at ${nowMs}`);
+    if (!Number.isFinite(nowMs)) throw new AssertionError(`heartbeat at ${nowMs}`);
     const state = this.peers.get(peer);
     if (state === undefined) {
       const intervals = new IntervalWindow(this.maxSampleSize);
@@ -232,7 +232,7 @@ export class PhiAccrualDetector {
       return;
     }
     const elapsed = nowMs - state.lastHeartbeatMs;
-    assert(elapsed >= 0, `heartbeat from ${peer} at ${nowMs} before the previous one at ${state.lastHeartbeatMs}`);
+    if (!(elapsed >= 0)) throw new AssertionError(`heartbeat from ${peer} at ${nowMs} before the previous one at ${state.lastHeartbeatMs}`);
     const suspectAfter = this.suspectAfterMs(state);
     if (elapsed >= suspectAfter) this.recordFlap(state, nowMs);
     state.intervals.add(Math.min(elapsed, suspectAfter));
@@ -298,9 +298,9 @@ export class PhiAccrualDetector {
   }
 
   private elapsedMs(peer: NodeId, state: PeerState, nowMs: number): number {
-    assert(Number.isFinite(nowMs), `phi at ${nowMs}`);
+    if (!Number.isFinite(nowMs)) throw new AssertionError(`phi at ${nowMs}`);
     const elapsed = nowMs - state.lastHeartbeatMs;
-    assert(elapsed >= 0, `phi of ${peer} at ${nowMs}, before its last heartbeat at ${state.lastHeartbeatMs}`);
+    if (!(elapsed >= 0)) throw new AssertionError(`phi of ${peer} at ${nowMs}, before its last heartbeat at ${state.lastHeartbeatMs}`);
     return elapsed;
   }
 

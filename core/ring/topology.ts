@@ -23,7 +23,7 @@
 // say of a node that cannot announce anything): the replacement owns the
 // tokens in the target ring, the dead node in the read ring.
 
-import { assert } from '../../io/assert.ts';
+import { AssertionError } from '../../io/assert.ts';
 import type { NodeId } from '../../io/network.ts';
 import { Ring } from './ring.ts';
 import { transfersFor, type Transfer } from './ring_transfers.ts';
@@ -78,11 +78,11 @@ export class Topology {
   static of(members: readonly TopologyMember[]): Topology {
     const seen = new Set<string>();
     for (const m of members) {
-      assert(!seen.has(m.id), `member ${m.id} listed twice`);
+      if (!(!seen.has(m.id))) throw new AssertionError(`member ${m.id} listed twice`);
       seen.add(m.id);
-      assert(PHASE_RANK[m.phase] !== undefined, `member ${m.id} has unknown phase ${String(m.phase)}`);
+      if (!(PHASE_RANK[m.phase] !== undefined)) throw new AssertionError(`member ${m.id} has unknown phase ${String(m.phase)}`);
       const active = m.phase === 'joining' || m.phase === 'normal' || m.phase === 'leaving';
-      assert(!active || m.tokens.length > 0, `member ${m.id} is ${m.phase} without tokens`);
+      if (!(!active || m.tokens.length > 0)) throw new AssertionError(`member ${m.id} is ${m.phase} without tokens`);
     }
     const sorted = sortById(members).map((m) => ({ id: m.id, phase: m.phase, tokens: canonicalTokens(m.tokens).sorted }));
     const version = versionOf(sorted);
