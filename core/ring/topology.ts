@@ -85,12 +85,12 @@ export class Topology {
       if (!(!active || m.tokens.length > 0)) throw new AssertionError(`member ${m.id} is ${m.phase} without tokens`);
     }
     const sorted = sortById(members).map((m) => ({ id: m.id, phase: m.phase, tokens: canonicalTokens(m.tokens).sorted }));
-    const version = versionOf(sorted);
     // Every node builds the same few topologies (at open, on each ring
     // change): an equal one built lately is shared, rings and their lookup
     // tables included (a Topology and its Rings never change once built).
-    for (const t of recentTopologies) if (t.version === version && sameMembers(t.sorted, sorted)) return t;
-    const built = new Topology(sorted, version);
+    // Equal members have equal versions, so the hash is computed only for a new one.
+    for (const t of recentTopologies) if (sameMembers(t.sorted, sorted)) return t;
+    const built = new Topology(sorted, versionOf(sorted));
     recentTopologies.unshift(built);
     if (recentTopologies.length > RECENT_TOPOLOGIES) recentTopologies.pop();
     return built;
