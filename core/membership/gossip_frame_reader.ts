@@ -21,12 +21,18 @@ const MAX_CLUSTER_NAME = 255; // gossip_messages.ts's MAX_CLUSTER_NAME_LENGTH
 const NOT_HANDLED = Symbol('not handled');
 
 let bytes: Uint8Array = new Uint8Array(0);
-let view: DataView = new DataView(bytes.buffer);
+/** Over `bytes`, made only for the rare 32-bit length or float64 (one less allocation per frame). */
+let view: DataView | null = null;
 let pos = 0;
 let end = 0;
 
 function bail(): never {
   throw NOT_HANDLED;
+}
+
+function dataView(): DataView {
+  if (view === null) view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return view;
 }
 
 function byte(): number {
@@ -57,7 +63,7 @@ function arrayHeader(): number {
   }
   if (h === 0xdd) {
     if (pos + 4 > end) bail();
-    const n = view.getUint32(pos);
+    const n = dataView().getUint32(pos);
     pos += 4;
     return n;
   }
@@ -108,13 +114,13 @@ function number(): number {
     }
     case 0xce: {
       if (pos + 4 > end) bail();
-      const n = view.getUint32(pos);
+      const n = dataView().getUint32(pos);
       pos += 4;
       return n;
     }
     case 0xcb: {
       if (pos + 8 > end) bail();
-      const n = view.getFloat64(pos);
+      const n = dataView().getFloat64(pos);
       pos += 8;
       return n;
     }
@@ -345,7 +351,7 @@ function beatsInto(out: MemberDelta[]): void {
  */
 export function readGossipPayload(payload: Uint8Array, start: number, stop: number): GossipMessage | null {
   bytes = payload;
-  view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  view = null;
   pos = start;
   end = stop;
   try {
@@ -355,6 +361,7 @@ export function readGossipPayload(payload: Uint8Array, start: number, stop: numb
     throw err;
   } finally {
     bytes = EMPTY;
+    view = null;
   }
 }
 

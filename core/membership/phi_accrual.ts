@@ -86,8 +86,19 @@ export function phiOf(elapsedMs: number, meanMs: number, stdDeviationMs: number)
   return phi > MAX_PHI ? MAX_PHI : phi;
 }
 
+/** thresholdDeviation by threshold: every node builds a detector on each open, nearly always with the same threshold. */
+const deviations = new Map<number, number>();
+
 /** The y (in σ above the mean) at which φ reaches `threshold`: phiOf's inverse. */
 export function thresholdDeviation(threshold: number): number {
+  const known = deviations.get(threshold);
+  if (known !== undefined) return known;
+  const y = solveThresholdDeviation(threshold);
+  if (deviations.size < 64) deviations.set(threshold, y);
+  return y;
+}
+
+function solveThresholdDeviation(threshold: number): number {
   if (!(Number.isFinite(threshold) && threshold > 0 && threshold < MAX_PHI)) throw new AssertionError(`phi threshold ${threshold}`);
   const t = threshold * Math.LN10;
   // Solve softplus(z) = t, then the cubic a y³ + b y = z (one real root: b > 0).
