@@ -258,19 +258,23 @@ export class NodeMembership implements MembershipOpinion {
     if (changes === this.builtAtChange) return;
     this.builtAtChange = changes;
     const members = this.buildMembers();
-    // The usual case, every background tick: the same members from the same
-    // token arrays as last time, so neither hash nor rings need rebuilding.
+    // Often the same members as last time (an event that changed nothing
+    // they show, such as a member joining with its configured tokens).
     if (sameMembers(members, this.lastMembers)) return;
     this.lastMembers = members;
-    if (Topology.versionOf(members) === this.current.version) return;
+    // Topology.of shares a recent equal topology without hashing or building rings.
     const next = Topology.of(members);
+    if (next.version === this.current.version) return;
     this.current = next;
     this.hooks.mark('topology changed');
     this.hooks.onTopology(next);
   }
 
+  /** The first topology; the members it came from are what later rebuilds compare against. */
   private build(): Topology {
-    return Topology.of(this.buildMembers());
+    this.lastMembers = this.buildMembers();
+    this.builtAtChange = this.gossiper.stateChanges;
+    return Topology.of(this.lastMembers);
   }
 
   private buildMembers(): TopologyMember[] {

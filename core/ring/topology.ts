@@ -89,7 +89,12 @@ export class Topology {
     // change): an equal one built lately is shared, rings and their lookup
     // tables included (a Topology and its Rings never change once built).
     // Equal members have equal versions, so the hash is computed only for a new one.
-    for (const t of recentTopologies) if (sameMembers(t.sorted, sorted)) return t;
+    for (let i = 0; i < recentTopologies.length; i++) {
+      const t = recentTopologies[i]!;
+      if (!sameMembers(t.sorted, sorted)) continue;
+      if (i > 0) recentTopologies.unshift(...recentTopologies.splice(i, 1)); // most recently used first
+      return t;
+    }
     const built = new Topology(sorted, versionOf(sorted));
     recentTopologies.unshift(built);
     if (recentTopologies.length > RECENT_TOPOLOGIES) recentTopologies.pop();
