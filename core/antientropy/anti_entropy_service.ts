@@ -11,6 +11,14 @@
 //
 // The responder side answers exchanges other nodes start: one MerkleExchange
 // per (peer, exchange id), forgotten when it ends or goes quiet.
+//
+// Trees are built when first needed: the schedule's first pick, an operator
+// repair, or a peer asking to compare a range. Until then a write costs no
+// tree upkeep (a tree whose build has not reached a key ignores it; the build
+// reads it from the store), which matters for a node restarted often, and
+// for one whose first exchange is still far off. Once wanted, trees are kept
+// as writes land and new ranges are built at once. A peer refused because a
+// tree was still building is asked again during an operator repair.
 
 import { assert } from '../../io/assert.ts';
 import type { Env } from '../../io/env.ts';
@@ -85,9 +93,17 @@ interface Pair {
   readonly peer: NodeId;
 }
 
+/** Times an operator repair asks a peer again that refused while building, and the pause before each. */
+const BUILDING_RETRIES = 20;
+const BUILDING_RETRY_MS = 50;
+
 interface RepairJob {
   readonly pairs: Pair[];
   next: number;
+  /** Refusals (tree still building) of the current pair so far. */
+  refused: number;
+  /** Monotonic time before which the next pair does not start. */
+  notBeforeMs: number;
   readonly progress: RepairProgress;
   readonly onProgress: (p: RepairProgress) => void;
   readonly cb: (err: Error | null, p: RepairProgress) => void;
@@ -109,6 +125,8 @@ export class AntiEntropyService {
   private repairJob: RepairJob | null = null;
   private lastRepair: RepairProgress | null = null;
   private building = false;
+  /** Whether anything has needed the trees yet (they are built only then). */
+  private wanted = false;
   private readonly counters = {
     exchangesStarted: 0,
     rangesCompared: 0,
@@ -136,7 +154,7 @@ export class AntiEntropyService {
   setRing(ring: Ring): void {
     this.trees.setRing(ring);
     this.cursor = 0;
-    this.scheduleBuild();
+    if (this.wanted) this.scheduleBuild();
   }
 
   /** ReplicaStore's write hook; `token`, when the caller has it, is keyToken(key). */
@@ -164,7 +182,7 @@ export class AntiEntropyService {
       for (const peer of slot.peers) pairs.push({ tree: slot.tree, peer });
     }
     progress.pairs = pairs.length;
-    this.repairJob = { pairs, next: 0, progress, onProgress, cb };
+    this.repairJob = { pairs, next: 0, refused: 0, notBeforeMs: 0, progress, onProgress, cb };
     this.d.mark('anti-entropy repair started');
     this.d.env.timers.setTimer(0, () => this.pump());
   }
@@ -192,6 +210,7 @@ export class AntiEntropyService {
     if (m.type === 'merkle_root' && r === undefined) {
       const tree = this.trees.find(request.ks, hashFromBytes(m.range, 0), hashFromBytes(m.range, 8));
       if (tree === undefined || !tree.built) {
+        if (tree !== undefined) this.want();
         this.d.mark('anti-entropy exchange refused');
         return answer([{ type: 'merkle_abort', exchange: m.exchange, reason: tree === undefined ? 'range not replicated here' : 'tree still building' }]);
       }
@@ -238,6 +257,12 @@ export class AntiEntropyService {
     if (this.d.options.enabled) this.pump();
   }
 
+  /** Something needs the trees: build them (and from now on, any new ones at once). */
+  private want(): void {
+    this.wanted = true;
+    this.scheduleBuild();
+  }
+
   private scheduleBuild(): void {
     if (this.building || !this.trees.building) return;
     this.building = true;
@@ -274,7 +299,10 @@ export class AntiEntropyService {
     for (let tried = 0; tried < pairs.length; tried++) {
       const pair = pairs[this.cursor % pairs.length]!;
       this.cursor = (this.cursor + 1) % pairs.length;
-      if (!pair.tree.built) continue;
+      if (!pair.tree.built) {
+        this.want();
+        continue;
+      }
       if (!this.d.isUp(pair.peer)) {
         this.counters.skippedPeerDown++;
         continue;
@@ -295,7 +323,9 @@ export class AntiEntropyService {
     }
     const pair = job.pairs[job.next]!;
     // Wait for the build: a tree still filling would report every key it has not read yet.
-    if (!pair.tree.built) return;
+    if (!pair.tree.built) return this.want();
+    const wait = job.notBeforeMs - this.d.env.clock.monotonicMs();
+    if (wait > 0) return this.later(wait, () => this.pump());
     job.next++;
     if (!this.d.isUp(pair.peer)) {
       this.counters.skippedPeerDown++;
@@ -306,6 +336,14 @@ export class AntiEntropyService {
       return;
     }
     this.start(pair, (r) => {
+      // The peer builds its trees when first asked: ask it again a little later.
+      if (r.result === 'failed' && r.reason !== null && r.reason.endsWith('tree still building') && job.refused < BUILDING_RETRIES) {
+        job.refused++;
+        job.next--;
+        job.notBeforeMs = this.d.env.clock.monotonicMs() + BUILDING_RETRY_MS;
+        return;
+      }
+      job.refused = 0;
       p.done++;
       p.bytes += r.bytes;
       p.keysRepaired += r.keysReceived + r.keysSent;
