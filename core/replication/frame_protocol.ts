@@ -2,9 +2,9 @@
 // request/reply between store nodes (messages.ts) or gossip
 // (membership/gossip_messages.ts) share env.net.
 //
-// Both payloads are msgpack maps written with their tag first. A gossip
-// payload starts { p: 'gossip', ... }, a peer message { v: 1, ... }, so the
-// map header and the first key decide (the encoder writes a fixmap, a map16
+// A gossip payload is a msgpack map written with its tag first,
+// { p: 'gossip', ... }; a peer message is a msgpack array (messages.ts), so
+// the map header and the first key decide (the encoder writes a fixmap, a map16
 // or a map32 header; the key is the one-letter fixstr 'p'):
 //
 //   gossip := (0x80..0x8f | 0xde len:u16 | 0xdf len:u32)  0xa1  0x70
