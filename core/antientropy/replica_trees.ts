@@ -45,6 +45,8 @@ interface KeyspaceTrees {
   readonly slots: Map<number, TreeSlot>;
   /** Build scan: null when no scan runs; else the key after which it continues (undefined: from the start). */
   scan: { after: Uint8Array | undefined } | null;
+  /** No tree of the keyspace is built: a write before the scan starts needs no look at all. */
+  noneBuilt: boolean;
 }
 
 /** `encoded`, when given, is encodeVersionedValue(value), already at hand on the write path. */
@@ -86,7 +88,7 @@ export class ReplicaTrees {
     private readonly shape: MerkleShape,
     private readonly graceMs: number,
   ) {
-    for (const ks of keyspaces) this.byKeyspace.set(ks.name, { ks, slots: new Map(), scan: null });
+    for (const ks of keyspaces) this.byKeyspace.set(ks.name, { ks, slots: new Map(), scan: null, noneBuilt: true });
   }
 
   /**
@@ -113,6 +115,8 @@ export class ReplicaTrees {
         kt.slots.set(i, { tree, peers: replicas.filter((n) => n !== this.self) });
       }
       if (added) kt.scan = { after: undefined };
+      kt.noneBuilt = true;
+      for (const slot of kt.slots.values()) if (slot.tree.built) kt.noneBuilt = false;
     }
   }
 
@@ -147,6 +151,8 @@ export class ReplicaTrees {
   recordWritten(ks: string, key: Uint8Array, value: VersionedValue, nowMs: number, encoded?: Uint8Array, token?: bigint): void {
     const kt = this.byKeyspace.get(ks);
     if (kt === undefined || this.ring === null || this.ring.tokenCount === 0) return;
+    // Trees not built yet (anti_entropy_service.ts builds them when first needed) and the scan not begun: it will read this record.
+    if (kt.noneBuilt && kt.scan !== null && kt.scan.after === undefined) return;
     if (token === undefined) token = keyTokenWords(key);
     else splitToken(token);
     const slot = kt.slots.get(this.ring.tokenIndexFor(token));
@@ -205,6 +211,7 @@ export class ReplicaTrees {
 
   private finishScan(kt: KeyspaceTrees): void {
     kt.scan = null;
+    kt.noneBuilt = false;
     for (const slot of kt.slots.values()) slot.tree.built = true;
   }
 }
