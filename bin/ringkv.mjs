@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Entry point: runs the TypeScript CLI through tsx so no build step is needed.
-import { register } from 'tsx/esm/api';
+// Entry point: runs the TypeScript CLI, compiled as it loads
+// (typescript_hooks.mjs), so no build step is needed.
+import { register } from 'node:module';
 
 // A reader that stops early (`ringkv check ... | head`) is not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -10,7 +11,9 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-register();
+register('./typescript_hooks.mjs', import.meta.url);
+// Stack traces point into the TypeScript sources (the compiled code carries inline source maps).
+process.setSourceMapsEnabled(true);
 const { main } = await import('../real/cli/main.ts');
 const code = await main(process.argv.slice(2));
 process.exitCode = code;
