@@ -44,6 +44,8 @@ export interface LocalClusterOptions {
   report: (line: string) => void;
   /** Node.js flags for the node processes (V8 heap sizes, profiling). */
   execArgv?: string[];
+  /** Durability of the nodes (node_config.ts); default group commit, an fsync per write batch. */
+  durability?: { mode: 'group-commit' } | { mode: 'periodic'; syncIntervalMs: number };
 }
 
 export interface LocalNode {
@@ -106,6 +108,7 @@ export function writeNodeConfigs(o: LocalClusterOptions, settings: LocalClusterS
       vnodes: settings.vnodes,
       keyspaces: settings.keyspaces,
       log: { level: o.logLevel, file: path.join('logs', `${id}.log`) },
+      ...(o.durability?.mode === 'periodic' ? { durability: 'periodic', syncIntervalMs: o.durability.syncIntervalMs } : {}),
     };
     fs.writeFileSync(file, JSON.stringify(config, null, 2) + '\n');
     return file;

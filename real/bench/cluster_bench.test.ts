@@ -19,7 +19,7 @@ function workload(name: string, peak: number, p99Ms: number, cpu: number): Workl
   };
 }
 
-function report(quorumMixPeak: number, quorumPutP99: number, redis: boolean, relay = false): ClusterBenchReport {
+function report(quorumMixPeak: number, quorumPutP99: number, redis: boolean, relay = false, durability: ClusterBenchReport['settings']['durability'] = { mode: 'group-commit' }): ClusterBenchReport {
   const levels = ['ONE', 'QUORUM', 'STRONG'].map((level) => ({
     system: 'ringkv' as const,
     level,
@@ -27,7 +27,7 @@ function report(quorumMixPeak: number, quorumPutP99: number, redis: boolean, rel
   }));
   return {
     machine: { cpus: 2, loadAverage: [1, 1, 1] },
-    settings: { keys: 100, ladder: [16], stepMs: 100, openMs: 100, warmupMs: 10, jitWarmupMs: 10, clients: 2, valueBytes: 1024, nodes: 3 },
+    settings: { keys: 100, ladder: [16], stepMs: 100, openMs: 100, warmupMs: 10, jitWarmupMs: 10, clients: 2, valueBytes: 1024, nodes: 3, durability },
     ringkv: levels,
     redis: redis ? { system: 'redis', level: null, version: '7.0.15', workloads: [workload('put', 20000, 1, 15), workload('get', 40000, 0.5, 10), workload('mix', 25000, 0.8, 12)] } : null,
     redisMissing: redis ? null : 'redis-server is not installed; install it with `apt-get install redis-server` to compare against Redis',
@@ -47,6 +47,7 @@ describe('cluster bench report', () => {
     // 5,000 / 20,000 ops/s; 300 / 15 us of CPU; 40 us of generator CPU; p99 3 / 1 ms
     expect(quorumPut).toMatch(/5,000\s+16\s+0\.25x\s+300\s+20\.00x\s+40\s+\|\s+2,500\/s\s+0\.75\s+3\.00\s+6\.00\s+3\.00x/);
     expect(text).toContain('Redis 7.0.15 (appendfsync everysec)');
+    expect(text).toContain('group commit: fsync per write batch');
     expect(text).toMatch(/QUORUM p99 at half peak < 5 ms: put 3\.00, get 2\.00 -> met/);
     expect(text).toMatch(/QUORUM 50\/50 peak >= 10,000 ops\/s: 12,000 -> met/);
   });
@@ -69,5 +70,11 @@ describe('cluster bench report', () => {
     const relayMix = text.split('\n').find((l) => /^\s+relay\s+-\s+mix/.test(l))!;
     // the relay's own row, with its ratio to Redis: 15,000 / 25,000 ops/s
     expect(relayMix).toMatch(/15,000\s+16\s+0\.60x/);
+  });
+
+  it('says which durability the nodes ran with', () => {
+    const text = renderClusterBench(report(6_000, 3, true, false, { mode: 'periodic', syncIntervalMs: 100 }));
+    expect(text.split('\n')[0]).toContain('periodic fsync every 100 ms');
+    expect(text).not.toContain('group commit');
   });
 });

@@ -1,5 +1,7 @@
 // `ringkv bench cluster`: a 3-node local cluster (three `ringkv start`
-// processes on loopback, fresh temporary data, group-commit durability)
+// processes on loopback, fresh temporary data, group-commit durability, or
+// with --durability periodic an fsync every --sync-interval ms, the mode
+// comparable to the reference's appendfsync everysec)
 // under a load generator of several processes (load_pool.ts) with
 // keep-alive connections spread over the nodes, 1 KiB values, for ONE,
 // QUORUM and STRONG: puts, gets and a 50/50 mix. In the same run the same
@@ -87,9 +89,11 @@ export interface SystemFigures {
   workloads: WorkloadFigures[];
 }
 
+export type BenchDurability = { mode: 'group-commit' } | { mode: 'periodic'; syncIntervalMs: number };
+
 export interface ClusterBenchReport {
   machine: { cpus: number; loadAverage: number[] };
-  settings: Settings & { valueBytes: number; nodes: number };
+  settings: Settings & { valueBytes: number; nodes: number; durability: BenchDurability };
   ringkv: SystemFigures[];
   redis: (SystemFigures & { version: string }) | null;
   redisMissing: string | null;
@@ -204,7 +208,8 @@ async function measureSystem(pool: LoadPool, targets: LoadTarget[], serverPids: 
   return out;
 }
 
-export async function runClusterBench(o: { quick: boolean; restart: boolean; restartBytes: number; clients: number; redis: boolean; relay: boolean; log: (line: string) => void }): Promise<ClusterBenchReport> {
+export async function runClusterBench(o: { quick: boolean; restart: boolean; restartBytes: number; clients: number; redis: boolean; relay: boolean; durability?: BenchDurability; log: (line: string) => void }): Promise<ClusterBenchReport> {
+  const durability: BenchDurability = o.durability ?? { mode: 'group-commit' };
   const s: Settings = o.quick
     ? { keys: 5_000, ladder: [8, 32, 96], stepMs: 1500, openMs: 2500, warmupMs: 300, jitWarmupMs: 1_500, clients: o.clients }
     : { keys: 20_000, ladder: [4, 16, 48, 128, 256], stepMs: 3000, openMs: 5000, warmupMs: 500, jitWarmupMs: 12_000, clients: o.clients };
@@ -217,6 +222,7 @@ export async function runClusterBench(o: { quick: boolean; restart: boolean; res
   try {
     const ports = await freePorts(13);
     cluster = await LocalCluster.start({
+      durability,
       dataDir: path.join(root, 'cluster'),
       nodes: 3,
       host: '127.0.0.1',
@@ -275,7 +281,7 @@ export async function runClusterBench(o: { quick: boolean; restart: boolean; res
     const q = (w: string) => quorum.workloads.find((x) => x.workload === w)!;
     return {
       machine: { cpus: os.cpus().length, loadAverage: os.loadavg() },
-      settings: { ...s, valueBytes: VALUE_BYTES, nodes: 3 },
+      settings: { ...s, valueBytes: VALUE_BYTES, nodes: 3, durability },
       ringkv,
       redis: redisFigures,
       redisMissing,
@@ -301,7 +307,7 @@ export function renderClusterBench(r: ClusterBenchReport): string {
   const ratio = (a: number, b: number | undefined) => (b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0 ? '' : `${(a / b).toFixed(2)}x`);
   const ref = (w: string) => r.redis?.workloads.find((x) => x.workload === w);
   const lines = [
-    `ringkv bench cluster: 3 nodes on loopback (one process each, group commit), ${r.settings.clients} load processes, ${r.settings.valueBytes} B values, ${r.settings.keys} keys`,
+    `ringkv bench cluster: 3 nodes on loopback (one process each, ${r.settings.durability.mode === 'periodic' ? `periodic fsync every ${r.settings.durability.syncIntervalMs} ms` : 'group commit: fsync per write batch'}), ${r.settings.clients} load processes, ${r.settings.valueBytes} B values, ${r.settings.keys} keys`,
     `machine: ${r.machine.cpus} CPUs, load average ${r.machine.loadAverage.map((x) => x.toFixed(1)).join(' ')}; reference: ${r.redis ? `Redis ${r.redis.version} (appendfsync everysec)` : r.redisMissing}`,
     '',
     '  system  level   op    peak ops/s  conns  vs redis  CPU us/op  vs redis  gen us/op  | at half peak:  p50 ms   p99 ms  p999 ms  p99 vs redis  errors',
@@ -341,12 +347,18 @@ export function renderClusterBench(r: ClusterBenchReport): string {
 }
 
 export async function runClusterBenchCommand(args: string[]): Promise<number> {
-  const { flags, positional } = parseFlags(args, { booleans: ['json', 'quick', 'restart', 'no-redis', 'no-relay'], strings: ['clients', 'restart-gib'] });
+  const { flags, positional } = parseFlags(args, { booleans: ['json', 'quick', 'restart', 'no-redis', 'no-relay'], strings: ['clients', 'restart-gib', 'durability', 'sync-interval'] });
   if (positional.length > 0) throw new UsageError(`unexpected argument '${positional[0]}'`);
   const clients = Number(flags.get('clients') ?? 2);
   if (!Number.isInteger(clients) || clients < 1 || clients > 16) throw new UsageError('--clients needs an integer in 1..16');
   const gib = Number(flags.get('restart-gib') ?? 1);
   if (!(gib > 0 && gib <= 64)) throw new UsageError('--restart-gib needs a number in (0, 64]');
+  const mode = flags.get('durability') ?? 'group-commit';
+  if (mode !== 'group-commit' && mode !== 'periodic') throw new UsageError('--durability must be group-commit or periodic');
+  const syncIntervalMs = Number(flags.get('sync-interval') ?? 100);
+  if (!Number.isInteger(syncIntervalMs) || syncIntervalMs < 1 || syncIntervalMs > 60_000) throw new UsageError('--sync-interval needs an integer number of ms in 1..60000');
+  if (flags.has('sync-interval') && mode !== 'periodic') throw new UsageError('--sync-interval applies only with --durability periodic');
+  const durability: BenchDurability = mode === 'periodic' ? { mode, syncIntervalMs } : { mode };
   const json = flags.has('json');
   const report = await runClusterBench({
     quick: flags.has('quick'),
@@ -355,6 +367,7 @@ export async function runClusterBenchCommand(args: string[]): Promise<number> {
     clients,
     redis: !flags.has('no-redis'),
     relay: !flags.has('no-relay'),
+    durability,
     log: (line) => console.error(line),
   });
   console.log(json ? JSON.stringify(report) : renderClusterBench(report));
