@@ -11,53 +11,8 @@ import {
   encodeGossipPayload,
   isGossipPayload,
 } from './gossip_messages.ts';
-import { MEMBER_STATUSES, type MemberDelta } from './member_state.ts';
-
-const idArb = fc.string({ minLength: 1, maxLength: 12 });
-const versionArb = fc.nat(1_000_000);
-
-/** A delta that keeps its own promise: every field it carries is above `from`. */
-const deltaArb: fc.Arbitrary<MemberDelta> = fc
-  .record({
-    nodeId: idArb,
-    generation: versionArb,
-    from: fc.nat(1000),
-    heartbeat: versionArb,
-    status: fc.option(fc.record({ value: fc.constantFrom(...MEMBER_STATUSES), version: fc.nat(1000) }), { nil: undefined }),
-    tokens: fc.option(fc.record({ value: fc.array(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), { maxLength: 5 }), version: fc.nat(1000) }), { nil: undefined }),
-    load: fc.option(fc.record({ value: fc.double({ min: 0, max: 1e12, noNaN: true }), version: fc.nat(1000) }), { nil: undefined }),
-    app: fc.uniqueArray(fc.record({ key: fc.string({ minLength: 1, maxLength: 8 }), value: fc.string({ maxLength: 20 }), version: fc.nat(1000) }), {
-      selector: (f) => f.key,
-      maxLength: 4,
-    }),
-  })
-  .map((d) => {
-    const above = (v: number): number => d.from + 1 + v;
-    const out: MemberDelta = {
-      nodeId: d.nodeId,
-      generation: d.generation,
-      from: d.from,
-      heartbeat: d.heartbeat,
-      ...(d.status ? { status: { value: d.status.value, version: above(d.status.version) } } : {}),
-      ...(d.tokens ? { tokens: { value: d.tokens.value, version: above(d.tokens.version) } } : {}),
-      ...(d.load ? { load: { value: d.load.value, version: above(d.load.version) } } : {}),
-      app: d.app.map((f) => ({ ...f, version: above(f.version) })),
-    };
-    return out;
-  });
-
-const deltasArb = fc.uniqueArray(deltaArb, { selector: (d) => d.nodeId, maxLength: 5 });
-const triple = fc.record({ nodeId: idArb, generation: versionArb, n: versionArb });
-
-const messageArb: fc.Arbitrary<GossipMessage> = fc.oneof(
-  fc.record({ cluster: fc.string({ maxLength: 10 }), digests: fc.array(triple, { maxLength: 6 }) }).map(
-    (m): GossipMessage => ({ t: 'syn', cluster: m.cluster, digests: m.digests.map((d) => ({ nodeId: d.nodeId, generation: d.generation, maxVersion: d.n })) }),
-  ),
-  fc.record({ cluster: fc.string({ maxLength: 10 }), deltas: deltasArb, requests: fc.array(triple, { maxLength: 6 }) }).map(
-    (m): GossipMessage => ({ t: 'ack', cluster: m.cluster, deltas: m.deltas, requests: m.requests.map((r) => ({ nodeId: r.nodeId, generation: r.generation, above: r.n })) }),
-  ),
-  fc.record({ cluster: fc.string({ maxLength: 10 }), deltas: deltasArb }).map((m): GossipMessage => ({ t: 'ack2', ...m })),
-);
+import { messageArb } from './gossip_message_arbitraries.testkit.ts';
+import type { MemberDelta } from './member_state.ts';
 
 function rejects(frameOrPayload: Uint8Array | unknown): boolean {
   try {
