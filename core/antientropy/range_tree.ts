@@ -48,7 +48,9 @@ function keyOfId(id: string): Uint8Array {
 // and keys are held as strings, not byte arrays: an entry costs one Map slot,
 // a short string and a bigint, which matters at millions of keys.
 export class RangeTree implements SegmentEntrySource {
-  readonly tree: MerkleTree;
+  /** Made on first use: a node opens with a tree per owned range and keyspace, most never touched before it restarts. */
+  private merkle: MerkleTree | null = null;
+  readonly range: MerkleRange;
   private readonly bySegment = new Map<number, Map<string, IndexedEntry>>();
   private readonly purges = new PurgeSchedule();
   private keys = 0;
@@ -58,13 +60,13 @@ export class RangeTree implements SegmentEntrySource {
   constructor(
     readonly keyspace: string,
     range: MerkleRange,
-    shape: MerkleShape,
+    private readonly shape: MerkleShape,
   ) {
-    this.tree = new MerkleTree(range, shape);
+    this.range = { start: range.start, end: range.end };
   }
 
-  get range(): MerkleRange {
-    return this.tree.range;
+  get tree(): MerkleTree {
+    return (this.merkle ??= new MerkleTree(this.range, this.shape));
   }
 
   get keyCount(): number {
@@ -96,7 +98,15 @@ export class RangeTree implements SegmentEntrySource {
     const old = seg?.get(id);
     const live = present && (purgeAtMs === null || purgeAtMs > nowMs);
     if (old !== undefined) {
-      if (live && old.hi === hi && old.lo === lo) return;
+      if (live && old.hi === hi && old.lo === lo) {
+        // Same content: the tree's hashes stand, but a changed purge time must replace the old one
+        // (else a sweep at the old time would drop a key that no longer expires).
+        if (old.purgeAtMs !== purgeAtMs) {
+          seg!.set(id, { hi, lo, purgeAtMs });
+          if (purgeAtMs !== null) this.purges.add(purgeAtMs, id);
+        }
+        return;
+      }
       entryHashWordsInto(key, old.hi, old.lo, entryWords);
       this.tree.removeHash(segment, entryWords[0]!, entryWords[1]!);
       seg!.delete(id);
