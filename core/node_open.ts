@@ -15,7 +15,7 @@ import { CorruptionError } from './storage/errors.ts';
 import { DEFAULT_MAX_SKEW_MS } from './versioning/hlc.ts';
 import { DEFAULT_HLC_LEASE_MS, decodeCeiling } from './replication/hlc_lease.ts';
 import { GENERATION_META, REBUILD_META, absentTooLong, encodeDecimal, readLifeRecord } from './replication/life_record.ts';
-import { lossAtOpen } from './replication/replica_completeness.ts';
+import { completenessAtOpen, lossAtOpen } from './replication/replica_completeness.ts';
 import { LAYOUT_OVERHEAD_BYTES, metaKey } from './replication/storage_keys.ts';
 import { DEFAULT_GRACE_MS, HLC_META, INCOMPLETE_META, type NodeConfig, checkConfig } from './node_config.ts';
 
@@ -52,15 +52,12 @@ export function recoverNodeState(env: Env, config: NodeConfig, cb: (err: Error |
     } catch (readErr) {
       if (!(readErr instanceof CorruptionError)) throw readErr;
     }
-    let flagged: boolean;
-    try {
-      flagged = engine!.get(metaKey(INCOMPLETE_META)) !== undefined;
-    } catch (readErr) {
-      if (!(readErr instanceof CorruptionError)) throw readErr;
-      flagged = true; // the flag may be what rotted
-    }
     const stats = engine!.stats();
-    const incomplete = flagged || lossAtOpen(stats.recovery, env.disk.list(), stats.quarantinedTables) !== null;
+    const completeness = completenessAtOpen(
+      () => engine!.get(metaKey(INCOMPLETE_META)) !== undefined,
+      lossAtOpen(stats.recovery, env.disk.list(), stats.quarantinedTables),
+    );
+    const incomplete = completeness.incomplete;
     const record = readLifeRecord(engine!, ceiling - (config.hlcLeaseMs ?? DEFAULT_HLC_LEASE_MS));
     const graceMs = config.engine?.tombstoneGraceMs ?? DEFAULT_GRACE_MS;
     const tooLong = config.refuseAfterGrace !== false && absentTooLong(record.lastAliveMs, env.clock.wallMs(), graceMs, config.maxSkewMs ?? DEFAULT_MAX_SKEW_MS);
@@ -77,7 +74,7 @@ export function recoverNodeState(env: Env, config: NodeConfig, cb: (err: Error |
     // and the incompleteness flag (recovery has already removed the damaged log).
     const writes: [Uint8Array, Uint8Array][] = [[GENERATION_META, encodeDecimal(life.generation)]];
     if (life.needsRebuild && !record.rebuildFlagged) writes.push([REBUILD_META, Uint8Array.of(1)]);
-    if (incomplete && !flagged) writes.push([metaKey(INCOMPLETE_META), Uint8Array.of(1)]);
+    if (completeness.writeFlag) writes.push([metaKey(INCOMPLETE_META), Uint8Array.of(1)]);
     const next = (i: number): void => {
       if (i === writes.length) return build();
       engine!.put(writes[i]![0], writes[i]![1], undefined, (putErr) => {

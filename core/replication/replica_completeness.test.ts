@@ -4,7 +4,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { ClusterFixture, dec, enc } from './cluster_fixture.testkit.ts';
-import { lossAtOpen } from './replica_completeness.ts';
+import { CorruptionError } from '../storage/errors.ts';
+import { completenessAtOpen, lossAtOpen } from './replica_completeness.ts';
 
 const STRONG = { level: 'STRONG' } as const;
 const noLoss = { walFiles: 1, walRecords: 3, walBytesDropped: 0, walRecordsAfterGap: 0, walLogsDamaged: 0, entriesRecovered: 3 };
@@ -16,6 +17,20 @@ describe('replica completeness', () => {
     expect(lossAtOpen({ ...noLoss, walLogsDamaged: 1 }, [], 0)).toContain('damaged');
     expect(lossAtOpen(noLoss, [], 2)).toContain('quarantined');
     expect(lossAtOpen(noLoss, ['000007.sst.corrupt'], 0)).toContain('quarantined table file');
+  });
+
+  it('writes the flag anew when reading it hits corruption, so the next open still knows', () => {
+    const unreadable = (): boolean => {
+      throw new CorruptionError('block checksum mismatch');
+    };
+    // A seeded run lost acknowledged writes this way: the corrupt table holding the flag was compacted
+    // away before the next open, which then found neither the flag nor any other evidence.
+    expect(completenessAtOpen(unreadable, null)).toEqual({ incomplete: true, writeFlag: true });
+    expect(completenessAtOpen(unreadable, '1 log(s) damaged before their end')).toEqual({ incomplete: true, writeFlag: true });
+    expect(completenessAtOpen(() => true, null)).toEqual({ incomplete: true, writeFlag: false });
+    expect(completenessAtOpen(() => false, '2 table(s) quarantined')).toEqual({ incomplete: true, writeFlag: true });
+    expect(completenessAtOpen(() => false, null)).toEqual({ incomplete: false, writeFlag: false });
+    expect(() => completenessAtOpen(() => { throw new TypeError('bug'); }, null)).toThrow(TypeError);
   });
 
   function rotAndRead(where: string, flipAt: (logBytes: number) => number): void {

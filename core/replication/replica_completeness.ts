@@ -17,6 +17,7 @@
 // (with N=3, STRONG on them then needs both other home replicas).
 
 import type { RecoveryStats } from '../storage/engine_options.ts';
+import { CorruptionError } from '../storage/errors.ts';
 
 /** Why a freshly opened engine may lack acknowledged writes, or null. */
 export function lossAtOpen(recovery: RecoveryStats, fileNames: readonly string[], quarantinedTables: number): string | null {
@@ -30,6 +31,26 @@ export function lossAtOpen(recovery: RecoveryStats, fileNames: readonly string[]
   const retired = fileNames.filter((n) => n.endsWith('.corrupt')).length;
   if (retired > 0) return `${retired} quarantined table file(s) on disk`;
   return null;
+}
+
+/**
+ * Whether a node opens incomplete, and whether it must (re)write the durable
+ * flag before serving. `readFlag` reads the flag (true: stored) and may throw
+ * CorruptionError: then the flag may be what rotted, so the node counts as
+ * incomplete and writes the flag anew; the damaged record can be gone by the
+ * next open (compacted away), and with it the only evidence.
+ */
+export function completenessAtOpen(readFlag: () => boolean, lossAtThisOpen: string | null): { incomplete: boolean; writeFlag: boolean } {
+  let stored = false;
+  let unreadable = false;
+  try {
+    stored = readFlag();
+  } catch (err) {
+    if (!(err instanceof CorruptionError)) throw err;
+    unreadable = true;
+  }
+  const incomplete = stored || unreadable || lossAtThisOpen !== null;
+  return { incomplete, writeFlag: incomplete && !stored };
 }
 
 export class ReplicaCompleteness {
