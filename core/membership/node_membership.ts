@@ -25,7 +25,7 @@ import { AssertionError } from '../../io/assert.ts';
 import type { Env } from '../../io/env.ts';
 import type { NodeId } from '../../io/network.ts';
 import type { MembershipOpinion } from '../replication/liveness.ts';
-import { type MemberPhase, Topology, type TopologyMember } from '../ring/topology.ts';
+import { type MemberPhase, Topology, type TopologyMember, sameMembers } from '../ring/topology.ts';
 import { type GossipEvent, Gossiper } from './gossip.ts';
 import type { GossiperOptions } from './gossip_options.ts';
 import type { MemberStatus, NodeState } from './member_state.ts';
@@ -295,22 +295,6 @@ export class NodeMembership implements MembershipOpinion {
     }
     return [...members.values()];
   }
-}
-
-/**
- * Same ids and phases in the same order, with the same tokens in the same
- * order (a restarted member's state comes with new arrays of the same
- * tokens: comparing them is far cheaper than hashing the members again).
- */
-function sameMembers(a: readonly TopologyMember[], b: readonly TopologyMember[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x.id !== y.id || x.phase !== y.phase || x.tokens.length !== y.tokens.length) return false;
-    if (x.tokens !== y.tokens) for (let j = 0; j < x.tokens.length; j++) if (x.tokens[j] !== y.tokens[j]) return false;
-  }
-  return true;
 }
 
 const isGone = (s: MemberStatus): boolean => s === 'left' || s === 'removed';
