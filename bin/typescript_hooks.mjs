@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { transform } from 'esbuild';
 
 // What tsconfig.json says that changes emitted code (class fields are defined, as in ES2022).
-const TSCONFIG = { compilerOptions: { target: 'ES2022', useDefineForClassFields: true, verbatimModuleSyntax: false } };
+const TSCONFIG = { compilerOptions: { target: 'ES2022', useDefineForClassFields: true } };
 
 export async function load(url, context, nextLoad) {
   if (!url.startsWith('file:') || !url.endsWith('.ts')) return nextLoad(url, context);
