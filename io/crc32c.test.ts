@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32c, crc32cUpdate, maskCrc, unmaskCrc } from './crc32c.ts';
+import { crc32c, crc32cImplementation, crc32cUpdate, crc32cUpdateJs, maskCrc, unmaskCrc } from './crc32c.ts';
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 
@@ -37,5 +37,29 @@ describe('crc32c', () => {
     fc.assert(fc.property(fc.nat({ max: 0xffffffff }), (c) => {
       expect(unmaskCrc(maskCrc(c))).toBe(c);
     }));
+  });
+
+  it('uses the native implementation where its prebuilt binary exists', () => {
+    // @node-rs/crc32 ships a binary for linux-x64 (this project's CI); elsewhere the fallback is fine.
+    if (process.platform === 'linux' && process.arch === 'x64' && process.env.RINGKV_CRC32C !== 'js') expect(crc32cImplementation).toBe('native');
+  });
+
+  it('gives the same checksums natively as in JavaScript, for any range and starting value', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 5000 }), fc.nat(5000), fc.nat(5000), fc.nat({ max: 0xffffffff }), (data, a, b, seed) => {
+        const start = Math.min(a, b, data.length);
+        const end = Math.min(Math.max(a, b), data.length);
+        expect(crc32cUpdate(seed, data, start, end)).toBe(crc32cUpdateJs(seed, data, start, end));
+        expect(crc32c(data)).toBe(crc32cUpdateJs(0, data));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('computes a long input in pieces the same as in one go, across the native threshold', () => {
+    const data = new Uint8Array(70_000).map((_, i) => (i * 2654435761) >>> 24);
+    for (const cut of [0, 1, 255, 256, 257, 4096, 69_999, 70_000]) {
+      expect(crc32cUpdate(crc32c(data, 0, cut), data, cut)).toBe(crc32cUpdateJs(0, data));
+    }
   });
 });
