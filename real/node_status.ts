@@ -72,6 +72,8 @@ export function nodeStatus(s: StatusSources): Record<string, unknown> {
             diskBytes: stats.diskBytes,
             writeAmplification: round(stats.writeAmplification, 2),
             walSyncs: stats.walSyncs,
+            writeSlowdowns: stats.writeSlowdowns,
+            writeStops: stats.writeStops,
             backgroundErrors: stats.backgroundErrors,
             corruptTables: stats.corruptTables,
             activity: engineActivity(node),

@@ -26,7 +26,16 @@
 // seeds (100 by default) have let the JIT compile the hot paths. The first
 // 20 seeds of the process, most of them before that, are reported beside it
 // as the cold rate (a replay of one seed runs at about that pace).
+//
+// The target is a rate on one core, so by default the command measures in a
+// child process pinned to one CPU (taskset, where it exists): the main thread,
+// the garbage collector's and the compiler's threads then share that core,
+// as they would on a machine with one core to give. Unpinned, helper threads
+// run in parallel on other cores, and their CPU time (some of it spent waiting
+// for each other) counts against the figure. `--no-pin` measures in place.
 
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { findScenario } from '../../scenarios/index.ts';
 import { runScenario } from '../../sim/run_scenario.ts';
@@ -62,6 +71,62 @@ export interface SimBenchReport {
   cold: { seeds: number; events: number; cpuMs: number; eventsPerCpuSecond: number };
   comparator: { name: string; runs: number; events: number; cpuMs: number; eventsPerCpuSecond: number };
   target: { eventsPerSecond: number; met: boolean };
+  /** The CPU the process was pinned to, or null when it ran on every CPU it was allowed. */
+  pinnedCpu: number | null;
+}
+
+const PINNED_ENV = 'RINGKV_BENCH_PINNED_CPU';
+
+/** The CPUs this process may run on (Linux), or null where that cannot be read. */
+function allowedCpus(): number[] | null {
+  let status: string;
+  try {
+    status = fs.readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    return null;
+  }
+  const line = /^Cpus_allowed_list:\s*(.+)$/m.exec(status);
+  return line === null ? null : parseCpuList(line[1]!);
+}
+
+/** The CPUs of a kernel CPU list such as `0-3,8,10-11`, or null if it is not one. */
+export function parseCpuList(list: string): number[] | null {
+  const cpus: number[] = [];
+  for (const part of list.trim().split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (m === null) return null;
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a) return null;
+    for (let c = a; c <= b; c++) cpus.push(c);
+  }
+  return cpus;
+}
+
+/**
+ * Re-runs this command pinned to one CPU (the last one allowed) and returns
+ * its exit code, or null when pinning does not apply: already on one CPU,
+ * already the pinned child, or no taskset here.
+ */
+function runPinned(args: string[]): number | null {
+  if (process.env[PINNED_ENV] !== undefined) return null;
+  const cpus = allowedCpus();
+  if (cpus === null || cpus.length <= 1) return null;
+  const cpu = cpus[cpus.length - 1]!;
+  const r = spawnSync('taskset', ['-c', String(cpu), process.execPath, ...process.execArgv, process.argv[1]!, 'bench', 'sim', ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, [PINNED_ENV]: String(cpu) },
+  });
+  if (r.error !== undefined) {
+    process.stderr.write(`could not pin to one CPU (${r.error.message}); measuring on every CPU\n`);
+    return null;
+  }
+  return r.status ?? 1;
+}
+
+function pinnedCpuOfThisProcess(): number | null {
+  const cpus = allowedCpus();
+  return cpus !== null && cpus.length === 1 ? cpus[0]! : null;
 }
 
 function cpuMsSince(start: NodeJS.CpuUsage): number {
@@ -125,6 +190,7 @@ export function runSimBench(seeds: number, warmupSeeds = DEFAULT_WARMUP_SEEDS, o
     cold,
     comparator: { name: 'bare simulator (sim/simulator_fixture.ts, 3 nodes writing and syncing disks, crashes)', runs, events: worldEvents, cpuMs: worldCpuMs, eventsPerCpuSecond: worldEvents / (worldCpuMs / 1000) },
     target: { eventsPerSecond: TARGET_EVENTS_PER_SECOND, met: eventsPerCpuSecond >= TARGET_EVENTS_PER_SECOND },
+    pinnedCpu: pinnedCpuOfThisProcess(),
   };
 }
 
@@ -132,6 +198,9 @@ export function renderSimBench(r: SimBenchReport): string {
   const n = (x: number): string => Math.round(x).toLocaleString('en-US');
   return [
     `ringkv bench sim: ${r.scenario}, ${r.nodes} nodes, ${r.seeds} seeds measured after ${r.warmupSeeds} warm-up seeds (steady state)`,
+    r.pinnedCpu !== null
+      ? `  pinned to CPU ${r.pinnedCpu}: every thread of the process (GC and compiler included) shares one core`
+      : '  NOT pinned: helper threads ran on other cores and their CPU time counts (--no-pin, or no taskset here)',
     '',
     `                       per CPU second   per wall second`,
     `  simulated events     ${n(r.eventsPerCpuSecond).padStart(14)}   ${n(r.eventsPerWallSecond).padStart(15)}`,
@@ -147,7 +216,7 @@ export function renderSimBench(r: SimBenchReport): string {
 }
 
 export async function runSimBenchCommand(args: string[]): Promise<number> {
-  const { flags, positional } = parseFlags(args, { booleans: ['json'], strings: ['seeds', 'warmup'] });
+  const { flags, positional } = parseFlags(args, { booleans: ['json', 'no-pin'], strings: ['seeds', 'warmup'] });
   if (positional.length > 0) throw new UsageError(`unexpected argument '${positional[0]}'`);
   const count = (name: string, fallback: number, min: number): number => {
     const raw = flags.get(name);
@@ -157,6 +226,10 @@ export async function runSimBenchCommand(args: string[]): Promise<number> {
   };
   const seeds = count('seeds', DEFAULT_SEEDS, 1);
   const warmup = count('warmup', DEFAULT_WARMUP_SEEDS, 0);
+  if (!flags.has('no-pin')) {
+    const code = runPinned(args);
+    if (code !== null) return code;
+  }
   const report = runSimBench(seeds, warmup, (line) => process.stderr.write(`${line}\n`));
   const joinMovement = measureJoinMovement();
   const antiEntropy = measureAntiEntropyBytes();
