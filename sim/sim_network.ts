@@ -43,7 +43,7 @@ import { AssertionError, assert } from '../io/assert.ts';
 import type { Network, NodeId } from '../io/network.ts';
 import type { EventId } from './event_queue.ts';
 import { checkFrameInFlight } from './frame_arrival_check.ts';
-import { type Flight, type Link, LinkTable, delayReaching } from './network_links.ts';
+import { Flight, type Link, LinkTable, delayReaching } from './network_links.ts';
 import { NetworkPartitions, applyRandomPartition } from './network_partitions.ts';
 import {
   DEFAULT_PACKET_FAULT_OPTIONS,
@@ -297,8 +297,8 @@ export class SimNetwork {
         bytes[bit >> 3]! ^= 1 << (bit & 7);
       }
     }
-    const flight: Flight = { id, link, bytes, deliverAt: 0, event: 0 };
-    link.flights.set(id, flight);
+    const flight = new Flight(id, link, bytes);
+    link.flights.add(flight);
     this.flightsInFlight++;
     this.schedule(flight, target);
     this.host.traceFrame('send', link.from, link.to, id, bytes.length, replayOf);
@@ -314,9 +314,9 @@ export class SimNetwork {
 
   private arrive(flight: Flight): void {
     const { link, id, bytes } = flight;
-    if (link.flights.get(id) !== flight) throw new AssertionError(`net: flight #${id} arrived but is not in flight`);
+    if (!flight.onLink) throw new AssertionError(`net: flight #${id} arrived but is not in flight`);
     if (link.clogUntil > this.host.nowMs()) throw new AssertionError(`net: flight #${id} arrived on a clogged path`);
-    link.flights.delete(id);
+    link.flights.remove(flight);
     this.flightsInFlight--;
     checkFrameInFlight(bytes, () => `frame #${id} ${link.from}>${link.to} (${bytes.length} B)`);
     if (this.isBlocked(link)) return this.drop(id, link.from, link.to, bytes.length, 'partition');
@@ -340,7 +340,7 @@ export class SimNetwork {
   private settleDown(nodeId: string): void {
     if (this.host.isUp(nodeId)) return;
     for (const link of this.links.to(nodeId)) {
-      for (const flight of link.flights.values()) {
+      for (const flight of link.flights.toArray()) {
         if (!this.host.isPending(flight.event)) this.forget(flight);
       }
     }
@@ -353,7 +353,7 @@ export class SimNetwork {
   /** A node restarted: flights still on their way go to the new incarnation; the ones that arrived while it was down are lost. */
   private rebindFlightsTo(nodeId: string): void {
     for (const link of this.links.to(nodeId)) {
-      for (const flight of link.flights.values()) {
+      for (const flight of link.flights.toArray()) {
         if (!this.host.isPending(flight.event)) {
           this.forget(flight);
         } else {
@@ -366,7 +366,7 @@ export class SimNetwork {
 
   /** A flight lost because its destination was down at arrival (no trace line: the network learns of it lazily, and observing must not change the trace). */
   private forget(flight: Flight): void {
-    flight.link.flights.delete(flight.id);
+    flight.link.flights.remove(flight);
     this.flightsInFlight--;
     this.counters.dropped.down++;
   }
@@ -422,7 +422,7 @@ export class SimNetwork {
     link.clogUntil = until;
     this.host.trace(`net clog ${link.from}>${link.to} until ${until}`);
     this.settleDown(link.to);
-    for (const flight of link.flights.values()) {
+    for (const flight of link.flights.toArray()) {
       if (flight.deliverAt < until) {
         this.host.cancel(flight.event);
         this.schedule(flight, until);
@@ -436,7 +436,7 @@ export class SimNetwork {
     const until = link.clogUntil;
     link.clogUntil = now;
     this.settleDown(link.to);
-    for (const flight of link.flights.values()) {
+    for (const flight of link.flights.toArray()) {
       if (flight.deliverAt <= until) {
         this.host.cancel(flight.event);
         this.schedule(flight, now);
