@@ -53,6 +53,9 @@ export class Gossiper implements LivenessView {
   private readonly sendFrame: (to: NodeId, frame: Uint8Array) => void;
   private readonly ownsNetwork: boolean;
   private readonly listeners: ((event: GossipEvent) => void)[] = [];
+  /** knownNodes() as of the table's idsChanges count knownSortedAt. */
+  private knownSorted: readonly NodeId[] = [];
+  private knownSortedAt = -1;
   private roundTimer: TimerId | null = null;
   /** A re-judging of liveness between rounds, at the earliest moment a live member becomes suspect. */
   private judgeTimer: TimerId | null = null;
@@ -201,9 +204,13 @@ export class Gossiper implements LivenessView {
     return nodeId === this.nodeId ? this.self : this.table.state(nodeId);
   }
 
-  /** Every node this node knows, itself included, sorted. */
-  knownNodes(): NodeId[] {
-    return [this.nodeId, ...this.table.ids()].sort();
+  /** Every node this node knows, itself included, sorted (kept until a member joins or is evicted). */
+  knownNodes(): readonly NodeId[] {
+    if (this.knownSortedAt !== this.table.idsChanges) {
+      this.knownSorted = Object.freeze([this.nodeId, ...this.table.ids()].sort());
+      this.knownSortedAt = this.table.idsChanges;
+    }
+    return this.knownSorted;
   }
 
   /** Members believed up, this node excluded, sorted. */

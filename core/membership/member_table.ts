@@ -54,6 +54,7 @@ export class MemberTable {
   private readonly members = new Map<NodeId, Member>();
   private readonly evicted = new Map<NodeId, number>();
   private changeCount = 0;
+  private idsChangeCount = 0;
 
   constructor(
     private readonly self: NodeId,
@@ -95,6 +96,11 @@ export class MemberTable {
     return m.state.status;
   }
 
+  /** Bumped whenever a member is added or evicted: ids() changed. */
+  get idsChanges(): number {
+    return this.idsChangeCount;
+  }
+
   /** Known members in the order they were learned. */
   ids(): IterableIterator<NodeId> {
     return this.members.keys();
@@ -129,6 +135,7 @@ export class MemberTable {
     if (m === undefined) {
       if (!(r.kind === 'created')) throw new AssertionError(`merge of unknown ${id} gave ${r.kind}`);
       this.evicted.delete(id);
+      this.idsChangeCount++;
       this.members.set(id, { state: r.state, advanced: false, up: false, deadlineMs: Number.POSITIVE_INFINITY, terminalSinceMs: isTerminalStatus(r.state.status) ? now : null });
       this.emit({ type: 'joined', nodeId: id, generation: r.state.generation, status: r.state.status });
       return null;
@@ -212,6 +219,7 @@ export class MemberTable {
   private evict(id: NodeId, m: Member): void {
     if (!(!m.up)) throw new AssertionError(`evicting ${id} while it is up`);
     this.members.delete(id);
+    this.idsChangeCount++;
     this.detector.remove(id);
     this.evicted.set(id, m.state.generation);
     this.changeCount++;
