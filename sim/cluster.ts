@@ -100,6 +100,9 @@ export class SimCluster {
   readonly ids: string[];
   readonly net: SimNetwork;
   private current: Topology;
+  /** members as last built, and the topology it was built from. */
+  private membersList: ClusterMember[] = [];
+  private membersOf: Topology | null = null;
   /** Whether the ring changed during the run. */
   private ringChanged = false;
   /** Nodes that left the cluster or were removed: no longer members, never restarted. */
@@ -141,9 +144,20 @@ export class SimCluster {
     return { ...DEFAULT_NODE_SETTINGS, ...this.spec.settings, ...this.extraConfig.get(nodeId), nodeId, members: this.members, keyspaces: this.spec.keyspaces };
   }
 
-  /** The members with their tokens (and phase, where not 'normal'), as every node's configuration lists them. */
+  /**
+   * The members with their tokens (and phase, where not 'normal'), as every
+   * node's configuration lists them. One frozen list per topology, holding
+   * the topology's own token arrays: a node reopening on an unchanged ring
+   * then finds the topology it builds from them already made (Topology.of
+   * compares arrays by identity first) instead of sorting copies again.
+   */
   get members(): ClusterMember[] {
-    return this.current.members().map((m) => ({ id: m.id, tokens: [...m.tokens], ...(m.phase !== 'normal' ? { phase: m.phase } : {}) }));
+    if (this.membersOf !== this.current) {
+      const list = this.current.members().map((m) => Object.freeze({ id: m.id, tokens: m.tokens as bigint[], ...(m.phase !== 'normal' ? { phase: m.phase } : {}) }));
+      this.membersList = Object.freeze(list) as ClusterMember[];
+      this.membersOf = this.current;
+    }
+    return this.membersList;
   }
 
   /** The current read ring. */
