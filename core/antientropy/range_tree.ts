@@ -19,12 +19,16 @@ import { keyToken } from '../ring/key_hash.ts';
 
 /**
  * What the tree holds for one key: its content hash as words (hi, lo; no
- * bigint per entry), and when it is purged (null: never).
+ * bigint per entry), and when it is purged (null: never). Rewriting a key
+ * changes its entry in place: on a busy node every write lands here, and a
+ * new entry (and Map slot, key string and, for a key alone in its segment, a
+ * new Map) per write would all outlive the young generation, to be promoted
+ * and collected by full GCs.
  */
 interface IndexedEntry {
-  readonly hi: number;
-  readonly lo: number;
-  readonly purgeAtMs: number | null;
+  hi: number;
+  lo: number;
+  purgeAtMs: number | null;
 }
 
 const entryWords = new Uint32Array(2);
@@ -102,13 +106,24 @@ export class RangeTree implements SegmentEntrySource {
         // Same content: the tree's hashes stand, but a changed purge time must replace the old one
         // (else a sweep at the old time would drop a key that no longer expires).
         if (old.purgeAtMs !== purgeAtMs) {
-          seg!.set(id, { hi, lo, purgeAtMs });
+          old.purgeAtMs = purgeAtMs;
           if (purgeAtMs !== null) this.purges.add(purgeAtMs, id);
         }
         return;
       }
       entryHashWordsInto(key, old.hi, old.lo, entryWords);
       this.tree.removeHash(segment, entryWords[0]!, entryWords[1]!);
+      if (live) {
+        // New content for a key the tree holds: its entry changes in place.
+        entryHashWordsInto(key, hi, lo, entryWords);
+        this.tree.insertHash(segment, entryWords[0]!, entryWords[1]!);
+        // The key's pending slot for an unchanged time still stands (sweep purges by the entry's own time).
+        if (purgeAtMs !== null && old.purgeAtMs !== purgeAtMs) this.purges.add(purgeAtMs, id);
+        old.hi = hi;
+        old.lo = lo;
+        old.purgeAtMs = purgeAtMs;
+        return;
+      }
       seg!.delete(id);
       this.keys--;
       if (seg!.size === 0) {
@@ -125,9 +140,7 @@ export class RangeTree implements SegmentEntrySource {
     }
     seg.set(id, { hi, lo, purgeAtMs });
     this.keys++;
-    // The key's pending slot for this same time still stands (sweep purges
-    // by the entry's own time, whatever slot brought it up).
-    if (purgeAtMs !== null && (old === undefined || old.purgeAtMs !== purgeAtMs)) this.purges.add(purgeAtMs, id);
+    if (purgeAtMs !== null) this.purges.add(purgeAtMs, id);
   }
 
   /** The content hash the tree holds for a key, or null. */
