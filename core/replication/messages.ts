@@ -44,7 +44,7 @@ import { VersionFormatError } from '../versioning/errors.ts';
 import { nodeIdProblem } from '../versioning/hlc.ts';
 import {
   type VersionedValue,
-  decodeVersionedValue,
+  decodeVersionedValueAt,
   encodeVersionedValue,
   inPlaceVersionedValueLength,
   writeVersionedValueAt,
@@ -394,9 +394,8 @@ function optionalNode(r: WireReader): string | null {
 }
 
 function versioned(r: WireReader): VersionedValue {
-  const bytes = r.bytesView('versioned value');
   try {
-    return decodeVersionedValue(bytes);
+    return r.bytesWith('versioned value', decodeVersionedValueAt);
   } catch (err) {
     if (err instanceof VersionFormatError) throw new WireError(`versioned value: ${err.message}`);
     throw err;

@@ -122,6 +122,22 @@ export class WireReader {
 
   /** A byte string, as a plain Uint8Array view into the frame (not a Buffer's subarray). */
   bytesView(what: string): Uint8Array {
+    const n = this.binLength(what);
+    const view = new Uint8Array(this.bytes.buffer, this.bytes.byteOffset + this.at, n);
+    this.at += n;
+    return view;
+  }
+
+  /** A byte string decoded where it lies: `decode` gets the frame and the string's range, and no view is made for it. */
+  bytesWith<T>(what: string, decode: (bytes: Uint8Array, from: number, to: number) => T): T {
+    const n = this.binLength(what);
+    const from = this.at;
+    this.at += n;
+    return decode(this.bytes, from, from + n);
+  }
+
+  /** Reads a byte string's header; its `n` bytes (all present) start at the read position. */
+  private binLength(what: string): number {
     const b = this.byte(what);
     let n: number;
     if (b === 0xc4) n = this.uintBytes(1, what);
@@ -129,9 +145,7 @@ export class WireReader {
     else if (b === 0xc6) n = this.uintBytes(4, what);
     else throw new WireError(`${what} is not bytes`);
     this.need(n, what);
-    const view = new Uint8Array(this.bytes.buffer, this.bytes.byteOffset + this.at, n);
-    this.at += n;
-    return view;
+    return n;
   }
 
   bytesOrNull(what: string): Uint8Array | null {

@@ -9,6 +9,7 @@ import {
   compareHlc,
   compareNodeIds,
   decodeHlc,
+  decodeHlcAt,
   encodeHlc,
   nodeIdProblem,
 } from './hlc.ts';
@@ -235,6 +236,23 @@ describe('HLC order and encoding', () => {
         expect(decodeHlc(ea)).toEqual(a);
         expect(sign(compareBytes(ea, encodeHlc(b)))).toBe(sign(compareHlc(a, b)));
       }),
+    );
+  });
+
+  // Short ASCII ids of one length often land on one slot of the table.
+  const asciiHlcArb = hlcArb.chain((ts) => fc.stringMatching(/^[a-z0-9]{1,3}$/).map((nodeId) => ({ ...ts, nodeId })));
+  it('decodes each of many node ids as itself, in place at any offset (recent ids are kept in a small table)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(hlcArb, asciiHlcArb), { minLength: 1, maxLength: 150 }), fc.array(fc.nat(), { maxLength: 150 }), fc.uint8Array({ maxLength: 5 }), (stamps, picks, pad) => {
+        const order = [...stamps.keys(), ...picks.map((p) => p % stamps.length)];
+        for (const i of order) {
+          const encoded = encodeHlc(stamps[i]!);
+          const framed = Uint8Array.from([...pad, ...encoded, ...pad]);
+          expect(decodeHlcAt(framed, pad.length, pad.length + encoded.length)).toEqual(stamps[i]);
+          expect(decodeHlc(encoded)).toEqual(stamps[i]);
+        }
+      }),
+      { numRuns: 30 },
     );
   });
 

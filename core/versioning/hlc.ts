@@ -143,24 +143,60 @@ function readUint32Be(bytes: Uint8Array, at: number): number {
 }
 
 export function decodeHlc(bytes: Uint8Array): Hlc {
-  if (bytes.length < HLC_FIXED_BYTES + 1) throw new VersionFormatError(`hlc needs at least ${HLC_FIXED_BYTES + 1} bytes, got ${bytes.length}`);
-  if (bytes.length > HLC_FIXED_BYTES + MAX_NODE_ID_BYTES) throw new VersionFormatError(`hlc of ${bytes.length} bytes is too long`);
-  const high = readUint32Be(bytes, 0);
+  return decodeHlcAt(bytes, 0, bytes.length);
+}
+
+/** decodeHlc(bytes.subarray(from, to)) without the view: stored versions are decoded on every replica read and write. */
+export function decodeHlcAt(bytes: Uint8Array, from: number, to: number): Hlc {
+  assert(from >= 0 && from <= to && to <= bytes.length, 'decodeHlcAt: range inside the bytes');
+  const length = to - from;
+  if (length < HLC_FIXED_BYTES + 1) throw new VersionFormatError(`hlc needs at least ${HLC_FIXED_BYTES + 1} bytes, got ${length}`);
+  if (length > HLC_FIXED_BYTES + MAX_NODE_ID_BYTES) throw new VersionFormatError(`hlc of ${length} bytes is too long`);
+  const high = readUint32Be(bytes, from);
   if (high > 0x1f_ffff) throw new VersionFormatError('hlc wallMs exceeds 2^53 - 1');
-  const wallMs = high * 0x1_0000_0000 + readUint32Be(bytes, 4);
-  const logical = readUint32Be(bytes, 8);
-  const node = bytes.subarray(HLC_FIXED_BYTES);
+  const wallMs = high * 0x1_0000_0000 + readUint32Be(bytes, from + 4);
+  const logical = readUint32Be(bytes, from + 8);
+  return { wallMs, logical, nodeId: decodeNodeId(bytes, from + HLC_FIXED_BYTES, to) };
+}
+
+// A cluster has few node ids and every decoded timestamp names one: the
+// strings of recent ASCII ids are kept in a small table indexed by a hash of
+// their bytes, so decoding one is a comparison rather than a new string.
+const NODE_ID_SLOTS = 64;
+const nodeIdSlotBytes: (Uint8Array | undefined)[] = new Array(NODE_ID_SLOTS).fill(undefined);
+const nodeIdSlotStrings: string[] = new Array(NODE_ID_SLOTS).fill('');
+
+function decodeNodeId(bytes: Uint8Array, from: number, to: number): NodeId {
   let ascii = true;
-  for (let i = 0; i < node.length && ascii; i++) ascii = node[i]! < 0x80;
-  // ASCII (every node id in practice) reads the same as UTF-8, without the decoder's call.
-  if (ascii) return { wallMs, logical, nodeId: String.fromCharCode.apply(null, node as unknown as number[]) };
-  let nodeId: string;
-  try {
-    nodeId = utf8Decoder.decode(node);
-  } catch {
-    throw new VersionFormatError('hlc node id is not valid UTF-8');
+  let h = to - from;
+  for (let i = from; i < to; i++) {
+    const b = bytes[i]!;
+    if (b >= 0x80) {
+      ascii = false;
+      break;
+    }
+    h = (Math.imul(h, 31) + b) | 0;
   }
-  return { wallMs, logical, nodeId };
+  if (!ascii) {
+    try {
+      return utf8Decoder.decode(bytes.subarray(from, to));
+    } catch {
+      throw new VersionFormatError('hlc node id is not valid UTF-8');
+    }
+  }
+  const slot = (h ^ (h >>> 7)) & (NODE_ID_SLOTS - 1);
+  const known = nodeIdSlotBytes[slot];
+  if (known !== undefined && known.length === to - from) {
+    let same = true;
+    for (let i = 0; i < known.length && same; i++) same = known[i] === bytes[from + i];
+    if (same) return nodeIdSlotStrings[slot]!;
+  }
+  // ASCII (every node id in practice) reads the same as UTF-8, without the decoder's call.
+  const kept = bytes.slice(from, to);
+  const nodeId = String.fromCharCode.apply(null, kept as unknown as number[]);
+  nodeIdSlotBytes[slot] = kept;
+  nodeIdSlotStrings[slot] = nodeId;
+  return nodeId;
 }
 
 export type HlcReceiveResult =

@@ -11,6 +11,7 @@ import {
   type Write,
   collapseSiblings,
   decodeVersionedValue,
+  decodeVersionedValueAt,
   deletionTimeMs,
   encodeVersionedValue,
   mergeLww,
@@ -86,6 +87,16 @@ describe('versioned value encoding', () => {
       const [bytes] = readVersionedValue(v, 0).values;
       expect(Object.getPrototypeOf(bytes)).toBe(Uint8Array.prototype);
     }
+  });
+
+  it('decodes in place from a range of a larger buffer as from a copy of that range', () => {
+    fc.assert(
+      fc.property(versionedArb, fc.uint8Array({ maxLength: 8 }), fc.uint8Array({ maxLength: 8 }), (v, before, after) => {
+        const bytes = encodeVersionedValue(v);
+        const framed = Uint8Array.from([...before, ...bytes, ...after]);
+        expect(decodeVersionedValueAt(framed, before.length, before.length + bytes.length)).toEqual(decodeVersionedValue(bytes.slice()));
+      }),
+    );
   });
 
   it('refuses damaged bytes with a VersionFormatError and nothing else', () => {

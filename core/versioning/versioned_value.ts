@@ -28,7 +28,7 @@ import {
 } from './dotted_version_vector.ts';
 import { decodeDvv, encodeDvv } from './dvv_codec.ts';
 import { ConflictModeMismatchError, VersionFormatError } from './errors.ts';
-import { type Hlc, compareHlc, decodeHlc, encodedHlcLength, writeHlc } from './hlc.ts';
+import { type Hlc, compareHlc, decodeHlcAt, encodedHlcLength, writeHlc } from './hlc.ts';
 
 /** Mode tags, the first byte of every stored value. Never change these numbers: they are in every file. */
 export const ModeTag = Object.freeze({ Lww: 1, Siblings: 2 } as const);
@@ -158,15 +158,20 @@ export function encodeVersionedValue(v: VersionedValue): Uint8Array {
 
 /** Parses stored bytes; anything malformed is a VersionFormatError. Value bytes are views into `bytes`. */
 export function decodeVersionedValue(bytes: Uint8Array): VersionedValue {
-  if (bytes.length === 0) throw new VersionFormatError('versioned value is empty');
-  const body = bytes.subarray(1);
-  switch (bytes[0]) {
+  return decodeVersionedValueAt(bytes, 0, bytes.length);
+}
+
+/** decodeVersionedValue(bytes.subarray(from, to)), without the view for an lww value (a frame or a block holds it among other bytes). */
+export function decodeVersionedValueAt(bytes: Uint8Array, from: number, to: number): VersionedValue {
+  assert(from >= 0 && from <= to && to <= bytes.length, 'decodeVersionedValueAt: range inside the bytes');
+  if (to === from) throw new VersionFormatError('versioned value is empty');
+  switch (bytes[from]) {
     case ModeTag.Lww:
-      return { mode: 'lww', write: decodeWrite(body) };
+      return { mode: 'lww', write: decodeWriteAt(bytes, from + 1, to) };
     case ModeTag.Siblings:
-      return { mode: 'siblings', dvv: decodeDvv(body, decodeWrite) };
+      return { mode: 'siblings', dvv: decodeDvv(bytes.subarray(from + 1, to), decodeWrite) };
     default:
-      throw new VersionFormatError(`versioned value mode tag ${bytes[0]} unknown`);
+      throw new VersionFormatError(`versioned value mode tag ${bytes[from]} unknown`);
   }
 }
 
@@ -234,19 +239,25 @@ export function writeVersionedValueAt(out: Uint8Array, at: number, v: VersionedV
 }
 
 export function decodeWrite(bytes: Uint8Array): Write {
-  if (bytes.length < WRITE_FIXED_BYTES) throw new VersionFormatError(`write of ${bytes.length} bytes is truncated`);
+  return decodeWriteAt(bytes, 0, bytes.length);
+}
+
+/** decodeWrite(bytes.subarray(from, to)); the value's bytes are the one view it makes (a plain Uint8Array, also over a Buffer). */
+function decodeWriteAt(bytes: Uint8Array, from: number, to: number): Write {
+  if (to - from < WRITE_FIXED_BYTES) throw new VersionFormatError(`write of ${to - from} bytes is truncated`);
   // Big-endian fields read byte by byte, as written (no DataView per record).
-  const kind = bytes[0];
-  const high = ((bytes[1]! << 24) | (bytes[2]! << 16) | (bytes[3]! << 8) | bytes[4]!) >>> 0;
+  const kind = bytes[from];
+  const high = ((bytes[from + 1]! << 24) | (bytes[from + 2]! << 16) | (bytes[from + 3]! << 8) | bytes[from + 4]!) >>> 0;
   if (high > 0x1f_ffff) throw new VersionFormatError('write expiresAtMs exceeds 2^53 - 1');
-  const expiresAtMs = high * 0x1_0000_0000 + (((bytes[5]! << 24) | (bytes[6]! << 16) | (bytes[7]! << 8) | bytes[8]!) >>> 0);
-  const hlcLength = (bytes[9]! << 8) | bytes[10]!;
-  if (WRITE_FIXED_BYTES + hlcLength > bytes.length) throw new VersionFormatError('write hlc runs past the end');
-  const hlc = decodeHlc(bytes.subarray(WRITE_FIXED_BYTES, WRITE_FIXED_BYTES + hlcLength));
-  const rest = bytes.subarray(WRITE_FIXED_BYTES + hlcLength);
-  if (kind === KindTag.Value) return { kind: 'value', hlc, bytes: rest, expiresAtMs };
+  const expiresAtMs = high * 0x1_0000_0000 + (((bytes[from + 5]! << 24) | (bytes[from + 6]! << 16) | (bytes[from + 7]! << 8) | bytes[from + 8]!) >>> 0);
+  const hlcLength = (bytes[from + 9]! << 8) | bytes[from + 10]!;
+  const hlcStart = from + WRITE_FIXED_BYTES;
+  if (hlcLength > to - hlcStart) throw new VersionFormatError('write hlc runs past the end');
+  const hlc = decodeHlcAt(bytes, hlcStart, hlcStart + hlcLength);
+  const restStart = hlcStart + hlcLength;
+  if (kind === KindTag.Value) return { kind: 'value', hlc, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset + restStart, to - restStart), expiresAtMs };
   if (kind === KindTag.Tombstone) {
-    if (expiresAtMs !== 0 || rest.length !== 0) throw new VersionFormatError('tombstone carries an expiry or bytes');
+    if (expiresAtMs !== 0 || restStart !== to) throw new VersionFormatError('tombstone carries an expiry or bytes');
     return { kind: 'tombstone', hlc };
   }
   throw new VersionFormatError(`write kind ${kind} unknown`);
