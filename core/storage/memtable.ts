@@ -30,8 +30,8 @@
 // larger than one memtable) would still walk the whole skip list, so a small
 // in-memory filter of key hashes (bloomHash, the one table filters use, so a
 // read hashes its key once) answers "certainly absent" first. It has 16 to
-// 32 bits per entry (it is rebuilt from the arena whenever the node arrays
-// double) and 3 probes: under 1% false positives.
+// 32 bits per entry (refilled from each node's stored key hash whenever the
+// node arrays double) and 3 probes: under 1% false positives.
 //
 // Heights are drawn from the injected Rng (P(height > h) = 1/4^h, as in
 // LevelDB), so one seed builds one structure. Nodes are never removed: a
@@ -73,14 +73,22 @@ const FILTER_PROBES = 3;
 export class Memtable {
   /** Nodes in use, the head included. */
   private nodeCount = 1;
-  /** Nodes the per-node arrays have room for. */
-  private capacity = INITIAL_NODES;
+  /** Nodes the per-node arrays have room for (a power of two). */
+  private capacity = 0;
+  // The per-node arrays and the key filter are views of one buffer
+  // (nodeArraysFor): a memtable is made at every open and flush, and
+  // grows by doubling, so one allocation per size rather than six.
   /** Node records (see the layout above). */
-  private nodes = new Uint32Array(INITIAL_NODES * NODE_WORDS);
+  private nodes!: Uint32Array;
   /** Per node: seq at 2i, entry time at 2i + 1. */
-  private stamps = new Float64Array(INITIAL_NODES * 2);
-  private kinds = new Uint8Array(INITIAL_NODES);
-  private valueLength = new Int32Array(INITIAL_NODES);
+  private stamps!: Float64Array;
+  private kinds!: Uint8Array;
+  private valueLength!: Int32Array;
+  /** Per node: bloomHash of its key, so the filter is refilled without hashing again. */
+  private keyHashes!: Int32Array;
+  /** Key filter: bit i is word i >>> 5, bit i & 31; FILTER_BITS_PER_NODE bits per node of capacity. */
+  private filter!: Int32Array;
+  private filterMask = 0;
   // The head alone holds MAX_HEIGHT links.
   private links = new Int32Array(Math.max(INITIAL_NODES * 2, 2 * MAX_HEIGHT));
   private linkCount = MAX_HEIGHT;
@@ -95,12 +103,10 @@ export class Memtable {
   private maxSeq = 0;
   /** Predecessors found by the last insertion search; reused so add() allocates no array. */
   private readonly prev = new Int32Array(MAX_HEIGHT);
-  /** Key filter: bit i is word i >>> 5, bit i & 31; its bit count is a power of two. */
-  private filter = new Int32Array((INITIAL_NODES * FILTER_BITS_PER_NODE) >>> 5);
-  private filterMask = INITIAL_NODES * FILTER_BITS_PER_NODE - 1;
   private isFrozen = false;
 
   constructor(private readonly rng: Rng) {
+    this.setCapacity(INITIAL_NODES);
     // The head: no entry, every level (links 0..MAX_HEIGHT-1), links all NONE.
     this.nodes[HEAD * NODE_WORDS + LINK_BASE] = 0;
   }
@@ -141,7 +147,9 @@ export class Memtable {
     nodes[r + VALUE_START] = this.valuesUsed;
     this.valueLength[node] = value.length;
     this.valuesUsed += value.length;
-    this.addToFilter(bloomHash(key));
+    const hash = bloomHash(key);
+    this.keyHashes[node] = hash;
+    this.addToFilter(hash);
     nodes[r] = prefixWord(key, 0);
     nodes[r + 1] = prefixWord(key, 4);
     nodes[r + 2] = prefixWord(key, 8);
@@ -225,16 +233,41 @@ export class Memtable {
     }
   }
 
-  /** A filter sized for `capacity` nodes, refilled from every key held (amortized: capacity doubles). */
-  private rebuildFilter(capacity: number): void {
-    const bits = FILTER_BITS_PER_NODE * 2 ** Math.ceil(Math.log2(capacity));
-    assert(bits >= 32 && (bits & (bits - 1)) === 0, `key filter of ${bits} bits`);
-    this.filter = new Int32Array(bits >>> 5);
-    this.filterMask = bits - 1;
-    for (let node = 1; node < this.nodeCount; node++) {
-      const k = this.nodes[node * NODE_WORDS + KEY_START]!;
-      this.addToFilter(bloomHash(this.arena.subarray(k, k + this.nodes[node * NODE_WORDS + KEY_LENGTH]!)));
+  /**
+   * Moves the per-node arrays into a buffer for `capacity` nodes (a power of
+   * two, at least twice the last), and refills the key filter, sized to it,
+   * from the stored key hashes. Layout of the buffer, in bytes per node of
+   * capacity, each section aligned for its type: stamps 16, nodes 32,
+   * valueLength 4, keyHashes 4, filter FILTER_BITS_PER_NODE / 8, kinds 1.
+   */
+  private setCapacity(capacity: number): void {
+    assert(capacity >= INITIAL_NODES && (capacity & (capacity - 1)) === 0 && capacity > this.capacity, `memtable capacity ${capacity}`);
+    const c = capacity;
+    const filterBytes = (c * FILTER_BITS_PER_NODE) >>> 3;
+    const buf = new ArrayBuffer(c * 56 + filterBytes + c);
+    const stamps = new Float64Array(buf, 0, 2 * c);
+    const nodes = new Uint32Array(buf, 16 * c, NODE_WORDS * c);
+    const valueLength = new Int32Array(buf, 48 * c, c);
+    const keyHashes = new Int32Array(buf, 52 * c, c);
+    const filter = new Int32Array(buf, 56 * c, filterBytes >>> 2);
+    const kinds = new Uint8Array(buf, 56 * c + filterBytes, c);
+    if (this.capacity > 0) {
+      const n = this.nodeCount;
+      stamps.set(this.stamps.subarray(0, 2 * n));
+      nodes.set(this.nodes.subarray(0, NODE_WORDS * n));
+      valueLength.set(this.valueLength.subarray(0, n));
+      keyHashes.set(this.keyHashes.subarray(0, n));
+      kinds.set(this.kinds.subarray(0, n));
     }
+    this.capacity = c;
+    this.stamps = stamps;
+    this.nodes = nodes;
+    this.valueLength = valueLength;
+    this.keyHashes = keyHashes;
+    this.kinds = kinds;
+    this.filter = filter;
+    this.filterMask = c * FILTER_BITS_PER_NODE - 1;
+    for (let node = 1; node < this.nodeCount; node++) this.addToFilter(keyHashes[node]!);
   }
 
   /** @internal The first node at or after (key, seq) in internal order, or NONE. */
@@ -332,15 +365,7 @@ export class Memtable {
   }
 
   private reserve(nodes: number, links: number, arenaBytes: number, valueBytes: number): void {
-    if (nodes > this.capacity) {
-      const capacity = Math.max(nodes, this.capacity * 2);
-      this.capacity = capacity;
-      this.nodes = grow(this.nodes, new Uint32Array(capacity * NODE_WORDS));
-      this.stamps = grow(this.stamps, new Float64Array(capacity * 2));
-      this.kinds = grow(this.kinds, new Uint8Array(capacity));
-      this.valueLength = grow(this.valueLength, new Int32Array(capacity));
-      this.rebuildFilter(capacity);
-    }
+    if (nodes > this.capacity) this.setCapacity(this.capacity * 2);
     if (links > this.links.length) this.links = grow(this.links, new Int32Array(Math.max(links, this.links.length * 2)));
     if (arenaBytes > this.arena.length) {
       assert(arenaBytes < 2 ** 31, 'memtable key arena over 2 GiB');
