@@ -11,7 +11,7 @@ import { getHeapStatistics } from 'node:v8';
 import { parseJepsenHistory } from '../../sim/checkers/jepsen_history_parser.ts';
 import { checkLinearizability, type Verdict } from '../../sim/checkers/linearizability.ts';
 import { explainViolation } from '../../sim/checkers/linearizability_explanation.ts';
-import { parseFlags, UsageError } from '../cli/command.ts';
+import { integerFlag, parseFlags, UsageError } from '../cli/command.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 export const ETCD_HISTORIES = join(repoRoot, '..', 'shared', 'histories', 'porcupine-etcd');
@@ -159,8 +159,7 @@ export function renderCheckerBench(r: CheckerBenchReport): string {
 export async function runCheckerBenchCommand(args: string[]): Promise<number> {
   const { flags, positional } = parseFlags(args, { booleans: ['json'], strings: ['reps'] });
   if (positional.length > 0) throw new UsageError(`unexpected argument '${positional[0]}'`);
-  const reps = flags.has('reps') ? Number(flags.get('reps')) : DEFAULT_REPS;
-  if (!Number.isSafeInteger(reps) || reps < 1) throw new UsageError('--reps needs a positive integer');
+  const reps = integerFlag(flags, 'reps', DEFAULT_REPS, { min: 1 });
   const report = runCheckerBench(reps);
   process.stdout.write(flags.has('json') ? `${JSON.stringify(report, null, 2)}\n` : `${renderCheckerBench(report)}\n`);
   return report.disagree.length === 0 ? 0 : 1;

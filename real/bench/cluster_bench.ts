@@ -28,7 +28,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseFlags, UsageError } from '../cli/command.ts';
+import { integerFlag, parseFlags, UsageError } from '../cli/command.ts';
 import { LocalCluster } from '../local_cluster.ts';
 import { type RestartFigures, measureRestart } from './cluster_restart_bench.ts';
 import type { LoadTarget } from './load_connection.ts';
@@ -349,14 +349,12 @@ export function renderClusterBench(r: ClusterBenchReport): string {
 export async function runClusterBenchCommand(args: string[]): Promise<number> {
   const { flags, positional } = parseFlags(args, { booleans: ['json', 'quick', 'restart', 'no-redis', 'no-relay'], strings: ['clients', 'restart-gib', 'durability', 'sync-interval'] });
   if (positional.length > 0) throw new UsageError(`unexpected argument '${positional[0]}'`);
-  const clients = Number(flags.get('clients') ?? 2);
-  if (!Number.isInteger(clients) || clients < 1 || clients > 16) throw new UsageError('--clients needs an integer in 1..16');
+  const clients = integerFlag(flags, 'clients', 2, { min: 1, max: 16 });
   const gib = Number(flags.get('restart-gib') ?? 1);
   if (!(gib > 0 && gib <= 64)) throw new UsageError('--restart-gib needs a number in (0, 64]');
   const mode = flags.get('durability') ?? 'group-commit';
   if (mode !== 'group-commit' && mode !== 'periodic') throw new UsageError('--durability must be group-commit or periodic');
-  const syncIntervalMs = Number(flags.get('sync-interval') ?? 100);
-  if (!Number.isInteger(syncIntervalMs) || syncIntervalMs < 1 || syncIntervalMs > 60_000) throw new UsageError('--sync-interval needs an integer number of ms in 1..60000');
+  const syncIntervalMs = integerFlag(flags, 'sync-interval', 100, { min: 1, max: 60_000, unit: 'ms' });
   if (flags.has('sync-interval') && mode !== 'periodic') throw new UsageError('--sync-interval applies only with --durability periodic');
   const durability: BenchDurability = mode === 'periodic' ? { mode, syncIntervalMs } : { mode };
   const json = flags.has('json');

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { assert } from '../../io/assert.ts';
-import { parseFlags } from '../cli/command.ts';
+import { integerFlag, parseFlags } from '../cli/command.ts';
 import { NodeRng } from '../node_rng.ts';
 import { type BenchStoreFactory, classicLevelFactory } from './bench_stores.ts';
 import { collectGarbage, combineRounds, ringkvFirst, type RoundResults } from './bench_rounds.ts';
@@ -459,11 +459,7 @@ export async function runEngineBench(config: EngineBenchConfig, progress: Progre
 export async function runEngineBenchCommand(args: string[]): Promise<number> {
   const { flags } = parseFlags(args, { booleans: ['json', 'quick'], strings: ['rounds'] });
   const base = flags.has('quick') ? QUICK_CONFIG : FULL_CONFIG;
-  const rounds = flags.has('rounds') ? Number(flags.get('rounds')) : base.rounds;
-  if (!Number.isInteger(rounds) || rounds < 1) {
-    process.stderr.write(`--rounds takes a whole number >= 1, got ${String(flags.get('rounds'))}\n`);
-    return 2;
-  }
+  const rounds = integerFlag(flags, 'rounds', base.rounds, { min: 1 });
   const config = { ...base, rounds };
   const report = await runEngineBench(config, (line) => process.stderr.write(`${line}\n`));
   process.stdout.write(flags.has('json') ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`);

@@ -41,7 +41,7 @@ import { findScenario } from '../../scenarios/index.ts';
 import { runScenario } from '../../sim/run_scenario.ts';
 import { runSmallWorld } from '../../sim/simulator_fixture.ts';
 import { storeNodeOpener } from '../../sim/store_node_opener.ts';
-import { parseFlags, UsageError } from '../cli/command.ts';
+import { integerFlag, parseFlags, UsageError } from '../cli/command.ts';
 import { measureAntiEntropyBytes, renderAntiEntropyBytes } from './anti_entropy_bytes.ts';
 import { measureJoinMovement, renderJoinMovement } from './join_movement.ts';
 
@@ -218,14 +218,8 @@ export function renderSimBench(r: SimBenchReport): string {
 export async function runSimBenchCommand(args: string[]): Promise<number> {
   const { flags, positional } = parseFlags(args, { booleans: ['json', 'no-pin'], strings: ['seeds', 'warmup'] });
   if (positional.length > 0) throw new UsageError(`unexpected argument '${positional[0]}'`);
-  const count = (name: string, fallback: number, min: number): number => {
-    const raw = flags.get(name);
-    const v = raw === undefined ? fallback : Number(raw);
-    if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be an integer >= ${min}, got ${String(raw)}`);
-    return v;
-  };
-  const seeds = count('seeds', DEFAULT_SEEDS, 1);
-  const warmup = count('warmup', DEFAULT_WARMUP_SEEDS, 0);
+  const seeds = integerFlag(flags, 'seeds', DEFAULT_SEEDS, { min: 1 });
+  const warmup = integerFlag(flags, 'warmup', DEFAULT_WARMUP_SEEDS, { min: 0 });
   if (!flags.has('no-pin')) {
     const code = runPinned(args);
     if (code !== null) return code;

@@ -16,6 +16,30 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/**
+ * The value of integer flag `--name`, or `fallback` when it is absent. Only
+ * decimal digits (with an optional minus) count: `Number()` alone would take
+ * ' 5', '0x10' and '1e3'. Outside min..max it is a UsageError that says the
+ * range and what was given.
+ */
+export function integerFlag(
+  flags: ReadonlyMap<string, string | true>,
+  name: string,
+  fallback: number,
+  range: { min: number; max?: number; unit?: string },
+): number {
+  const raw = flags.get(name);
+  if (raw === undefined) return fallback;
+  const value = typeof raw === 'string' && /^-?[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
+  const max = range.max ?? Number.MAX_SAFE_INTEGER;
+  if (!Number.isSafeInteger(value) || value < range.min || value > max) {
+    const unit = range.unit === undefined ? '' : ` (${range.unit})`;
+    const span = range.max === undefined ? `an integer >= ${range.min}` : `an integer in ${range.min}..${range.max}`;
+    throw new UsageError(`--${name} needs ${span}${unit}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
 /** Minimal flag parser: `--name value`, `--name=value` and boolean `--flag`. */
 export function parseFlags(
   args: string[],

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isLoopbackHost } from '../node_config.ts';
 import { LocalCluster, type LocalNode } from '../local_cluster.ts';
-import { type Command, UsageError, parseFlags } from './command.ts';
+import { type Command, UsageError, integerFlag, parseFlags } from './command.ts';
 
 const HELP = `usage: ringkv local-cluster [options]
 
@@ -68,12 +68,10 @@ export const command: Command = {
     const { flags, positional } = parseFlags(args, { strings: ['data', 'nodes', 'http-port', 'peer-port', 'host', 'log-level', 'start-timeout'] });
     if (positional.length > 0) throw new UsageError(`unexpected argument ${positional[0]}`);
     const get = (n: string) => flags.get(n) as string | undefined;
-    const nodes = Number(get('nodes') ?? 3);
-    if (!Number.isInteger(nodes) || nodes < 1 || nodes > 32) throw new UsageError('--nodes needs an integer in 1..32');
+    const nodes = integerFlag(flags, 'nodes', 3, { min: 1, max: 32 });
     const host = get('host') ?? '127.0.0.1';
     if (!isLoopbackHost(host)) throw new UsageError('--host must be a loopback address (the local cluster has no API token)');
-    const startTimeoutMs = Number(get('start-timeout') ?? 30_000);
-    if (!Number.isInteger(startTimeoutMs) || startTimeoutMs <= 0) throw new UsageError('--start-timeout needs a positive integer');
+    const startTimeoutMs = integerFlag(flags, 'start-timeout', 30_000, { min: 1, unit: 'ms' });
     const dataDir = path.resolve(get('data') ?? 'data');
     const binPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/ringkv.mjs');
 
