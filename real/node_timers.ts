@@ -6,8 +6,6 @@
 import { assert } from '../io/assert.ts';
 import type { TimerId, Timers } from '../io/timers.ts';
 
-type Pending = { immediate: NodeJS.Immediate; timeout?: never } | { timeout: NodeJS.Timeout; immediate?: never };
-
 export interface NodeTimersOptions {
   /** Whether a pending timer keeps the process alive (default true). */
   keepAlive?: boolean;
@@ -15,10 +13,18 @@ export interface NodeTimersOptions {
 
 export class NodeTimers implements Timers {
   private nextId = 1;
-  private readonly pending = new Map<TimerId, Pending>();
+  // Two maps holding Node's handles themselves, not one map of wrappers:
+  // several timers are set per request, and a wrapper object each was
+  // garbage for every one.
+  private readonly timeouts = new Map<TimerId, NodeJS.Timeout>();
+  private readonly immediates = new Map<TimerId, NodeJS.Immediate>();
   private readonly keepAlive: boolean;
-  private readonly fire = (id: TimerId, callback: () => void): void => {
-    this.pending.delete(id);
+  private readonly fireTimeout = (id: TimerId, callback: () => void): void => {
+    this.timeouts.delete(id);
+    callback();
+  };
+  private readonly fireImmediate = (id: TimerId, callback: () => void): void => {
+    this.immediates.delete(id);
     callback();
   };
 
@@ -33,32 +39,37 @@ export class NodeTimers implements Timers {
     // One shared bound function with arguments, not a closure per timer:
     // compaction and group commit set timers at a high rate.
     if (delayMs === 0) {
-      const immediate = setImmediate(this.fire, id, callback);
+      const immediate = setImmediate(this.fireImmediate, id, callback);
       if (!this.keepAlive) immediate.unref();
-      this.pending.set(id, { immediate });
+      this.immediates.set(id, immediate);
     } else {
-      const timeout = setTimeout(this.fire, delayMs, id, callback);
+      const timeout = setTimeout(this.fireTimeout, delayMs, id, callback);
       if (!this.keepAlive) timeout.unref();
-      this.pending.set(id, { timeout });
+      this.timeouts.set(id, timeout);
     }
     return id;
   }
 
   cancelTimer(id: TimerId): void {
-    const p = this.pending.get(id);
-    if (!p) return; // fired or cancelled already
-    this.pending.delete(id);
-    if (p.immediate) clearImmediate(p.immediate);
-    else clearTimeout(p.timeout);
+    const timeout = this.timeouts.get(id);
+    if (timeout !== undefined) {
+      this.timeouts.delete(id);
+      clearTimeout(timeout);
+      return;
+    }
+    const immediate = this.immediates.get(id);
+    if (immediate === undefined) return; // fired or cancelled already
+    this.immediates.delete(id);
+    clearImmediate(immediate);
   }
 
   /** Timers set and neither fired nor cancelled. */
   pendingCount(): number {
-    return this.pending.size;
+    return this.timeouts.size + this.immediates.size;
   }
 
   /** Cancels every pending timer (shutdown). */
   cancelAll(): void {
-    for (const id of [...this.pending.keys()]) this.cancelTimer(id);
+    for (const id of [...this.timeouts.keys(), ...this.immediates.keys()]) this.cancelTimer(id);
   }
 }
