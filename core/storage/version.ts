@@ -39,7 +39,10 @@ export class Version {
   }
 
   static empty(): Version {
-    return new Version(Array.from({ length: NUM_LEVELS }, () => []));
+    // A loop, not Array.from({ length }): every engine open makes one, and the generic array-like path is slow.
+    const levels: TableMeta[][] = [];
+    for (let level = 0; level < NUM_LEVELS; level++) levels.push([]);
+    return new Version(levels);
   }
 
   levelBytes(level: number): number {
