@@ -23,7 +23,7 @@ export interface WorkloadValue {
 }
 
 function checksum(body: string): string {
-  return crc32c(utf8.encode(body)).toString(16).padStart(8, '0');
+  return crc32c(valueBytes(body)).toString(16).padStart(8, '0');
 }
 
 export function formatWorkloadValue(v: WorkloadValue): string {
@@ -53,6 +53,14 @@ export function valueText(bytes: Uint8Array): string {
   }
 }
 
+/** The UTF-8 bytes of `text`; workload keys and values are ASCII, copied here without a call into the encoder. */
 export function valueBytes(text: string): Uint8Array {
-  return utf8.encode(text);
+  const n = text.length;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return utf8.encode(text);
+    out[i] = c;
+  }
+  return out;
 }
