@@ -53,7 +53,7 @@ import { MAX_PAGE_BYTES, decodeRanges } from '../ring_change/range_pages.ts';
 import { type ConsistencyLevel, isConsistencyLevel } from './consistency.ts';
 import { ERROR_CODES, type ErrorCode } from './requests.ts';
 import { WireError, WireReader } from './wire_reader.ts';
-import { type MsgpackFrameWriter, writeFrame } from './msgpack_frame_writer.ts';
+import { type MsgpackFrameWriter, writeFrameWith } from './msgpack_frame_writer.ts';
 import { showValue } from './show_value.ts';
 
 export const WIRE_VERSION = 2;
@@ -129,7 +129,7 @@ export const MAX_SCAN_LIMIT = 10_000;
 
 export function encodeWireMessage(m: Message): Uint8Array {
   // The direct writer declines only strings it cannot write as msgpackr would (a lone surrogate); msgpackr then writes the same array.
-  return writeFrame((out) => writeMessage(out, m, m.id)) ?? encodeFrame(wireArray(m, m.id));
+  return writeFrameWith(writeMessage, m, m.id) ?? encodeFrame(wireArray(m, m.id));
 }
 
 /**
@@ -139,7 +139,7 @@ export function encodeWireMessage(m: Message): Uint8Array {
 export function encodeWireRequest(request: Omit<Extract<Message, { t: 'read' | 'write' | 'scan' | 'forward' | 'ping' | 'stream' | 'merkle' }>, 'id'>, id: number): Uint8Array {
   const m = request as Message;
   if ((m as { id?: unknown }).id !== undefined) assert(false, 'a request gets its id here');
-  return writeFrame((out) => writeMessage(out, m, id)) ?? encodeFrame(wireArray(m, id));
+  return writeFrameWith(writeMessage, m, id) ?? encodeFrame(wireArray(m, id));
 }
 
 /** The payload as a plain array, as the writer writes it (the fallback's input). */

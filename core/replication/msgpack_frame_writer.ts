@@ -31,6 +31,11 @@ const UNSUPPORTED = Symbol('unsupported');
 export class MsgpackFrameWriter {
   private at = FRAME_HEADER_BYTES;
 
+  /** Back to an empty payload (the writer is reused frame after frame). */
+  restart(): void {
+    this.at = FRAME_HEADER_BYTES;
+  }
+
   /** Room for `n` more bytes at the write position. */
   reserve(n: number): Uint8Array {
     const need = this.at + n;
@@ -261,12 +266,29 @@ export class MsgpackFrameWriter {
  * the caller encodes it with encodeFrame instead.
  */
 export function writeFrame(write: (out: MsgpackFrameWriter) => void): Uint8Array | null {
-  const out = new MsgpackFrameWriter();
+  return writeFrameWith(callWrite, write, undefined);
+}
+
+const callWrite = (out: MsgpackFrameWriter, write: (out: MsgpackFrameWriter) => void): void => write(out);
+
+// One writer for every frame (its buffer is the module's scratch anyway): a frame is written start to finish
+// without calling out, so frames never interleave; `writing` turns a violation into an assertion.
+let shared: MsgpackFrameWriter | null = null;
+let writing = false;
+
+/** writeFrame calling `write(out, a, b)`: callers pass their data instead of making a closure per frame. */
+export function writeFrameWith<A, B>(write: (out: MsgpackFrameWriter, a: A, b: B) => void, a: A, b: B): Uint8Array | null {
+  assert(!writing, 'writeFrameWith: a frame is already being written');
+  const out = (shared ??= new MsgpackFrameWriter());
+  out.restart();
+  writing = true;
   try {
-    write(out);
+    write(out, a, b);
+    return out.finish();
   } catch (err) {
     if (err === UNSUPPORTED) return null;
     throw err;
+  } finally {
+    writing = false;
   }
-  return out.finish();
 }
