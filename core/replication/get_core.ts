@@ -27,38 +27,59 @@ export interface RepairPlan {
   current: NodeId[];
 }
 
+// Per target, by its index in `targets` (a read has a handful): what it answered.
+const WAITING = 0;
+const REPLIED = 1;
+/** Replied; merged but not counted towards `required`. */
+const REPLIED_UNCOUNTED = 2;
+const FAILED = 3;
+
 export class GetCore {
-  private readonly replies = new Map<NodeId, VersionedValue | null>();
-  /** Replies merged but not counted towards `required`. */
-  private readonly uncounted = new Set<NodeId>();
-  private readonly failures = new Map<NodeId, ErrorCode>();
-  private readonly waiting: Set<NodeId>;
+  private readonly state: number[];
+  private readonly values: (VersionedValue | null)[];
+  /** Failure codes by target, made at the first failure. */
+  private codes: (ErrorCode | null)[] | null = null;
+  /** The replies' values in the order they came: merges fold them in that order. */
+  private readonly replyValues: (VersionedValue | null)[] = [];
+  private waitingCount: number;
+  private uncountedCount = 0;
+  private failureCount = 0;
   private timedOut = false;
 
   constructor(
     private readonly targets: readonly NodeId[],
     readonly required: number,
   ) {
-    this.waiting = new Set(targets);
-    assert(this.waiting.size === targets.length, 'get core: targets are distinct');
+    for (let i = 1; i < targets.length; i++) if (targets.lastIndexOf(targets[i]!, i - 1) >= 0) assert(false, 'get core: targets are distinct');
     if (!(Number.isInteger(required) && required >= 1)) assert(false, `get core: required ${required}`);
+    const n = targets.length;
+    this.state = new Array<number>(n).fill(WAITING);
+    this.values = new Array<VersionedValue | null>(n).fill(null);
+    this.waitingCount = n;
   }
 
   /** Replies that count towards `required`. */
   get replied(): number {
-    return this.replies.size - this.uncounted.size;
+    return this.replyValues.length - this.uncountedCount;
   }
 
   /** `counts: false`: merged into the answer, but not one of the R replies. */
   reply(node: NodeId, value: VersionedValue | null, counts = true): void {
-    if (!this.waiting.delete(node)) return;
-    this.replies.set(node, value);
-    if (!counts) this.uncounted.add(node);
+    const i = this.waitingIndex(node);
+    if (i < 0) return;
+    this.state[i] = counts ? REPLIED : REPLIED_UNCOUNTED;
+    this.values[i] = value;
+    this.replyValues.push(value);
+    if (!counts) this.uncountedCount++;
   }
 
   fail(node: NodeId, code: ErrorCode): void {
-    if (!this.waiting.delete(node)) return;
-    this.failures.set(node, code);
+    const i = this.waitingIndex(node);
+    if (i < 0) return;
+    this.state[i] = FAILED;
+    this.codes ??= new Array<ErrorCode | null>(this.targets.length).fill(null);
+    this.codes[i] = code;
+    this.failureCount++;
   }
 
   timeout(): void {
@@ -67,20 +88,20 @@ export class GetCore {
 
   /** Every replica has answered or the deadline passed: nothing more will arrive. */
   get finished(): boolean {
-    return this.timedOut || this.waiting.size === 0;
+    return this.timedOut || this.waitingCount === 0;
   }
 
   /** null while the outcome is open. Replicas holding versions of different modes (a misconfigured cluster) fail the read. */
   outcome(): GetOutcome | null {
     if (this.replied >= this.required) {
       try {
-        return { ok: true, merged: mergeAll(this.replies.values()), replied: this.replied };
+        return { ok: true, merged: mergeAll(this.replyValues), replied: this.replied };
       } catch (err) {
         if (!(err instanceof ConflictModeMismatchError)) throw err;
         return { ok: false, error: errorInfo('internal', `replicas disagree: ${err.message}`, false) };
       }
     }
-    const possible = this.replied + (this.timedOut ? 0 : this.waiting.size);
+    const possible = this.replied + (this.timedOut ? 0 : this.waitingCount);
     if (possible >= this.required) return null;
     return { ok: false, error: this.failure() };
   }
@@ -89,30 +110,41 @@ export class GetCore {
   repairPlan(): RepairPlan {
     let merged: VersionedValue | null;
     try {
-      merged = mergeAll(this.replies.values());
+      merged = mergeAll(this.replyValues);
     } catch (err) {
       if (!(err instanceof ConflictModeMismatchError)) throw err;
       return { merged: null, stale: [], current: [] };
     }
     const stale: NodeId[] = [];
     const current: NodeId[] = [];
-    for (const node of this.targets) {
-      if (!this.replies.has(node)) continue;
-      if (!sameVersion(this.replies.get(node)!, merged)) stale.push(node);
-      else if (!this.uncounted.has(node)) current.push(node);
+    for (let i = 0; i < this.targets.length; i++) {
+      const state = this.state[i]!;
+      if (state !== REPLIED && state !== REPLIED_UNCOUNTED) continue;
+      if (!sameVersion(this.values[i]!, merged)) stale.push(this.targets[i]!);
+      else if (state === REPLIED) current.push(this.targets[i]!);
     }
     return { merged, stale, current };
+  }
+
+  /** The index of `node` if it is a target still waiting, else -1 (an unknown node or a second answer is ignored). */
+  private waitingIndex(node: NodeId): number {
+    const i = this.targets.indexOf(node);
+    if (i < 0 || this.state[i] !== WAITING) return -1;
+    this.waitingCount--;
+    return i;
   }
 
   private failure(): ErrorInfo {
     const counts = { replied: this.replied, required: this.required };
     const parts = [`read needs ${this.required} replies, got ${this.replied} of ${this.targets.length} replicas`];
-    if (this.uncounted.size > 0) parts.push(`${this.uncounted.size} from replicas that may have lost writes`);
-    if (this.failures.size > 0) parts.push(`${this.failures.size} failed (${[...new Set(this.failures.values())].sort().join(', ')})`);
-    if (this.waiting.size > 0) parts.push(`${this.waiting.size} ${this.timedOut ? 'did not answer in time' : 'still unanswered'}`);
+    if (this.uncountedCount > 0) parts.push(`${this.uncountedCount} from replicas that may have lost writes`);
+    // The distinct codes: listed sorted, and used as the read's code only when there is one.
+    const codes = new Set<ErrorCode>();
+    for (let i = 0; i < this.targets.length; i++) if (this.state[i] === FAILED) codes.add(this.codes![i]!);
+    if (this.failureCount > 0) parts.push(`${this.failureCount} failed (${[...codes].sort().join(', ')})`);
+    if (this.waitingCount > 0) parts.push(`${this.waitingCount} ${this.timedOut ? 'did not answer in time' : 'still unanswered'}`);
     const message = parts.join('; ');
-    if (this.timedOut && this.waiting.size > 0) return errorInfo('timeout', message, false, counts);
-    const codes = new Set(this.failures.values());
+    if (this.timedOut && this.waitingCount > 0) return errorInfo('timeout', message, false, counts);
     const code: ErrorCode = codes.size === 1 && !codes.has('timeout') ? [...codes][0]! : 'unavailable';
     return errorInfo(code, message, false, counts);
   }

@@ -17,10 +17,18 @@ interface Refusal {
   definite: boolean;
 }
 
+// Per target, by its index in `targets` (a write has a handful): what it answered.
+const WAITING = 0;
+const ACKED = 1;
+const REFUSED = 2;
+
 export class PutCore {
-  private readonly acked = new Set<NodeId>();
-  private readonly refused = new Map<NodeId, Refusal>();
-  private readonly waiting: Set<NodeId>;
+  private readonly targets: readonly NodeId[];
+  private readonly state: number[];
+  /** Refusals in the order they came, made at the first. */
+  private refusals: Refusal[] | null = null;
+  private ackCount = 0;
+  private waitingCount: number;
   private timedOut = false;
 
   constructor(
@@ -29,27 +37,33 @@ export class PutCore {
     /** What is being written, for messages ("write", "write-back"). */
     private readonly what = 'write',
   ) {
-    this.waiting = new Set(targets);
-    assert(this.waiting.size === targets.length, 'put core: targets are distinct');
+    for (let i = 1; i < targets.length; i++) if (targets.lastIndexOf(targets[i]!, i - 1) >= 0) assert(false, 'put core: targets are distinct');
     if (!(Number.isInteger(required) && required >= 1)) assert(false, `put core: required ${required}`);
+    this.targets = targets.slice();
+    this.state = new Array<number>(targets.length).fill(WAITING);
+    this.waitingCount = targets.length;
   }
 
   get acks(): number {
-    return this.acked.size;
+    return this.ackCount;
   }
 
   get pending(): number {
-    return this.waiting.size;
+    return this.waitingCount;
   }
 
   ack(node: NodeId): void {
-    if (!this.waiting.delete(node)) return; // a duplicate or an unknown replica
-    this.acked.add(node);
+    const i = this.waitingIndex(node);
+    if (i < 0) return; // a duplicate or an unknown replica
+    this.state[i] = ACKED;
+    this.ackCount++;
   }
 
   refuse(node: NodeId, code: ErrorCode, message: string, definite: boolean): void {
-    if (!this.waiting.delete(node)) return;
-    this.refused.set(node, { code, message, definite });
+    const i = this.waitingIndex(node);
+    if (i < 0) return;
+    this.state[i] = REFUSED;
+    (this.refusals ??= []).push({ code, message, definite });
   }
 
   /** The deadline passed: every replica still unanswered counts as unknown. */
@@ -59,22 +73,31 @@ export class PutCore {
 
   /** null while the outcome is open. */
   outcome(): PutOutcome | null {
-    if (this.acked.size >= this.required) return { ok: true };
-    const possible = this.acked.size + (this.timedOut ? 0 : this.waiting.size);
+    if (this.ackCount >= this.required) return { ok: true };
+    const possible = this.ackCount + (this.timedOut ? 0 : this.waitingCount);
     if (possible >= this.required) return null;
     return { ok: false, error: this.failure() };
   }
 
+  /** The index of `node` if it is a target still waiting, else -1. */
+  private waitingIndex(node: NodeId): number {
+    const i = this.targets.indexOf(node);
+    if (i < 0 || this.state[i] !== WAITING) return -1;
+    this.waitingCount--;
+    return i;
+  }
+
   private failure(): ErrorInfo {
-    const counts = { replied: this.acked.size, required: this.required };
-    const total = this.acked.size + this.refused.size + this.waiting.size;
-    const parts = [`${this.what} needs ${this.required} acknowledgements, got ${this.acked.size} of ${total} replicas`];
-    if (this.refused.size > 0) parts.push(`${this.refused.size} refused (${[...new Set([...this.refused.values()].map((r) => r.code))].sort().join(', ')})`);
-    if (this.waiting.size > 0) parts.push(`${this.waiting.size} ${this.timedOut ? 'did not answer in time' : 'still unanswered'}`);
-    const definite = this.acked.size === 0 && this.waiting.size === 0 && [...this.refused.values()].every((r) => r.definite);
+    const refusals = this.refusals ?? [];
+    const counts = { replied: this.ackCount, required: this.required };
+    const total = this.targets.length;
+    const parts = [`${this.what} needs ${this.required} acknowledgements, got ${this.ackCount} of ${total} replicas`];
+    if (refusals.length > 0) parts.push(`${refusals.length} refused (${[...new Set(refusals.map((r) => r.code))].sort().join(', ')})`);
+    if (this.waitingCount > 0) parts.push(`${this.waitingCount} ${this.timedOut ? 'did not answer in time' : 'still unanswered'}`);
+    const definite = this.ackCount === 0 && this.waitingCount === 0 && refusals.every((r) => r.definite);
     const message = parts.join('; ');
-    if (this.timedOut && this.waiting.size > 0) return errorInfo('timeout', message, definite, counts);
-    const codes = new Set([...this.refused.values()].map((r) => r.code));
+    if (this.timedOut && this.waitingCount > 0) return errorInfo('timeout', message, definite, counts);
+    const codes = new Set(refusals.map((r) => r.code));
     const code: ErrorCode = codes.size === 1 && !codes.has('timeout') ? [...codes][0]! : 'unavailable';
     return errorInfo(code, message, definite, counts);
   }
