@@ -63,7 +63,21 @@ describe('msgpack frame writer', () => {
     );
   });
 
-  it('keeps working after a frame larger than the kept scratch buffer', () => {
+  it('property: a frame handed out keeps its bytes while later frames (some declined, some spanning chunks) are written', () => {
+    fc.assert(
+      fc.property(fc.array(covered, { minLength: 1, maxLength: 40 }), (xs) => {
+        const written: { frame: Uint8Array; x: unknown }[] = [];
+        for (const x of xs) {
+          const frame = frameOf(x);
+          if (frame !== null) written.push({ frame, x });
+        }
+        for (const { frame, x } of written) expect(same(frame, encodeFrame(x))).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keeps working after a frame larger than a chunk', () => {
     const big = new Uint8Array(3 << 20).fill(9);
     expect(same(frameOf({ big })!, encodeFrame({ big }))).toBe(true);
     expect(same(frameOf({ small: 'x' })!, encodeFrame({ small: 'x' }))).toBe(true);

@@ -11,43 +11,55 @@
 // 32 bits and float64 beyond (and for fractions, -0 as 0); objects always as
 // map16; strings, byte strings and arrays in their smallest format.
 //
-// Payload bytes are written to one scratch buffer that grows as needed and
-// is copied into the frame at the end (the encoder does not call out, so it
-// is never re-entered).
+// Frames are written one after another into a shared 64 KiB chunk and
+// handed out as views of it, so a frame costs no allocation of its own (a
+// slice per frame was ~0.3 us, a view ~0.05). A chunk is never written again
+// where a frame was handed out: when the next frame does not fit, its bytes
+// so far move to a fresh chunk and the old one lives on only through its
+// frames. The encoder does not call out, so a frame is never interleaved with
+// another.
 
 import { assert } from '../../io/assert.ts';
 import { crc32c, maskCrc } from '../../io/crc32c.ts';
 import { FRAME_HEADER_BYTES, FRAME_MAX_PAYLOAD_BYTES, FrameError } from '../../io/frame_codec.ts';
 
-const SCRATCH_BYTES = 4096;
-/** A scratch buffer grown past this for one large frame is dropped afterwards rather than kept. */
-const SCRATCH_KEEP_BYTES = 1 << 20;
-let scratch = new Uint8Array(SCRATCH_BYTES);
-let view = new DataView(scratch.buffer);
+const CHUNK_BYTES = 64 * 1024;
+let chunk = new Uint8Array(CHUNK_BYTES);
+let view = new DataView(chunk.buffer);
+/** Where the next frame starts in `chunk`: everything before it was handed out. */
+let chunkUsed = 0;
 
 /** Thrown inside the writer to abandon a value it cannot encode. */
 const UNSUPPORTED = Symbol('unsupported');
 
 export class MsgpackFrameWriter {
-  private at = FRAME_HEADER_BYTES;
+  /** The frame's first byte (its header) in `chunk`. */
+  private start = chunkUsed;
+  /** The write position in `chunk`. */
+  private at = chunkUsed + FRAME_HEADER_BYTES;
 
-  /** Back to an empty payload (the writer is reused frame after frame). */
+  /** Begins a new frame with an empty payload (the writer is reused frame after frame). */
   restart(): void {
-    this.at = FRAME_HEADER_BYTES;
+    this.start = chunkUsed;
+    this.at = chunkUsed + FRAME_HEADER_BYTES;
   }
 
-  /** Room for `n` more bytes at the write position. */
+  /** Room for `n` more bytes at the write position (in the returned buffer, at `position`). */
   reserve(n: number): Uint8Array {
-    const need = this.at + n;
-    if (need > scratch.length) {
-      let size = scratch.length * 2;
-      while (size < need) size *= 2;
-      const bigger = new Uint8Array(size);
-      bigger.set(scratch.subarray(0, this.at));
-      scratch = bigger;
-      view = new DataView(scratch.buffer);
+    if (this.at + n > chunk.length) {
+      // Move the frame so far to a fresh chunk, larger than usual for a frame that needs it.
+      const sofar = this.at - this.start;
+      let size = CHUNK_BYTES;
+      while (size < sofar + n) size *= 2;
+      const fresh = new Uint8Array(size);
+      fresh.set(chunk.subarray(this.start, this.at));
+      chunk = fresh;
+      view = new DataView(chunk.buffer);
+      chunkUsed = 0;
+      this.start = 0;
+      this.at = sofar;
     }
-    return scratch;
+    return chunk;
   }
 
   get position(): number {
@@ -56,7 +68,7 @@ export class MsgpackFrameWriter {
 
   /** Advances past `n` bytes written by the caller into reserve()'s buffer at `position`. */
   advance(n: number): void {
-    assert(this.at + n <= scratch.length, 'MsgpackFrameWriter.advance past the reserved room');
+    assert(this.at + n <= chunk.length, 'MsgpackFrameWriter.advance past the reserved room');
     this.at += n;
   }
 
@@ -245,16 +257,20 @@ export class MsgpackFrameWriter {
     }
   }
 
-  /** The finished frame: header, then the payload written so far. */
+  /** The finished frame: header, then the payload written so far; a view that nothing writes to again. */
   finish(): Uint8Array {
-    const length = this.at - FRAME_HEADER_BYTES;
+    assert(this.start === chunkUsed, 'MsgpackFrameWriter.finish: another frame was handed out meanwhile');
+    const length = this.at - this.start - FRAME_HEADER_BYTES;
     if (length > FRAME_MAX_PAYLOAD_BYTES) throw new FrameError(`frame payload ${length} B exceeds ${FRAME_MAX_PAYLOAD_BYTES} B`);
-    view.setUint32(0, length, true);
-    view.setUint32(4, maskCrc(crc32c(scratch, FRAME_HEADER_BYTES, this.at)), true);
-    const frame = scratch.slice(0, this.at);
-    if (scratch.length > SCRATCH_KEEP_BYTES) {
-      scratch = new Uint8Array(SCRATCH_BYTES);
-      view = new DataView(scratch.buffer);
+    view.setUint32(this.start, length, true);
+    view.setUint32(this.start + 4, maskCrc(crc32c(chunk, this.start + FRAME_HEADER_BYTES, this.at)), true);
+    const frame = new Uint8Array(chunk.buffer, this.start, this.at - this.start);
+    chunkUsed = this.at;
+    if (chunk.length > CHUNK_BYTES) {
+      // A chunk grown for one large frame is left to it.
+      chunk = new Uint8Array(CHUNK_BYTES);
+      view = new DataView(chunk.buffer);
+      chunkUsed = 0;
     }
     return frame;
   }
@@ -271,7 +287,7 @@ export function writeFrame(write: (out: MsgpackFrameWriter) => void): Uint8Array
 
 const callWrite = (out: MsgpackFrameWriter, write: (out: MsgpackFrameWriter) => void): void => write(out);
 
-// One writer for every frame (its buffer is the module's scratch anyway): a frame is written start to finish
+// One writer for every frame (its bytes go to the module's chunk anyway): a frame is written start to finish
 // without calling out, so frames never interleave; `writing` turns a violation into an assertion.
 let shared: MsgpackFrameWriter | null = null;
 let writing = false;
