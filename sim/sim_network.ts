@@ -97,6 +97,31 @@ class Endpoint implements Network {
   }
 }
 
+/**
+ * Copies of frames, packed into shared 16 KiB chunks and handed out as views:
+ * a slice per frame allocates a backing store outside the heap (~0.3 us),
+ * a view of a chunk ~0.05 us. A region is never written again once handed
+ * out; a chunk lives as long as any frame (or view of one a node kept) in it.
+ */
+class FrameCopies {
+  private static readonly CHUNK_BYTES = 16 * 1024;
+  private chunk = new Uint8Array(FrameCopies.CHUNK_BYTES);
+  private used = 0;
+
+  copy(frame: Uint8Array): Uint8Array {
+    const n = frame.length;
+    if (n > FrameCopies.CHUNK_BYTES / 4) return frame.slice();
+    if (this.used + n > this.chunk.length) {
+      this.chunk = new Uint8Array(FrameCopies.CHUNK_BYTES);
+      this.used = 0;
+    }
+    const at = this.used;
+    this.chunk.set(frame, at);
+    this.used = at + n;
+    return new Uint8Array(this.chunk.buffer, at, n);
+  }
+}
+
 /** Trace kinds of drops, built once rather than per dropped frame. */
 const DROP_KINDS: Record<DropReason, string> = {
   senderDown: 'drop senderDown',
@@ -122,6 +147,8 @@ export class SimNetwork {
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly links = new LinkTable(() => this.opts);
   private nextFrameId = 1;
+  /** Where the copies of frames in flight live. */
+  private readonly copies = new FrameCopies();
   private flightsInFlight = 0;
   private readonly counters: NetworkStats = { sent: 0, duplicated: 0, delivered: 0, dropped: noDrops(), bytesSent: 0, bytesDelivered: 0 };
   private tickEvent: EventId | null = null;
@@ -272,12 +299,12 @@ export class SimNetwork {
     if (this.isBlocked(link)) return this.drop(id, from, to, frame.length, 'partition');
     const faults = this.linkFaults(link);
     if (this.frameRng.chance(faults.packetLossProbability)) return this.drop(id, from, to, frame.length, 'loss');
-    this.launch(id, link, faults, frame.slice(), 0);
+    this.launch(id, link, faults, this.copies.copy(frame), 0);
     if (this.frameRng.chance(faults.packetReplayProbability)) {
       const copy = this.nextFrameId++;
       this.counters.duplicated++;
       if (this.frameRng.chance(faults.packetLossProbability)) return this.drop(copy, from, to, frame.length, 'loss');
-      this.launch(copy, link, faults, frame.slice(), id);
+      this.launch(copy, link, faults, this.copies.copy(frame), id);
     }
   }
 
