@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32c, crc32cImplementation, crc32cUpdate, crc32cUpdateJs, maskCrc, unmaskCrc } from './crc32c.ts';
+import { crc32c, crc32cImplementation, crc32cUpdate, crc32cUpdateJs, installNativeCrc32c, maskCrc, unmaskCrc } from './crc32c.ts';
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 
@@ -39,9 +39,15 @@ describe('crc32c', () => {
     }));
   });
 
-  it('uses the native implementation where its prebuilt binary exists', () => {
+  it('uses the native implementation where its prebuilt binary exists (installed by the test setup, as by the CLI)', () => {
     // @node-rs/crc32 ships a binary for linux-x64 (this project's CI); elsewhere the fallback is fine.
-    if (process.platform === 'linux' && process.arch === 'x64' && process.env.RINGKV_CRC32C !== 'js') expect(crc32cImplementation).toBe('native');
+    if (process.platform === 'linux' && process.arch === 'x64' && process.env.RINGKV_CRC32C !== 'js') expect(crc32cImplementation()).toBe('native');
+  });
+
+  it('refuses a native implementation that disagrees with the tables, and keeps the one it had', () => {
+    const before = crc32cImplementation();
+    expect(() => installNativeCrc32c((input, initial = 0) => (crc32cUpdateJs(initial, input) ^ 1) >>> 0)).toThrow(/disagrees/);
+    expect(crc32cImplementation()).toBe(before);
   });
 
   it('gives the same checksums natively as in JavaScript, for any range and starting value', () => {

@@ -1,14 +1,12 @@
 // CRC-32C (Castagnoli, polynomial 0x82F63B78, reflected), the checksum of
 // every record and block ringkv writes to disk or sends on the wire.
 //
-// Two implementations with the same results: the native one of
-// @node-rs/crc32 (hardware CRC instructions, 4-10x faster from a few hundred
-// bytes up) where its prebuilt binary loads, and slicing-by-8 tables in
-// JavaScript, which are used below NATIVE_FROM_BYTES (where the call into
-// native code costs more than it saves) and everywhere when the binary is
-// missing. crc32c.test.ts checks that the two agree.
-
-import { createRequire } from 'node:module';
+// Slicing-by-8 tables in JavaScript, and optionally a native implementation
+// with the same results for inputs of NATIVE_FROM_BYTES and more, where it
+// is 4-10x faster (hardware CRC instructions). io/ reaches no native code
+// itself: the process entry points install one (real/native_crc32c.ts, with
+// @node-rs/crc32's binary), and without it every input takes the tables.
+// crc32c.test.ts checks that the two agree.
 
 const POLY = 0x82f63b78;
 const TABLES: Uint32Array[] = makeTables();
@@ -26,22 +24,30 @@ const T7 = TABLES[7]!;
 /** Shorter inputs stay in JavaScript: a native call costs about as much as 150-200 bytes of table lookups. */
 const NATIVE_FROM_BYTES = 200;
 
-type NativeCrc32c = (input: Uint8Array, initialState?: number) => number;
+/** A CRC-32C over all of `input`, continuing from `initial` (a previous result, or 0). */
+export type NativeCrc32c = (input: Uint8Array, initial?: number) => number;
 
-function loadNative(): NativeCrc32c | null {
-  if (process.env.RINGKV_CRC32C === 'js') return null;
-  try {
-    const mod = createRequire(import.meta.url)('@node-rs/crc32') as { crc32c?: NativeCrc32c };
-    return typeof mod.crc32c === 'function' ? mod.crc32c : null;
-  } catch {
-    return null;
+let native: NativeCrc32c | null = null;
+
+/**
+ * Installs (or, with null, removes) the native implementation. It must
+ * compute CRC-32C exactly as crc32cUpdateJs does: checked here on a few
+ * inputs before it is used, so a wrong binding fails at once.
+ */
+export function installNativeCrc32c(impl: NativeCrc32c | null): void {
+  if (impl !== null) {
+    const probe = new Uint8Array(NATIVE_FROM_BYTES + 37).map((_, i) => (i * 167 + 13) & 0xff);
+    for (const seed of [0, 0x1234_5678]) {
+      if (impl(probe, seed) !== crc32cUpdateJs(seed, probe)) throw new Error('native CRC-32C disagrees with the JavaScript implementation');
+    }
   }
+  native = impl;
 }
 
-const native: NativeCrc32c | null = loadNative();
-
-/** Which implementation serves inputs of NATIVE_FROM_BYTES and more ('native' or 'js'). */
-export const crc32cImplementation: 'native' | 'js' = native === null ? 'js' : 'native';
+/** Which implementation serves inputs of NATIVE_FROM_BYTES and more. */
+export function crc32cImplementation(): 'native' | 'js' {
+  return native === null ? 'js' : 'native';
+}
 
 function makeTables(): Uint32Array[] {
   const tables: Uint32Array[] = [];

@@ -1,5 +1,6 @@
 // `ringkv` command-line entry: dispatches to one module per subcommand.
 
+import '../native_crc32c.ts';
 import { type Command, UsageError } from './command.ts';
 
 type CommandEntry = { name: string; summary: string; load: () => Promise<{ command: Command }> };
