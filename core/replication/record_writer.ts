@@ -27,16 +27,19 @@ export class RecordWriter {
 
   constructor(private readonly engine: Engine) {}
 
+  // Records come back as views of the engine's memory (Engine.getView), not
+  // copies: callers decode them at once and never write to them.
+
   /** The acknowledged record, or undefined. Throws CorruptionError when it cannot be read. */
   durable(storageKey: Uint8Array): Uint8Array | undefined {
-    return this.engine.get(storageKey);
+    return this.engine.getView(storageKey);
   }
 
   /** The newest record written, acknowledged or not. */
   latest(storageKey: Uint8Array): Uint8Array | undefined {
     const p = this.pending.size === 0 ? undefined : this.pending.get(mapKey(storageKey));
     if (p !== undefined) return p.value ?? undefined;
-    return this.engine.get(storageKey);
+    return this.engine.getView(storageKey);
   }
 
   /** Writes whose acknowledgement is outstanding. */
