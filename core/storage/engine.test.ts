@@ -42,6 +42,31 @@ function setup(seed: string, options: Partial<EngineOptions> = small) {
 }
 
 describe('engine basics', () => {
+  it('getView hands out views that keep their bytes through later writes, memtable growth, flush and compaction', () => {
+    const { sim, engine } = setup('views');
+    const views = new Map<number, Uint8Array>();
+    const valueOf = (i: number, round: number) => enc(`value-${i}-${round}-`.padEnd(40 + (i % 7) * 30, 'x'));
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 300; i++) {
+        wait(sim, (cb) => engine.put(key(i), valueOf(i, round), undefined, cb));
+        if (i % 37 === 0) views.set(round * 1000 + i, engine.getView(key(i))!);
+      }
+    }
+    wait(sim, (cb) => engine.flush(cb));
+    wait(sim, (cb) => engine.compactAll(cb));
+    // Read from tables now: views of decoded blocks.
+    for (let i = 0; i < 300; i += 37) views.set(9000 + i, engine.getView(key(i))!);
+    for (let i = 0; i < 300; i++) wait(sim, (cb) => engine.put(key(i), valueOf(i, 9), undefined, cb));
+    wait(sim, (cb) => engine.compactAll(cb));
+    for (const [tag, view] of views) {
+      const i = tag % 1000;
+      const round = tag >= 9000 ? 2 : Math.floor(tag / 1000);
+      expect(dec(view), `tag ${tag}`).toBe(dec(valueOf(i, round)));
+    }
+    expect(dec(engine.getView(key(5)))).toBe(dec(engine.get(key(5))));
+    expect(engine.getView(enc('missing'))).toBeUndefined();
+  });
+
   it('puts, gets, deletes and scans, acknowledging after the WAL sync', () => {
     const { sim, engine } = setup('basics');
     let acked = false;
