@@ -65,7 +65,6 @@ export const antiEntropyAfterHintsExpire: Scenario = {
   expect: { linearizable: 'either', converged: 'pass', durability: 'pass', validity: 'pass' },
   requiredMarks: ['hint stored', 'anti-entropy key received'],
   // ~3x the CPU of smoke per seed; `ringkv sim --seeds 1..1000` runs the long form.
-  ciSeeds: 30,
 };
 
 export const noAntiEntropyAfterHintsExpire: Scenario = {

@@ -45,6 +45,5 @@ export const failureDetection: Scenario = {
   liveness: { settleMs: 1500, maxReadPasses: 3, afterPassMs: 300 },
   lwwUncertaintyMs: 2,
   expect: { linearizable: 'pass', converged: 'pass', durability: 'pass', validity: 'pass' },
-  ciSeeds: 20,
   requiredMarks: ['gossip: peer down', 'hint stored'],
 };

@@ -41,6 +41,5 @@ export const gossipConvergence: Scenario = {
   liveness: { settleMs: 1200, maxReadPasses: 3, afterPassMs: 300 },
   lwwUncertaintyMs: 2,
   expect: { linearizable: 'either', converged: 'pass', durability: 'pass', validity: 'pass' },
-  ciSeeds: 20,
   requiredMarks: ['gossip: peer down', 'gossip: peer up'],
 };

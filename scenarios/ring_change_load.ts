@@ -31,7 +31,6 @@ export function ringChangeLoad() {
     liveness: { settleMs: 1200, maxReadPasses: 3, afterPassMs: 300 },
     lwwUncertaintyMs: 205,
     expect: { linearizable: 'pass', converged: 'pass', durability: 'pass', validity: 'pass' },
-    ciSeeds: 12,
     requiredMarks: ['write to pending replicas', 'range stream task done', 'range stream page served'],
   } satisfies Partial<Scenario>;
 }

@@ -40,6 +40,5 @@ export const rollingRestart: Scenario = {
   liveness: { settleMs: 1200, maxReadPasses: 3, afterPassMs: 300 },
   lwwUncertaintyMs: 205,
   expect: { linearizable: 'pass', converged: 'pass', durability: 'pass', validity: 'pass' },
-  ciSeeds: 20,
   requiredMarks: ['hint replayed', 'gossip: peer up'],
 };

@@ -49,7 +49,6 @@ export const zombieTombstone: Scenario = {
   liveness: { settleMs: 2500, maxReadPasses: 4, afterPassMs: 500 },
   lwwUncertaintyMs: 205,
   expect: { linearizable: 'either', converged: 'pass', durability: 'pass', validity: 'pass' },
-  ciSeeds: 20,
   requiredMarks: ['needs rebuild at open', 'rebuild finished'],
 };
 

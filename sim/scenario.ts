@@ -42,8 +42,6 @@ export interface Scenario {
   expect: Record<CheckName, CheckExpectation>;
   /** For 'fail' expectations: the least share of seeds that must catch it. */
   minCatchRate?: number;
-  /** Seeds scenarios.test.ts runs at most (a long scenario runs fewer in CI; `ringkv sim --seeds` runs any number). */
-  ciSeeds?: number;
   /** Coverage marks (StoreNode.marks) that a batch of seeds must hit at least once. */
   requiredMarks?: string[];
 }
