@@ -98,7 +98,7 @@ export class RangeTree implements SegmentEntrySource {
   }
 
   private setInSegment(segment: number, key: Uint8Array, id: string, present: boolean, hi: number, lo: number, purgeAtMs: number | null, nowMs: number): void {
-    let seg = this.bySegment.get(segment);
+    const seg = this.bySegment.get(segment);
     const old = seg?.get(id);
     const live = present && (purgeAtMs === null || purgeAtMs > nowMs);
     if (old !== undefined) {
@@ -113,34 +113,29 @@ export class RangeTree implements SegmentEntrySource {
       }
       entryHashWordsInto(key, old.hi, old.lo, entryWords);
       this.tree.removeHash(segment, entryWords[0]!, entryWords[1]!);
-      if (live) {
-        // New content for a key the tree holds: its entry changes in place.
-        entryHashWordsInto(key, hi, lo, entryWords);
-        this.tree.insertHash(segment, entryWords[0]!, entryWords[1]!);
-        // The key's pending slot for an unchanged time still stands (sweep purges by the entry's own time).
-        if (purgeAtMs !== null && old.purgeAtMs !== purgeAtMs) this.purges.add(purgeAtMs, id);
-        old.hi = hi;
-        old.lo = lo;
-        old.purgeAtMs = purgeAtMs;
+      if (!live) {
+        seg!.delete(id);
+        this.keys--;
+        if (seg!.size === 0) this.bySegment.delete(segment);
         return;
       }
-      seg!.delete(id);
-      this.keys--;
-      if (seg!.size === 0) {
-        this.bySegment.delete(segment);
-        seg = undefined;
-      }
+    } else if (!live) {
+      return;
     }
-    if (!live) return;
     entryHashWordsInto(key, hi, lo, entryWords);
     this.tree.insertHash(segment, entryWords[0]!, entryWords[1]!);
-    if (seg === undefined) {
-      seg = new Map();
-      this.bySegment.set(segment, seg);
+    // A key's pending purge slot for an unchanged time still stands (sweep purges by the entry's own time).
+    if (purgeAtMs !== null && old?.purgeAtMs !== purgeAtMs) this.purges.add(purgeAtMs, id);
+    if (old !== undefined) {
+      // New content for a key the tree holds: its entry changes in place.
+      old.hi = hi;
+      old.lo = lo;
+      old.purgeAtMs = purgeAtMs;
+      return;
     }
-    seg.set(id, { hi, lo, purgeAtMs });
+    if (seg === undefined) this.bySegment.set(segment, new Map([[id, { hi, lo, purgeAtMs }]]));
+    else seg.set(id, { hi, lo, purgeAtMs });
     this.keys++;
-    if (purgeAtMs !== null) this.purges.add(purgeAtMs, id);
   }
 
   /** The content hash the tree holds for a key, or null. */
