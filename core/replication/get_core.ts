@@ -15,6 +15,7 @@ import { ConflictModeMismatchError } from '../versioning/errors.ts';
 import type { VersionedValue } from '../versioning/versioned_value.ts';
 import { type ErrorCode, type ErrorInfo, errorInfo } from './requests.ts';
 import { mergeAll, sameVersion } from './version_set.ts';
+import { WAITING, assertDistinctTargets, waitingIndexOf } from './target_answers.ts';
 
 export type GetOutcome = { ok: true; merged: VersionedValue | null; replied: number } | { ok: false; error: ErrorInfo };
 
@@ -28,7 +29,6 @@ export interface RepairPlan {
 }
 
 // Per target, by its index in `targets` (a read has a handful): what it answered.
-const WAITING = 0;
 const REPLIED = 1;
 /** Replied; merged but not counted towards `required`. */
 const REPLIED_UNCOUNTED = 2;
@@ -50,7 +50,7 @@ export class GetCore {
     private readonly targets: readonly NodeId[],
     readonly required: number,
   ) {
-    for (let i = 1; i < targets.length; i++) if (targets.lastIndexOf(targets[i]!, i - 1) >= 0) assert(false, 'get core: targets are distinct');
+    assertDistinctTargets(targets, 'get core');
     if (!(Number.isInteger(required) && required >= 1)) assert(false, `get core: required ${required}`);
     const n = targets.length;
     this.state = new Array<number>(n).fill(WAITING);
@@ -128,8 +128,8 @@ export class GetCore {
 
   /** The index of `node` if it is a target still waiting, else -1 (an unknown node or a second answer is ignored). */
   private waitingIndex(node: NodeId): number {
-    const i = this.targets.indexOf(node);
-    if (i < 0 || this.state[i] !== WAITING) return -1;
+    const i = waitingIndexOf(this.targets, this.state, node);
+    if (i < 0) return -1;
     this.waitingCount--;
     return i;
   }

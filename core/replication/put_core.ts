@@ -8,6 +8,7 @@
 import { assert } from '../../io/assert.ts';
 import type { NodeId } from '../../io/network.ts';
 import { type ErrorCode, type ErrorInfo, errorInfo } from './requests.ts';
+import { WAITING, assertDistinctTargets, waitingIndexOf } from './target_answers.ts';
 
 export type PutOutcome = { ok: true } | { ok: false; error: ErrorInfo };
 
@@ -18,7 +19,6 @@ interface Refusal {
 }
 
 // Per target, by its index in `targets` (a write has a handful): what it answered.
-const WAITING = 0;
 const ACKED = 1;
 const REFUSED = 2;
 
@@ -37,7 +37,7 @@ export class PutCore {
     /** What is being written, for messages ("write", "write-back"). */
     private readonly what = 'write',
   ) {
-    for (let i = 1; i < targets.length; i++) if (targets.lastIndexOf(targets[i]!, i - 1) >= 0) assert(false, 'put core: targets are distinct');
+    assertDistinctTargets(targets, 'put core');
     if (!(Number.isInteger(required) && required >= 1)) assert(false, `put core: required ${required}`);
     this.targets = targets.slice();
     this.state = new Array<number>(targets.length).fill(WAITING);
@@ -81,8 +81,8 @@ export class PutCore {
 
   /** The index of `node` if it is a target still waiting, else -1. */
   private waitingIndex(node: NodeId): number {
-    const i = this.targets.indexOf(node);
-    if (i < 0 || this.state[i] !== WAITING) return -1;
+    const i = waitingIndexOf(this.targets, this.state, node);
+    if (i < 0) return -1;
     this.waitingCount--;
     return i;
   }
