@@ -1,5 +1,6 @@
+import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { NodeTimers } from './node_timers.ts';
+import { COARSE_FROM_MS, NodeTimers, SLOT_MS } from './node_timers.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -54,5 +55,37 @@ describe('NodeTimers', () => {
 
   it('rejects negative delays', () => {
     expect(() => new NodeTimers().setTimer(-1, () => {})).toThrow(/delay/);
+  });
+
+  it('runs long timers from shared slots: never before their delay, in the order set within a slot, each once', async () => {
+    const timers = new NodeTimers();
+    const start = performance.now();
+    const fired: { name: string; at: number }[] = [];
+    const delay = COARSE_FROM_MS + 5;
+    for (const name of ['a', 'b', 'c']) timers.setTimer(delay, () => fired.push({ name, at: performance.now() - start }));
+    timers.setTimer(delay + 3 * SLOT_MS, () => fired.push({ name: 'later', at: performance.now() - start }));
+    expect(timers.pendingCount()).toBe(4);
+    await sleep(delay + 6 * SLOT_MS + 50);
+    expect(fired.map((f) => f.name)).toEqual(['a', 'b', 'c', 'later']);
+    for (const f of fired.slice(0, 3)) expect(f.at).toBeGreaterThanOrEqual(delay - 1);
+    expect(fired[3]!.at).toBeGreaterThanOrEqual(delay + 3 * SLOT_MS - 1);
+    expect(timers.pendingCount()).toBe(0);
+  });
+
+  it('cancels a long timer without disturbing the others of its slot; cancelAll clears the slots', async () => {
+    const timers = new NodeTimers({ keepAlive: false });
+    const fired: string[] = [];
+    const a = timers.setTimer(COARSE_FROM_MS, () => fired.push('a'));
+    timers.setTimer(COARSE_FROM_MS, () => fired.push('b'));
+    timers.cancelTimer(a);
+    timers.cancelTimer(a); // twice is a no-op
+    expect(timers.pendingCount()).toBe(1);
+    await sleep(COARSE_FROM_MS + 2 * SLOT_MS + 50);
+    expect(fired).toEqual(['b']);
+    timers.setTimer(COARSE_FROM_MS * 2, () => fired.push('c'));
+    timers.cancelAll();
+    expect(timers.pendingCount()).toBe(0);
+    await sleep(COARSE_FROM_MS * 2 + 2 * SLOT_MS + 50);
+    expect(fired).toEqual(['b']);
   });
 });

@@ -2,7 +2,16 @@
 // it runs on the next turn of the event loop, after pending I/O callbacks,
 // without setTimeout's 1 ms floor, which would cap a step-per-timer
 // compaction at a thousand steps a second.
+//
+// Long delays (COARSE_FROM_MS and up) are request deadlines: several per
+// request, almost all cancelled when the answer comes first. They share one
+// Node timer per SLOT_MS-wide slot of due times and fire at the end of
+// their slot, so at most SLOT_MS late and never early. Each costs a map
+// entry and an array slot, not a Node Timeout object (with its argument
+// array and its place in Node's timer lists), which at a few thousand
+// requests a second was a steady share of what a node allocated.
 
+import { performance } from 'node:perf_hooks';
 import { assert } from '../io/assert.ts';
 import type { TimerId, Timers } from '../io/timers.ts';
 
@@ -11,13 +20,21 @@ export interface NodeTimersOptions {
   keepAlive?: boolean;
 }
 
+/** Delays from this long on go into shared slots. */
+export const COARSE_FROM_MS = 100;
+/** Width of a slot: how late a long timer may fire. */
+export const SLOT_MS = 8;
+
 export class NodeTimers implements Timers {
   private nextId = 1;
-  // Two maps holding Node's handles themselves, not one map of wrappers:
-  // several timers are set per request, and a wrapper object each was
-  // garbage for every one.
+  // Node's handles themselves, not wrappers: several timers are set per request.
   private readonly timeouts = new Map<TimerId, NodeJS.Timeout>();
   private readonly immediates = new Map<TimerId, NodeJS.Immediate>();
+  /** Pending long timers by id; a cancelled one is simply removed (its slot skips it). */
+  private readonly coarse = new Map<TimerId, () => void>();
+  /** Slot number (end of slot / SLOT_MS) -> ids due in it, and the Node timer that fires it. */
+  private readonly slots = new Map<number, TimerId[]>();
+  private readonly slotTimers = new Map<number, NodeJS.Timeout>();
   private readonly keepAlive: boolean;
   private readonly fireTimeout = (id: TimerId, callback: () => void): void => {
     this.timeouts.delete(id);
@@ -26,6 +43,17 @@ export class NodeTimers implements Timers {
   private readonly fireImmediate = (id: TimerId, callback: () => void): void => {
     this.immediates.delete(id);
     callback();
+  };
+  private readonly fireSlot = (slot: number): void => {
+    const ids = this.slots.get(slot)!;
+    this.slots.delete(slot);
+    this.slotTimers.delete(slot);
+    for (const id of ids) {
+      const callback = this.coarse.get(id);
+      if (callback === undefined) continue; // cancelled
+      this.coarse.delete(id);
+      callback();
+    }
   };
 
   constructor(options: NodeTimersOptions = {}) {
@@ -42,6 +70,9 @@ export class NodeTimers implements Timers {
       const immediate = setImmediate(this.fireImmediate, id, callback);
       if (!this.keepAlive) immediate.unref();
       this.immediates.set(id, immediate);
+    } else if (delayMs >= COARSE_FROM_MS) {
+      this.coarse.set(id, callback);
+      this.addToSlot(id, delayMs);
     } else {
       const timeout = setTimeout(this.fireTimeout, delayMs, id, callback);
       if (!this.keepAlive) timeout.unref();
@@ -51,6 +82,7 @@ export class NodeTimers implements Timers {
   }
 
   cancelTimer(id: TimerId): void {
+    if (this.coarse.delete(id)) return;
     const timeout = this.timeouts.get(id);
     if (timeout !== undefined) {
       this.timeouts.delete(id);
@@ -65,11 +97,30 @@ export class NodeTimers implements Timers {
 
   /** Timers set and neither fired nor cancelled. */
   pendingCount(): number {
-    return this.timeouts.size + this.immediates.size;
+    return this.timeouts.size + this.immediates.size + this.coarse.size;
   }
 
   /** Cancels every pending timer (shutdown). */
   cancelAll(): void {
     for (const id of [...this.timeouts.keys(), ...this.immediates.keys()]) this.cancelTimer(id);
+    this.coarse.clear();
+    for (const t of this.slotTimers.values()) clearTimeout(t);
+    this.slotTimers.clear();
+    this.slots.clear();
+  }
+
+  private addToSlot(id: TimerId, delayMs: number): void {
+    const now = performance.now();
+    const slot = Math.ceil((now + delayMs) / SLOT_MS);
+    const ids = this.slots.get(slot);
+    if (ids !== undefined) {
+      ids.push(id);
+      return;
+    }
+    this.slots.set(slot, [id]);
+    // Node may fire up to a millisecond early by performance.now(): one more keeps "never early".
+    const timer = setTimeout(this.fireSlot, slot * SLOT_MS - now + 1, slot);
+    if (!this.keepAlive) timer.unref();
+    this.slotTimers.set(slot, timer);
   }
 }
