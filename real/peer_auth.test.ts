@@ -8,6 +8,7 @@ import {
   clientProof,
   generateSecretHex,
   parseSecretHex,
+  RecordMac,
   referenceRecordMac,
   serverProof,
   sessionKey,
@@ -122,5 +123,16 @@ describe('cluster secrets', () => {
     expect(() => parseSecretHex('abc')).toThrow(/hex/);
     expect(() => parseSecretHex('ab'.repeat(16))).not.toThrow();
     expect(() => parseSecretHex('ab'.repeat(15))).toThrow(/at least 16/);
+  });
+
+  it('write every bit of a sequence number past 2^32 (it is kept as two u32 halves, not a BigInt)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.maxSafeNat(), fc.uint8Array({ maxLength: 64 }), (key, seq, r) => {
+        const buf = Buffer.alloc(MAC_PREFIX_BYTES + r.length);
+        buf.set(r, MAC_PREFIX_BYTES);
+        expect([...new RecordMac(key).compute(seq, buf)]).toEqual([...referenceRecordMac(key, BigInt(seq), r)]);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

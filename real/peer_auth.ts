@@ -105,7 +105,7 @@ const HMAC_BLOCK_BYTES = 64;
 export const MAC_PREFIX_BYTES = HMAC_BLOCK_BYTES + 8;
 
 /** HMAC-SHA256 under one key, truncated to FRAME_MAC_BYTES, over `seq | record` laid out in place. */
-class RecordMac {
+export class RecordMac {
   private readonly innerPad = new Uint8Array(HMAC_BLOCK_BYTES);
   private readonly outer = Buffer.alloc(HMAC_BLOCK_BYTES + 32);
 
@@ -122,10 +122,12 @@ class RecordMac {
    * The MAC of `seq | buf[MAC_PREFIX_BYTES..]`. Overwrites buf[0..MAC_PREFIX_BYTES),
    * which the caller keeps free for it.
    */
-  compute(seq: bigint, buf: Buffer): Buffer {
+  compute(seq: number, buf: Buffer): Buffer {
     assert(buf.length >= MAC_PREFIX_BYTES, 'record buffer without room for the MAC prefix');
     buf.set(this.innerPad, 0);
-    buf.writeBigUInt64BE(seq, HMAC_BLOCK_BYTES);
+    // seq as a u64 in two halves: a BigInt would be a new heap number per record.
+    buf.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), HMAC_BLOCK_BYTES);
+    buf.writeUInt32BE(seq >>> 0, HMAC_BLOCK_BYTES + 4);
     const inner = hash('sha256', buf, 'buffer') as unknown as Buffer;
     inner.copy(this.outer, HMAC_BLOCK_BYTES);
     return (hash('sha256', this.outer, 'buffer') as unknown as Buffer).subarray(0, FRAME_MAC_BYTES);
@@ -141,7 +143,7 @@ function withPrefix(record: Uint8Array): Buffer {
 
 /** Computes the MACs of one direction of a connection, in order. */
 export class FrameSealer {
-  private seq = 0n;
+  private seq = 0;
   private readonly mac: RecordMac;
   constructor(key: Uint8Array) {
     this.mac = new RecordMac(key);
@@ -154,13 +156,14 @@ export class FrameSealer {
 
   /** As seal, for the record at buf[MAC_PREFIX_BYTES..]; overwrites the prefix. */
   sealInPlace(buf: Buffer): Buffer {
+    assert(this.seq < Number.MAX_SAFE_INTEGER, 'record sequence exhausted');
     return this.mac.compute(this.seq++, buf);
   }
 }
 
 /** Checks the MACs of one direction of a connection, in order. */
 export class FrameOpener {
-  private seq = 0n;
+  private seq = 0;
   private readonly mac: RecordMac;
   constructor(key: Uint8Array) {
     this.mac = new RecordMac(key);
@@ -173,6 +176,7 @@ export class FrameOpener {
 
   /** As open, for the record at buf[MAC_PREFIX_BYTES..]; overwrites the prefix. */
   openInPlace(buf: Buffer, mac: unknown): boolean {
+    assert(this.seq < Number.MAX_SAFE_INTEGER, 'record sequence exhausted');
     return sameBytes(mac, this.mac.compute(this.seq++, buf));
   }
 }
