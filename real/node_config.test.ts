@@ -127,6 +127,15 @@ describe('resolveNodeConfig', () => {
     expect(c.durability).toEqual({ mode: 'periodic', intervalMs: 50 });
     expect(c.node.engine?.syncWrites).toBe(false);
   });
+
+  it('staggers flushes: a memtable jitter by default, salted by the node id so every node differs', () => {
+    const c1 = resolveNodeConfig(base, dir);
+    const c2 = resolveNodeConfig({ ...base, nodeId: 'n2', http: { host: '127.0.0.1', port: 8002 }, dataDir: 'd2' }, dir);
+    expect(c1.node.engine?.memtableJitter).toBe(0.25);
+    expect(c1.node.engine?.jitterSalt).not.toBe(c2.node.engine?.jitterSalt);
+    expect(resolveNodeConfig({ ...base, engine: { memtableJitter: 0 } }, dir).node.engine?.memtableJitter).toBe(0);
+    expect(problems({ ...base, engine: { memtableJitter: 0.7 } })).toEqual(['engine.memtableJitter must be within [0, 0.5] (got 0.7)']);
+  });
 });
 
 describe('addresses', () => {

@@ -23,7 +23,7 @@
 //     "durability": "group-commit" | "periodic",  "syncIntervalMs": 100,
 //     "requestTimeoutMs": 2000, "hintWindowMs": 10800000, "maxHintsPerTarget": 100000,
 //     "hintReplayBytesPerSec": 1048576, "maxKeyBytes": 1024, "maxValueBytes": 1048576,
-//     "engine": { "compaction": "leveled", "memtableBytes": 4194304, ... },
+//     "engine": { "compaction": "leveled", "memtableBytes": 4194304, "memtableJitter": 0.25, ... },
 //     "log": { "level": "info", "file": null },
 //     "shutdownTimeoutMs": 10000
 //   }
@@ -51,6 +51,7 @@ import { keyToken } from '../core/ring/key_hash.ts';
 import { isToken } from '../core/ring/token_range.ts';
 import { keyspaceProblem } from '../core/replication/keyspace.ts';
 import type { EngineOptions } from '../core/storage/engine_options.ts';
+import { murmur3_32 } from '../core/storage/hash32.ts';
 import { parseSecretHex } from './peer_auth.ts';
 
 export type Durability = { mode: 'group-commit' } | { mode: 'periodic'; intervalMs: number };
@@ -87,12 +88,14 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_VNODES = 64;
+/** Up to a quarter of the memtable: three replicas' flushes land apart. */
+export const DEFAULT_MEMTABLE_JITTER = 0.25;
 export const DEFAULT_HTTP_PORT = 8001;
 export const DEFAULT_PEER_PORT = 9001;
 const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 const ENGINE_KEYS: ReadonlySet<string> = new Set([
-  'compaction', 'memtableBytes', 'blockBytes', 'bloomBitsPerKey', 'blockCacheBytes', 'compression',
+  'compaction', 'memtableBytes', 'memtableJitter', 'blockBytes', 'bloomBitsPerKey', 'blockCacheBytes', 'compression',
   'tombstoneGraceMs', 'compactionStepBytes', 'compactionBytesPerSec', 'targetFileBytes', 'l1TargetBytes',
 ]);
 const TOP_KEYS: ReadonlySet<string> = new Set([
@@ -210,7 +213,10 @@ export function resolveNodeConfig(raw: Record<string, unknown>, baseDir: string,
     if (k === 'compaction') continue;
     if (k === 'compression' ? typeof v !== 'boolean' : !(typeof v === 'number' && Number.isFinite(v) && v >= 0)) bad(`engine.${k} has a bad value ${JSON.stringify(v)}`);
   }
-  const engine: Partial<EngineOptions> = { ...(engineRaw as Partial<EngineOptions>), syncWrites: durability.mode === 'group-commit' };
+  if (typeof engineRaw.memtableJitter === 'number' && engineRaw.memtableJitter > 0.5) bad(`engine.memtableJitter must be within [0, 0.5] (got ${engineRaw.memtableJitter})`);
+  // Nodes flush at different points of their (identical) write streams: see memtableJitter in engine_options.ts.
+  const jitterSalt = murmur3_32(new TextEncoder().encode(typeof nodeId === 'string' ? nodeId : ''));
+  const engine: Partial<EngineOptions> = { memtableJitter: DEFAULT_MEMTABLE_JITTER, jitterSalt, ...(engineRaw as Partial<EngineOptions>), syncWrites: durability.mode === 'group-commit' };
 
   const logRaw = obj(raw.log, 'log', bad);
   const level = str(logRaw.level, 'log.level', 'info', bad);

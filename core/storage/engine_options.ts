@@ -10,6 +10,17 @@ export interface EngineOptions {
   compaction: 'leveled' | 'tiered';
   /** When the memtable reaches this it freezes and flushes in the background. */
   memtableBytes: number;
+  /**
+   * Each memtable flushes up to this fraction (0 to 0.5) before memtableBytes,
+   * by an amount drawn from `jitterSalt` and its log number. Replicas take the
+   * same writes, so without it the nodes of a cluster fill their memtables
+   * together and flush and compact at the same moment, and a request meets
+   * all of them busy at once (RocksDB staggers its periodic compactions the
+   * same way). 0 flushes exactly at memtableBytes.
+   */
+  memtableJitter: number;
+  /** Different on every node (node_config.ts hashes the node id), so the nodes' flush points differ. */
+  jitterSalt: number;
   blockBytes: number;
   bloomBitsPerKey: number;
   blockCacheBytes: number;
@@ -50,6 +61,8 @@ export interface EngineOptions {
 export const DEFAULT_ENGINE_OPTIONS: Readonly<EngineOptions> = Object.freeze({
   compaction: 'leveled',
   memtableBytes: 8 * 1024 * 1024,
+  memtableJitter: 0,
+  jitterSalt: 0,
   blockBytes: 4096,
   bloomBitsPerKey: 10,
   blockCacheBytes: 32 * 1024 * 1024,
@@ -77,6 +90,8 @@ export function resolveEngineOptions(partial: Partial<EngineOptions>): EngineOpt
   assert(o.compaction === 'leveled' || o.compaction === 'tiered', `compaction strategy unknown: ${o.compaction}`);
   assert(o.memtableBytes > 0 && o.compactionStepBytes > 0 && o.maxManifestBytes > 0, 'sizes must be positive');
   assert(o.compactionBytesPerSec >= 0, 'rate limit must be >= 0');
+  assert(o.memtableJitter >= 0 && o.memtableJitter <= 0.5, `memtable jitter must be within [0, 0.5]: ${o.memtableJitter}`);
+  assert(Number.isInteger(o.jitterSalt), `jitter salt must be an integer: ${o.jitterSalt}`);
   assert(o.compactionStepMs > 0, 'step time must be positive');
   assert(o.tombstoneGraceMs >= 0, 'grace period must be >= 0');
   assert(Number.isInteger(o.maxKeyBytes) && o.maxKeyBytes >= 1, 'maxKeyBytes must be >= 1');

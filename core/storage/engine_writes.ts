@@ -9,6 +9,7 @@ import { RETRY_MS } from './compaction_scheduler.ts';
 import { EntryKind } from './entry.ts';
 import { type Callback, EngineBase, type PendingWrite } from './engine_base.ts';
 import { FlushJob } from './flush_job.ts';
+import { fmix32 } from './hash32.ts';
 import { walFileName } from './manifest.ts';
 import { Memtable } from './memtable.ts';
 import type { VersionEdit } from './version_edit.ts';
@@ -118,7 +119,7 @@ export abstract class EngineWrites extends EngineBase {
 
   /** Whether the active memtable may take a write; rotates it when full and nothing is flushing. */
   protected makeRoom(): boolean {
-    if (this.active.approximateBytes() < this.options.memtableBytes) return true;
+    if (this.active.approximateBytes() < this.memtableLimit()) return true;
     if (this.frozen !== null) {
       this.counters.writeStops++;
       return false; // resumed when the flush installs
@@ -192,6 +193,14 @@ export abstract class EngineWrites extends EngineBase {
   }
 
   // ---- memtable rotation and flush ----
+
+  /** Where the active memtable rotates: memtableBytes less its jitter (engine_options.ts). */
+  protected memtableLimit(): number {
+    const o = this.options;
+    if (o.memtableJitter === 0) return o.memtableBytes;
+    const u = fmix32((o.jitterSalt ^ Math.imul(this.walNumber, 0x9e3779b1)) >>> 0) / 2 ** 32;
+    return Math.floor(o.memtableBytes * (1 - o.memtableJitter * u));
+  }
 
   protected rotate(): boolean {
     assert(this.frozen === null, 'one frozen memtable at a time');
