@@ -132,6 +132,8 @@ describe('resolveNodeConfig', () => {
     const c1 = resolveNodeConfig(base, dir);
     const c2 = resolveNodeConfig({ ...base, nodeId: 'n2', http: { host: '127.0.0.1', port: 8002 }, dataDir: 'd2' }, dir);
     expect(c1.node.engine?.memtableJitter).toBe(0.25);
+    expect(c1.node.engine?.memtableBytes).toBe(16 * 1024 * 1024);
+    expect(resolveNodeConfig({ ...base, engine: { memtableBytes: 4096 } }, dir).node.engine?.memtableBytes).toBe(4096);
     expect(c1.node.engine?.jitterSalt).not.toBe(c2.node.engine?.jitterSalt);
     expect(resolveNodeConfig({ ...base, engine: { memtableJitter: 0 } }, dir).node.engine?.memtableJitter).toBe(0);
     expect(problems({ ...base, engine: { memtableJitter: 0.7 } })).toEqual(['engine.memtableJitter must be within [0, 0.5] (got 0.7)']);
