@@ -15,8 +15,7 @@ export interface EngineOptions {
    * by an amount drawn from `jitterSalt` and its log number. Replicas take the
    * same writes, so without it the nodes of a cluster fill their memtables
    * together and flush and compact at the same moment, and a request meets
-   * all of them busy at once (RocksDB staggers its periodic compactions the
-   * same way). 0 flushes exactly at memtableBytes.
+   * all of them busy at once. 0 flushes exactly at memtableBytes.
    */
   memtableJitter: number;
   /** Different on every node (node_config.ts hashes the node id), so the nodes' flush points differ. */
