@@ -37,6 +37,11 @@ import {
 const REMOVED_PREFIX = '.removed-';
 let removedCount = 0;
 
+/** Whether `name` is a file FsDisk removed and is unlinking (not data: size reports skip it). */
+export function isRemovedFileName(name: string): boolean {
+  return name.startsWith(REMOVED_PREFIX);
+}
+
 /** Appends smaller than this are gathered in memory before one write(2). */
 const WRITE_BUFFER_BYTES = 64 * 1024;
 
@@ -261,7 +266,7 @@ export class FsDisk implements Disk {
   /** `dir` is created if missing. */
   constructor(readonly dir: string) {
     fs.mkdirSync(dir, { recursive: true });
-    for (const name of fs.readdirSync(dir)) if (name.startsWith(REMOVED_PREFIX)) this.unlinkLater(name);
+    for (const name of fs.readdirSync(dir)) if (isRemovedFileName(name)) this.unlinkLater(name);
   }
 
   /** Unlinks in the thread pool; a failure leaves a hidden file the next open removes. */
@@ -334,7 +339,7 @@ export class FsDisk implements Disk {
       throw toDiskError(err, `list ${this.dir}`);
     }
     return entries
-      .filter((e) => e.isFile() && !e.name.startsWith(REMOVED_PREFIX))
+      .filter((e) => e.isFile() && !isRemovedFileName(e.name))
       .map((e) => e.name)
       .sort();
   }

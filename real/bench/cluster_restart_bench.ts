@@ -16,6 +16,7 @@ import { encodeVersionedValue, valueWrite } from '../../core/versioning/versione
 import { Client } from '../client.ts';
 import type { LocalCluster } from '../local_cluster.ts';
 import { realStorageEnv } from '../storage_env.ts';
+import { isRemovedFileName } from '../fs_disk.ts';
 
 export interface RestartFigures {
   /** User bytes written before the kill (each node holds all of them: N=3 on 3 nodes). */
@@ -47,8 +48,9 @@ const TARGET_MS = 3000;
 function dirBytes(dir: string): number {
   let total = 0;
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (isRemovedFileName(e.name)) continue;
     const p = path.join(dir, e.name);
-    total += e.isDirectory() ? dirBytes(p) : fs.statSync(p).size;
+    total += e.isDirectory() ? dirBytes(p) : (fs.statSync(p, { throwIfNoEntry: false })?.size ?? 0);
   }
   return total;
 }

@@ -28,6 +28,7 @@ import { LatencySamples, microsBetween } from './latency_histogram.ts';
 import type { EngineOptions } from '../../core/storage/engine.ts';
 import { DEFAULT_ENGINE_OPTIONS } from '../../core/storage/engine_options.ts';
 import { openRingkv, ringkvFactory, RingkvStore } from './ringkv_store.ts';
+import { isRemovedFileName } from '../fs_disk.ts';
 
 export interface EngineBenchConfig {
   quick: boolean;
@@ -165,12 +166,13 @@ export class TempDirs {
   }
 }
 
-/** Bytes of every file in a directory, as the file system reports them. */
+/** Bytes of every file in a directory, as the file system reports them (files FsDisk is unlinking left out). */
 export function directoryBytes(dir: string): number {
   let total = 0;
   for (const name of fs.readdirSync(dir)) {
-    const st = fs.statSync(path.join(dir, name));
-    if (st.isFile()) total += st.size;
+    if (isRemovedFileName(name)) continue;
+    const st = fs.statSync(path.join(dir, name), { throwIfNoEntry: false });
+    if (st?.isFile()) total += st.size;
   }
   return total;
 }
