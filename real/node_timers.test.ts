@@ -88,4 +88,49 @@ describe('NodeTimers', () => {
     await sleep(COARSE_FROM_MS * 2 + 2 * SLOT_MS + 50);
     expect(fired).toEqual(['b']);
   });
+
+  it('runs zero-delay timers of one turn as one batch: a callback may cancel a later one of its batch, and one it sets waits for the next turn', async () => {
+    const timers = new NodeTimers();
+    const fired: string[] = [];
+    let later = 0;
+    timers.setTimer(0, () => {
+      fired.push('a');
+      timers.cancelTimer(later);
+      timers.setTimer(0, () => fired.push('next turn'));
+      expect(fired).toEqual(['a']); // never synchronously
+    });
+    later = timers.setTimer(0, () => fired.push('cancelled'));
+    timers.setTimer(0, () => fired.push('c'));
+    expect(timers.pendingCount()).toBe(3);
+    await new Promise((r) => setImmediate(r));
+    expect(fired).toEqual(['a', 'c']);
+    expect(timers.pendingCount()).toBe(1);
+    await new Promise((r) => setImmediate(r));
+    expect(fired).toEqual(['a', 'c', 'next turn']);
+    expect(timers.pendingCount()).toBe(0);
+  });
+
+  it('still runs the rest of a batch when one callback throws', async () => {
+    const timers = new NodeTimers();
+    const fired: string[] = [];
+    const errors: unknown[] = [];
+    const onError = (err: unknown) => errors.push(err);
+    const listeners = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    process.on('uncaughtException', onError);
+    try {
+      timers.setTimer(0, () => fired.push('a'));
+      timers.setTimer(0, () => {
+        throw new Error('boom');
+      });
+      timers.setTimer(0, () => fired.push('c'));
+      await sleep(20);
+    } finally {
+      process.removeListener('uncaughtException', onError);
+      for (const l of listeners) process.on('uncaughtException', l);
+    }
+    expect(errors.map((e) => (e as Error).message)).toEqual(['boom']);
+    expect(fired).toEqual(['a', 'c']);
+    expect(timers.pendingCount()).toBe(0);
+  });
 });

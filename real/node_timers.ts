@@ -1,7 +1,10 @@
 // io/timers.ts's Timers over Node's timers. A zero delay uses setImmediate:
 // it runs on the next turn of the event loop, after pending I/O callbacks,
 // without setTimeout's 1 ms floor, which would cap a step-per-timer
-// compaction at a thousand steps a second.
+// compaction at a thousand steps a second. Zero-delay timers set in one turn
+// share one Node immediate and run in the order they were set; their ids
+// increase, so a cancel finds one by binary search, with no map entry and
+// no Immediate object per timer (a request sets several).
 //
 // Long delays (COARSE_FROM_MS and up) are request deadlines: several per
 // request, almost all cancelled when the answer comes first. They share one
@@ -29,7 +32,14 @@ export class NodeTimers implements Timers {
   private nextId = 1;
   // Node's handles themselves, not wrappers: several timers are set per request.
   private readonly timeouts = new Map<TimerId, NodeJS.Timeout>();
-  private readonly immediates = new Map<TimerId, NodeJS.Immediate>();
+  /** Zero-delay timers waiting for the next batch: ids ascending, callbacks (null once cancelled). */
+  private queuedIds: TimerId[] = [];
+  private queuedCallbacks: Array<(() => void) | null> = [];
+  /** The batch being run, for a callback that cancels a later timer of its own batch. */
+  private runningIds: TimerId[] = [];
+  private runningCallbacks: Array<(() => void) | null> = [];
+  private batch: NodeJS.Immediate | null = null;
+  private immediatesPending = 0;
   /** Pending long timers by id; a cancelled one is simply removed (its slot skips it). */
   private readonly coarse = new Map<TimerId, () => void>();
   /** Slot number (end of slot / SLOT_MS) -> ids due in it, and the Node timer that fires it. */
@@ -40,9 +50,33 @@ export class NodeTimers implements Timers {
     this.timeouts.delete(id);
     callback();
   };
-  private readonly fireImmediate = (id: TimerId, callback: () => void): void => {
-    this.immediates.delete(id);
-    callback();
+  private readonly runBatch = (): void => {
+    const ids = this.queuedIds;
+    const callbacks = this.queuedCallbacks;
+    this.queuedIds = [];
+    this.queuedCallbacks = [];
+    this.batch = null;
+    this.runningIds = ids;
+    this.runningCallbacks = callbacks;
+    let i = 0;
+    try {
+      for (; i < callbacks.length; i++) {
+        const callback = callbacks[i];
+        if (callback === null || callback === undefined) continue;
+        callbacks[i] = null;
+        this.immediatesPending--;
+        callback();
+      }
+    } finally {
+      this.runningIds = [];
+      this.runningCallbacks = [];
+      // A callback threw: the rest of its batch runs first in the next one.
+      if (i < callbacks.length - 1) {
+        this.queuedIds = ids.slice(i + 1).concat(this.queuedIds);
+        this.queuedCallbacks = callbacks.slice(i + 1).concat(this.queuedCallbacks);
+        this.scheduleBatch();
+      }
+    }
   };
   private readonly fireSlot = (slot: number): void => {
     const ids = this.slots.get(slot)!;
@@ -67,9 +101,10 @@ export class NodeTimers implements Timers {
     // One shared bound function with arguments, not a closure per timer:
     // compaction and group commit set timers at a high rate.
     if (delayMs === 0) {
-      const immediate = setImmediate(this.fireImmediate, id, callback);
-      if (!this.keepAlive) immediate.unref();
-      this.immediates.set(id, immediate);
+      this.queuedIds.push(id);
+      this.queuedCallbacks.push(callback);
+      this.immediatesPending++;
+      this.scheduleBatch();
     } else if (delayMs >= COARSE_FROM_MS) {
       this.coarse.set(id, callback);
       this.addToSlot(id, delayMs);
@@ -89,24 +124,30 @@ export class NodeTimers implements Timers {
       clearTimeout(timeout);
       return;
     }
-    const immediate = this.immediates.get(id);
-    if (immediate === undefined) return; // fired or cancelled already
-    this.immediates.delete(id);
-    clearImmediate(immediate);
+    // A zero-delay timer, or one fired or cancelled already (a no-op).
+    if (cancelIn(this.queuedIds, this.queuedCallbacks, id) || cancelIn(this.runningIds, this.runningCallbacks, id)) this.immediatesPending--;
   }
 
   /** Timers set and neither fired nor cancelled. */
   pendingCount(): number {
-    return this.timeouts.size + this.immediates.size + this.coarse.size;
+    return this.timeouts.size + this.immediatesPending + this.coarse.size;
   }
 
   /** Cancels every pending timer (shutdown). */
   cancelAll(): void {
-    for (const id of [...this.timeouts.keys(), ...this.immediates.keys()]) this.cancelTimer(id);
+    for (const id of [...this.timeouts.keys(), ...this.queuedIds, ...this.runningIds]) this.cancelTimer(id);
+    if (this.batch !== null) clearImmediate(this.batch);
+    this.batch = null;
     this.coarse.clear();
     for (const t of this.slotTimers.values()) clearTimeout(t);
     this.slotTimers.clear();
     this.slots.clear();
+  }
+
+  private scheduleBatch(): void {
+    if (this.batch !== null) return;
+    this.batch = setImmediate(this.runBatch);
+    if (!this.keepAlive) this.batch.unref();
   }
 
   private addToSlot(id: TimerId, delayMs: number): void {
@@ -123,4 +164,22 @@ export class NodeTimers implements Timers {
     if (!this.keepAlive) timer.unref();
     this.slotTimers.set(slot, timer);
   }
+}
+
+/** Cancels `id` if it is in `ids` (ascending) with its callback still set; whether it was. */
+function cancelIn(ids: readonly TimerId[], callbacks: Array<(() => void) | null>, id: TimerId): boolean {
+  let lo = 0;
+  let hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = ids[mid]!;
+    if (at === id) {
+      if (callbacks[mid] === null) return false;
+      callbacks[mid] = null;
+      return true;
+    }
+    if (at < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
 }
