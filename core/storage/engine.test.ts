@@ -334,6 +334,36 @@ describe('engine basics', () => {
     for (let i = 0; i < 3000; i += 97) expect(dec(engine.get(key(i)))).toBe(`v${i}-${'z'.repeat(60)}`);
   });
 
+  it('a slowdown delays the queued writes as one group by 1 ms, not each write by 1 ms in turn', () => {
+    // Two level-0 tables reach the slowdown trigger; the compaction that would
+    // clear them is paced to take seconds, so the slowdown lasts.
+    const opts = { ...small, l0CompactionTrigger: 2, l0SlowdownTrigger: 2, l0StopTrigger: 1000, compactionBytesPerSec: 1000 };
+    const { sim, engine } = setup('slowdown-group', opts);
+    for (const round of [0, 1]) {
+      for (let i = 0; i < 100; i++) wait(sim, (cb) => engine.put(key(i), enc(`r${round}-${'x'.repeat(40)}`), undefined, cb));
+      wait(sim, (cb) => engine.flush(cb));
+    }
+    expect(engine.stats().tablesPerLevel[0]).toBe(2);
+    const start = sim.nowMs();
+    const slowdownsBefore = engine.stats().writeSlowdowns;
+    let pending = 0;
+    for (let i = 1000; i < 1200; i++) {
+      pending++;
+      engine.put(key(i), enc(`v${i}`), undefined, (err) => {
+        expect(err).toBeNull();
+        pending--;
+      });
+    }
+    sim.runUntil(() => pending === 0);
+    // Still slowed down throughout, yet 200 writes did not take 200 ms.
+    expect(engine.stats().tablesPerLevel[0]).toBe(2);
+    expect(sim.nowMs() - start).toBeLessThan(50);
+    const slowdowns = engine.stats().writeSlowdowns - slowdownsBefore;
+    expect(slowdowns).toBeGreaterThan(0);
+    expect(slowdowns).toBeLessThan(20);
+    for (let i = 1000; i < 1200; i += 37) expect(dec(engine.get(key(i)))).toBe(`v${i}`);
+  });
+
   it('a scan keeps its snapshot while flushes and compactions replace tables', () => {
     const { sim, engine } = setup('snapshot', { ...small, l0CompactionTrigger: 2 });
     for (let i = 0; i < 500; i++) wait(sim, (cb) => engine.put(key(i), enc(`old${i}`), undefined, cb));

@@ -108,11 +108,19 @@ export abstract class EngineWrites extends EngineBase {
     return 'apply';
   }
 
+  /**
+   * A slowdown: the queue waits 1 ms, then every write queued by then is
+   * applied, as LevelDB's writer group after its sleep. Delaying each write
+   * in turn by 1 ms would cap a node at a thousand writes a second for as
+   * long as level 0 stays above the trigger, and requests would queue
+   * without bound behind the cap.
+   */
   protected delay(w: PendingWrite): void {
     w.delayed = true;
     this.counters.writeSlowdowns++;
     this.slowdownTimer = this.env.timers.setTimer(1, () => {
       this.slowdownTimer = undefined;
+      for (const queued of this.writeQueue) queued.delayed = true;
       this.pump();
     });
   }
