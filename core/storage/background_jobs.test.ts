@@ -90,6 +90,30 @@ describe('flush job', () => {
     );
   });
 
+  it('takes steps `scale` times larger when its env scales them, and the same table either way', () => {
+    const stepsAt = (scale: number) => {
+      const { sim, node, deps } = world('scaled');
+      const mem = new Memtable(node.rng);
+      for (let i = 0; i < 2000; i++) mem.add({ key: enc(`key${i}`), seq: i + 1, kind: EntryKind.Put, value: new Uint8Array(100).fill(i), timeMs: 0 });
+      mem.freeze();
+      let job!: FlushJob;
+      const { err, value } = run<TableMeta[]>(sim, (cb) => {
+        job = new FlushJob({ ...jobEnv(node, 4096), scale: () => scale }, deps, mem, 2000, cb);
+        job.start();
+      });
+      expect(err).toBeNull();
+      return { steps: job.steps, entries: readAll(node, value![0]!).length };
+    };
+    const one = stepsAt(1);
+    const four = stepsAt(4);
+    expect(one.entries).toBe(2000);
+    expect(four.entries).toBe(2000);
+    // ~240 KB of input: about 59 steps of 4 KiB, about 15 of 16 KiB.
+    expect(one.steps).toBeGreaterThan(50);
+    expect(four.steps).toBeLessThanOrEqual(Math.ceil(one.steps / 4) + 1);
+    expect(() => stepsAt(0.5)).toThrow(/scale/);
+  });
+
   it('paces its steps by the rate limit', () => {
     const { sim, node, deps } = world('paced');
     const mem = new Memtable(node.rng);

@@ -28,6 +28,9 @@ const NO_VALUE = new Uint8Array(0);
  */
 const IMMEDIATE_ACKS_PER_TURN = 100;
 
+/** A flush step grows up to this many compaction steps (flushStepScale). */
+const FLUSH_MAX_STEP_SCALE = 8;
+
 export abstract class EngineWrites extends EngineBase {
   protected submit(ops: WriteOp[], cb: Callback, now: boolean): boolean {
     const refusal = this.refusal() ?? validateWrite(ops, this.options);
@@ -202,6 +205,20 @@ export abstract class EngineWrites extends EngineBase {
 
   // ---- memtable rotation and flush ----
 
+  /**
+   * How many compaction steps' worth a flush step does: 1 while the active
+   * memtable is under a quarter full, rising to FLUSH_MAX_STEP_SCALE as it
+   * nears the point where it must rotate. A flush gets one step per turn of
+   * the event loop, and under load a turn is long, so with fixed steps a
+   * flush of a large memtable took longer than writes took to fill the next
+   * one, and every write stopped until it finished.
+   */
+  protected flushStepScale(): number {
+    const fill = this.active.approximateBytes() / this.memtableLimit();
+    if (fill <= 0.25) return 1;
+    return Math.min(FLUSH_MAX_STEP_SCALE, 1 + ((FLUSH_MAX_STEP_SCALE - 1) * (fill - 0.25)) / 0.75);
+  }
+
   /** Where the active memtable rotates: memtableBytes less its jitter (engine_options.ts). */
   protected memtableLimit(): number {
     const o = this.options;
@@ -249,7 +266,7 @@ export abstract class EngineWrites extends EngineBase {
   protected startFlush(): void {
     const frozen = this.frozen;
     if (frozen === null || this.refusal() !== null) return;
-    frozen.job = new FlushJob(this.jobEnv, this.outputDeps(this.options.compression && this.options.compressFlushes), frozen.memtable, this.acks.visibleSeq, (err, tables) => {
+    frozen.job = new FlushJob({ ...this.jobEnv, scale: () => this.flushStepScale() }, this.outputDeps(this.options.compression && this.options.compressFlushes), frozen.memtable, this.acks.visibleSeq, (err, tables) => {
       if (this.refusal() !== null) return;
       // The job (and so its output's file number) stays in place until the
       // table is installed, so the obsolete-file sweep spares it.

@@ -25,6 +25,12 @@ export interface JobEnv {
    */
   clock?: Clock;
   stepMs?: number;
+  /**
+   * Multiplies stepBytes and stepMs at each step (1 when absent). A flush
+   * grows its steps as the active memtable fills behind it: a flush that
+   * falls behind stops every write, which costs far more than longer steps.
+   */
+  scale?: () => number;
 }
 
 /** Entries between looks at the clock in a time-bounded step. */
@@ -85,11 +91,13 @@ export class IncrementalMerge {
     this.steps++;
     const writtenBefore = this.sink.bytesWritten();
     let exhausted = false;
+    const scale = this.env.scale?.() ?? 1;
+    assert(scale >= 1, `merge step scale ${scale}`);
     try {
       this.merge ??= this.openMerge();
-      const limit = this.merge.counts.inputBytes + (this.env.buggify('storage: tiny merge step') ? 1 : this.env.stepBytes);
+      const limit = this.merge.counts.inputBytes + (this.env.buggify('storage: tiny merge step') ? 1 : this.env.stepBytes * scale);
       const { clock, stepMs } = this.env;
-      const deadline = clock !== undefined && stepMs !== undefined ? clock.monotonicMs() + stepMs : Infinity;
+      const deadline = clock !== undefined && stepMs !== undefined ? clock.monotonicMs() + stepMs * scale : Infinity;
       let sinceCheck = 0;
       while (this.merge.counts.inputBytes < limit) {
         const entry = this.merge.next();
