@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type ClusterBenchReport, type WorkloadFigures, renderClusterBench } from './cluster_bench.ts';
 
-function workload(name: string, peak: number, p99Ms: number, cpu: number): WorkloadFigures {
+function workload(name: string, peak: number, p99Ms: number, cpu: number, stops = 0): WorkloadFigures {
   return {
     workload: name,
     ladder: [{ connections: 16, opsPerSec: peak, errors: 0, serverCpuUsPerOp: cpu, loadCpuUsPerOp: 40 }],
@@ -16,6 +16,8 @@ function workload(name: string, peak: number, p99Ms: number, cpu: number): Workl
     p999Ms: p99Ms * 2,
     errors: 0,
     unsent: 0,
+    writeStops: stops,
+    writeSlowdowns: 0,
   };
 }
 
@@ -23,7 +25,7 @@ function report(quorumMixPeak: number, quorumPutP99: number, redis: boolean, rel
   const levels = ['ONE', 'QUORUM', 'STRONG'].map((level) => ({
     system: 'ringkv' as const,
     level,
-    workloads: [workload('put', 5000, level === 'QUORUM' ? quorumPutP99 : 3, 300), workload('get', 8000, 2, 200), workload('mix', level === 'QUORUM' ? quorumMixPeak : 6000, 4, 250)],
+    workloads: [workload('put', 5000, level === 'QUORUM' ? quorumPutP99 : 3, 300, level === 'ONE' ? 12 : 0), workload('get', 8000, 2, 200), workload('mix', level === 'QUORUM' ? quorumMixPeak : 6000, 4, 250)],
   }));
   return {
     machine: { cpus: 2, loadAverage: [1, 1, 1] },
@@ -50,6 +52,7 @@ describe('cluster bench report', () => {
     expect(text).toContain('group commit: fsync per write batch');
     expect(text).toMatch(/QUORUM p99 at half peak < 5 ms: put 3\.00, get 2\.00 -> met/);
     expect(text).toMatch(/QUORUM 50\/50 peak >= 10,000 ops\/s: 12,000 -> met/);
+    expect(text).toContain('ringkv write stalls (writes the engines held back, all nodes): ONE put 12 stops, 0 slowdowns');
   });
 
   it('says when a target is missed, and prints ringkv alone without Redis', () => {

@@ -81,6 +81,14 @@ export interface WorkloadFigures {
   p999Ms: number;
   errors: number;
   unsent: number;
+  /**
+   * ringkv only (null for the others): writes the storage engines held back
+   * during the workload, summed over the nodes: stopped (memtable or level 0
+   * full) and slowed (level 0 over its slowdown trigger). Either one shows up
+   * in the tail as a stall.
+   */
+  writeStops: number | null;
+  writeSlowdowns: number | null;
 }
 
 export interface SystemFigures {
@@ -157,7 +165,32 @@ function perOp(before: number | null, after: number | null, ops: number): number
   return before === null || after === null || ops === 0 ? null : (after - before) / ops;
 }
 
-async function measureSystem(pool: LoadPool, targets: LoadTarget[], serverPids: number[], s: Settings, fill: boolean, log: (l: string) => void, label: string): Promise<WorkloadFigures[]> {
+/** Write stops and slowdowns so far, summed over the nodes (admin status). */
+type StallCounter = () => Promise<{ stops: number; slowdowns: number }>;
+
+function clusterStalls(cluster: LocalCluster): StallCounter {
+  return async () => {
+    let stops = 0;
+    let slowdowns = 0;
+    for (const n of cluster.nodes) {
+      const status = (await (await fetch(`http://${n.http}/admin/status`)).json()) as { storage?: { writeStops?: number; writeSlowdowns?: number } };
+      stops += status.storage?.writeStops ?? 0;
+      slowdowns += status.storage?.writeSlowdowns ?? 0;
+    }
+    return { stops, slowdowns };
+  };
+}
+
+async function measureSystem(
+  pool: LoadPool,
+  targets: LoadTarget[],
+  serverPids: number[],
+  s: Settings,
+  fill: boolean,
+  log: (l: string) => void,
+  label: string,
+  stalls: StallCounter | null = null,
+): Promise<WorkloadFigures[]> {
   const base = { targets, keys: s.keys, valueBytes: VALUE_BYTES, ratePerSec: 0, warmupMs: 0, durationMs: 0 };
   if (fill) {
     const r = await pool.run({ ...base, mode: 'fill', connections: 32, putFraction: 1 });
@@ -167,6 +200,7 @@ async function measureSystem(pool: LoadPool, targets: LoadTarget[], serverPids: 
   }
   const out: WorkloadFigures[] = [];
   for (const w of WORKLOADS) {
+    const stalls0 = stalls === null ? null : await stalls();
     const ladder: WorkloadFigures['ladder'] = [];
     let best = { connections: 0, opsPerSec: 0, serverCpuUsPerOp: null as number | null, loadCpuUsPerOp: null as number | null };
     for (const connections of s.ladder) {
@@ -186,6 +220,7 @@ async function measureSystem(pool: LoadPool, targets: LoadTarget[], serverPids: 
     }
     const rate = best.opsPerSec / 2;
     const r: MergedLoadResult = await pool.run({ ...base, mode: 'open', connections: Math.max(8, best.connections), ratePerSec: rate, putFraction: w.putFraction, durationMs: s.openMs, warmupMs: s.warmupMs });
+    const stalls1 = stalls === null ? null : await stalls();
     const pct = (p: number) => (r.latency.count > 0 ? r.latency.percentile(p) / 1000 : Number.NaN);
     const figures: WorkloadFigures = {
       workload: w.name,
@@ -201,8 +236,10 @@ async function measureSystem(pool: LoadPool, targets: LoadTarget[], serverPids: 
       p999Ms: pct(99.9),
       errors: r.errors + ladder.reduce((a, l) => a + l.errors, 0),
       unsent: r.unsent,
+      writeStops: stalls0 === null || stalls1 === null ? null : stalls1.stops - stalls0.stops,
+      writeSlowdowns: stalls0 === null || stalls1 === null ? null : stalls1.slowdowns - stalls0.slowdowns,
     };
-    log(`  ${label} ${w.name}: peak ${Math.round(best.opsPerSec)} ops/s at ${best.connections} connections, ${best.serverCpuUsPerOp?.toFixed(0) ?? '?'} us server CPU/op, ${best.loadCpuUsPerOp?.toFixed(0) ?? '?'} us generator CPU/op; at ${Math.round(rate)}/s p50 ${figures.p50Ms.toFixed(2)} ms p99 ${figures.p99Ms.toFixed(2)} ms p999 ${figures.p999Ms.toFixed(2)} ms`);
+    log(`  ${label} ${w.name}: peak ${Math.round(best.opsPerSec)} ops/s at ${best.connections} connections, ${best.serverCpuUsPerOp?.toFixed(0) ?? '?'} us server CPU/op, ${best.loadCpuUsPerOp?.toFixed(0) ?? '?'} us generator CPU/op; at ${Math.round(rate)}/s p50 ${figures.p50Ms.toFixed(2)} ms p99 ${figures.p99Ms.toFixed(2)} ms p999 ${figures.p999Ms.toFixed(2)} ms${figures.writeStops === null ? '' : `; write stops ${figures.writeStops}, slowdowns ${figures.writeSlowdowns}`}`);
     out.push(figures);
   }
   return out;
@@ -243,7 +280,7 @@ export async function runClusterBench(o: { quick: boolean; restart: boolean; res
         const [host, port] = n.http.split(':');
         return { kind: 'http', host: host!, port: Number(port), keyspace: 'default', consistency: level };
       });
-      ringkv.push({ system: 'ringkv', level, workloads: await measureSystem(pool, targets, cluster.pids, s, level === LEVELS[0], o.log, `ringkv ${level}`) });
+      ringkv.push({ system: 'ringkv', level, workloads: await measureSystem(pool, targets, cluster.pids, s, level === LEVELS[0], o.log, `ringkv ${level}`, clusterStalls(cluster)) });
     }
 
     let redisFigures: ClusterBenchReport['redis'] = null;
@@ -329,6 +366,8 @@ export function renderClusterBench(r: ClusterBenchReport): string {
     });
     lines.push('', `ringkv QUORUM vs the relay (Node's ceiling here: HTTP plus two peer round trips, no storage): ${parts.join('; ')}`);
   }
+  const stalled = r.ringkv.flatMap((f) => f.workloads.filter((w) => (w.writeStops ?? 0) + (w.writeSlowdowns ?? 0) > 0).map((w) => `${f.level} ${w.workload} ${w.writeStops} stops, ${w.writeSlowdowns} slowdowns`));
+  lines.push('', `ringkv write stalls (writes the engines held back, all nodes): ${stalled.length === 0 ? 'none' : stalled.join('; ')}`);
   const t = r.targets;
   lines.push('', `targets: QUORUM p99 at half peak < ${t.quorumP99Ms.limit} ms: put ${ms(t.quorumP99Ms.put)}, get ${ms(t.quorumP99Ms.get)} -> ${t.quorumP99Ms.met ? 'met' : 'NOT met'}`);
   lines.push(`         QUORUM 50/50 peak >= ${n(t.quorumMixOpsPerSec.limit)} ops/s: ${n(t.quorumMixOpsPerSec.value)} -> ${t.quorumMixOpsPerSec.met ? 'met' : 'NOT met'}`);
