@@ -27,6 +27,7 @@
 // larger length prefix closes the connection before its bytes are read.
 
 import { assert } from '../io/assert.ts';
+import { readUint32Le } from '../io/byte_order.ts';
 import { FRAME_HEADER_BYTES, FrameError, decodeFrame, encodeFrame } from '../io/frame_codec.ts';
 import { FRAME_MAC_BYTES, MAC_PREFIX_BYTES, NONCE_BYTES, PROOF_BYTES } from './peer_auth.ts';
 
@@ -126,11 +127,6 @@ export function sealRecord(buf: Buffer, mac: Uint8Array): Buffer {
   return buf.subarray(start);
 }
 
-/** A little-endian u32 read from bytes (no DataView per read: this runs per record and per frame). */
-function u32le(b: Uint8Array, at: number): number {
-  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x100_0000;
-}
-
 /** The body of a batch: `frames` (at least one) back to back, each length-prefixed. */
 export function encodeBatchBody(frames: readonly Uint8Array[]): Uint8Array {
   return new Uint8Array(recordBuffer(RECORD_BATCH, frames).subarray(MAC_PREFIX_BYTES + 1));
@@ -142,7 +138,7 @@ export function decodeBatchBody(body: Uint8Array): Uint8Array[] {
   let at = 0;
   while (at < body.length) {
     if (body.length - at < BATCH_LENGTH_BYTES) throw new PeerProtocolError('batch ends inside a length prefix');
-    const length = u32le(body, at);
+    const length = readUint32Le(body, at);
     at += BATCH_LENGTH_BYTES;
     if (length > body.length - at) throw new PeerProtocolError(`batch frame of ${length} bytes overruns the batch`);
     frames.push(body.subarray(at, at + length));
@@ -176,7 +172,7 @@ export class PeerFrameReader {
   /** The next complete message, or null when more bytes are needed. Throws PeerProtocolError or FrameError. */
   next(): PeerMessage | null {
     if (this.buffered < FRAME_HEADER_BYTES) return null;
-    const length = u32le(this.gather(FRAME_HEADER_BYTES), 0);
+    const length = readUint32Le(this.gather(FRAME_HEADER_BYTES), 0);
     if (length > this.maxFrameBytes) throw new PeerProtocolError(`frame length ${length} exceeds ${this.maxFrameBytes}`);
     const total = FRAME_HEADER_BYTES + length;
     if (this.buffered < total) return null;
@@ -193,7 +189,7 @@ export class PeerFrameReader {
    */
   nextRecord(): ReceivedRecord | null {
     if (this.buffered < 4) return null;
-    const length = u32le(this.gather(4), 0);
+    const length = readUint32Le(this.gather(4), 0);
     if (length > this.maxFrameBytes) throw new PeerProtocolError(`record length ${length} exceeds ${this.maxFrameBytes}`);
     if (length < RECORD_HEADER_BYTES - 4) throw new PeerProtocolError(`record length ${length} is shorter than its header`);
     const total = 4 + length;

@@ -5,6 +5,7 @@
 // CorruptionError (the caller adds the file name).
 
 import { assert } from '../../io/assert.ts';
+import { readUint32Le } from '../../io/byte_order.ts';
 import { type Entry, EntryKind, MAX_SEQ } from './entry.ts';
 import { CorruptionError } from './errors.ts';
 
@@ -20,35 +21,31 @@ export class Block {
 
   static parse(data: Uint8Array): Block {
     if (data.length < 8) throw new CorruptionError(`block too short: ${data.length} bytes`);
-    const count = readU32(data, data.length - 4);
+    const count = readUint32Le(data, data.length - 4);
     if (count < 1 || count > (data.length - 4) / 4) throw new CorruptionError(`block restart count invalid: ${count}`);
     const restartsOffset = data.length - 4 - count * 4;
     if (restartsOffset === 0) {
       // An empty block: the index of a table without entries.
-      if (count !== 1 || readU32(data, 0) !== 0) throw new CorruptionError('empty block with restart points');
+      if (count !== 1 || readUint32Le(data, 0) !== 0) throw new CorruptionError('empty block with restart points');
       return new Block(data, 0, 1);
     }
     let prev = -1;
     for (let i = 0; i < count; i++) {
-      const r = readU32(data, restartsOffset + i * 4);
+      const r = readUint32Le(data, restartsOffset + i * 4);
       if (r <= prev || r >= restartsOffset) throw new CorruptionError(`block restart point ${i} invalid: ${r}`);
       prev = r;
     }
-    if (readU32(data, restartsOffset) !== 0) throw new CorruptionError('block first restart is not 0');
+    if (readUint32Le(data, restartsOffset) !== 0) throw new CorruptionError('block first restart is not 0');
     return new Block(data, restartsOffset, count);
   }
 
   restartPoint(i: number): number {
-    return readU32(this.data, this.restartsOffset + i * 4);
+    return readUint32Le(this.data, this.restartsOffset + i * 4);
   }
 
   byteLength(): number {
     return this.data.length;
   }
-}
-
-function readU32(b: Uint8Array, p: number): number {
-  return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
 }
 
 /**

@@ -11,6 +11,7 @@
 //   hlc := wallMs:u64be logical:u32be nodeId:utf8[rest, 1..255 bytes]
 
 import { assert } from '../../io/assert.ts';
+import { readUint32Be } from '../../io/byte_order.ts';
 import type { Clock } from '../../io/clock.ts';
 import type { NodeId } from '../../io/network.ts';
 import { VersionFormatError } from './errors.ts';
@@ -136,10 +137,6 @@ function writeUint32Be(out: Uint8Array, at: number, v: number): void {
   out[at + 1] = (v >>> 16) & 0xff;
   out[at + 2] = (v >>> 8) & 0xff;
   out[at + 3] = v & 0xff;
-}
-
-function readUint32Be(bytes: Uint8Array, at: number): number {
-  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
 }
 
 export function decodeHlc(bytes: Uint8Array): Hlc {

@@ -14,6 +14,7 @@
 //     expiresAtMs: 0 = never expires (TTL)
 
 import { assert, unreachable } from '../../io/assert.ts';
+import { readUint32Be } from '../../io/byte_order.ts';
 import type { NodeId } from '../../io/network.ts';
 import {
   type CausalContext,
@@ -245,11 +246,11 @@ export function decodeWrite(bytes: Uint8Array): Write {
 /** decodeWrite(bytes.subarray(from, to)); the value's bytes are the one view it makes (a plain Uint8Array, also over a Buffer). */
 function decodeWriteAt(bytes: Uint8Array, from: number, to: number): Write {
   if (to - from < WRITE_FIXED_BYTES) throw new VersionFormatError(`write of ${to - from} bytes is truncated`);
-  // Big-endian fields read byte by byte, as written (no DataView per record).
+  // Big-endian fields, as written (no DataView per record).
   const kind = bytes[from];
-  const high = ((bytes[from + 1]! << 24) | (bytes[from + 2]! << 16) | (bytes[from + 3]! << 8) | bytes[from + 4]!) >>> 0;
+  const high = readUint32Be(bytes, from + 1);
   if (high > 0x1f_ffff) throw new VersionFormatError('write expiresAtMs exceeds 2^53 - 1');
-  const expiresAtMs = high * 0x1_0000_0000 + (((bytes[from + 5]! << 24) | (bytes[from + 6]! << 16) | (bytes[from + 7]! << 8) | bytes[from + 8]!) >>> 0);
+  const expiresAtMs = high * 0x1_0000_0000 + readUint32Be(bytes, from + 5);
   const hlcLength = (bytes[from + 9]! << 8) | bytes[from + 10]!;
   const hlcStart = from + WRITE_FIXED_BYTES;
   if (hlcLength > to - hlcStart) throw new VersionFormatError('write hlc runs past the end');
