@@ -30,7 +30,7 @@ export const SLOT_MS = 8;
 
 export class NodeTimers implements Timers {
   private nextId = 1;
-  // Node's handles themselves, not wrappers: several timers are set per request.
+  /** Delays between 0 and COARSE_FROM_MS: Node's own handles, not wrappers. */
   private readonly timeouts = new Map<TimerId, NodeJS.Timeout>();
   /** Zero-delay timers waiting for the next batch: ids ascending, callbacks (null once cancelled). */
   private queuedIds: TimerId[] = [];
@@ -42,9 +42,8 @@ export class NodeTimers implements Timers {
   private immediatesPending = 0;
   /** Pending long timers by id; a cancelled one is simply removed (its slot skips it). */
   private readonly coarse = new Map<TimerId, () => void>();
-  /** Slot number (end of slot / SLOT_MS) -> ids due in it, and the Node timer that fires it. */
-  private readonly slots = new Map<number, TimerId[]>();
-  private readonly slotTimers = new Map<number, NodeJS.Timeout>();
+  /** Slot number (end of slot / SLOT_MS) -> the ids due in it and the Node timer that fires it. */
+  private readonly slots = new Map<number, { ids: TimerId[]; timer: NodeJS.Timeout }>();
   private readonly keepAlive: boolean;
   private readonly fireTimeout = (id: TimerId, callback: () => void): void => {
     this.timeouts.delete(id);
@@ -79,9 +78,8 @@ export class NodeTimers implements Timers {
     }
   };
   private readonly fireSlot = (slot: number): void => {
-    const ids = this.slots.get(slot)!;
+    const { ids } = this.slots.get(slot)!;
     this.slots.delete(slot);
-    this.slotTimers.delete(slot);
     for (const id of ids) {
       const callback = this.coarse.get(id);
       if (callback === undefined) continue; // cancelled
@@ -98,8 +96,6 @@ export class NodeTimers implements Timers {
     // The message is formatted only on failure: this runs several times per request.
     if (!(delayMs >= 0 && Number.isFinite(delayMs))) assert(false, `timer delay ${delayMs}`);
     const id = this.nextId++;
-    // One shared bound function with arguments, not a closure per timer:
-    // compaction and group commit set timers at a high rate.
     if (delayMs === 0) {
       this.queuedIds.push(id);
       this.queuedCallbacks.push(callback);
@@ -109,6 +105,7 @@ export class NodeTimers implements Timers {
       this.coarse.set(id, callback);
       this.addToSlot(id, delayMs);
     } else {
+      // One shared function with arguments, not a closure per timer: group commit and write slowdowns set these.
       const timeout = setTimeout(this.fireTimeout, delayMs, id, callback);
       if (!this.keepAlive) timeout.unref();
       this.timeouts.set(id, timeout);
@@ -139,8 +136,7 @@ export class NodeTimers implements Timers {
     if (this.batch !== null) clearImmediate(this.batch);
     this.batch = null;
     this.coarse.clear();
-    for (const t of this.slotTimers.values()) clearTimeout(t);
-    this.slotTimers.clear();
+    for (const { timer } of this.slots.values()) clearTimeout(timer);
     this.slots.clear();
   }
 
@@ -153,16 +149,15 @@ export class NodeTimers implements Timers {
   private addToSlot(id: TimerId, delayMs: number): void {
     const now = performance.now();
     const slot = Math.ceil((now + delayMs) / SLOT_MS);
-    const ids = this.slots.get(slot);
-    if (ids !== undefined) {
-      ids.push(id);
+    const pending = this.slots.get(slot);
+    if (pending !== undefined) {
+      pending.ids.push(id);
       return;
     }
-    this.slots.set(slot, [id]);
     // Node may fire up to a millisecond early by performance.now(): one more keeps "never early".
     const timer = setTimeout(this.fireSlot, slot * SLOT_MS - now + 1, slot);
     if (!this.keepAlive) timer.unref();
-    this.slotTimers.set(slot, timer);
+    this.slots.set(slot, { ids: [id], timer });
   }
 }
 
