@@ -149,8 +149,8 @@ export class NodeMetrics {
     engineGauge('ringkv_write_amplification', 'Bytes written to disk per user byte', (s) => s.writeAmplification);
     engineGauge('ringkv_compactions', 'Compactions run since start', (s) => s.compactionsRun);
     engineGauge('ringkv_wal_syncs', 'WAL fsyncs since start', (s) => s.walSyncs);
-    engineGauge('ringkv_engine_write_slowdowns', 'Writes held back by the storage engine since start (L0 slowdown, or waiting for a flush or compaction)', (s) => s.writeSlowdowns);
-    engineGauge('ringkv_engine_write_stops', 'Writes stopped until a flush or compaction finished, since start', (s) => s.writeStops);
+    engineGauge('ringkv_engine_write_slowdowns', '1 ms delays of the storage engine\'s write queue for level 0 over its slowdown trigger, since start', (s) => s.writeSlowdowns);
+    engineGauge('ringkv_engine_write_stops', 'Times a write found the storage engine stopped until a flush or compaction finished, since start', (s) => s.writeStops);
     engineGauge('ringkv_engine_background_errors', 'Flush or compaction failures since start', (s) => s.backgroundErrors);
     gauge('ringkv_engine_queued_writes', 'Writes waiting in the storage engine', [], (g) => {
       const a = sources.engineActivity();

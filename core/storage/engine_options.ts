@@ -158,8 +158,9 @@ export interface EngineStats {
   quarantined: QuarantinedTable[];
   /** Flush or compaction failures (disk full, read errors, corruption). */
   backgroundErrors: number;
-  /** Writes held back: delayed by the slowdown trigger, or waiting for a flush or compaction. */
+  /** 1 ms delays of the write queue for level 0 over its slowdown trigger (each delays every write queued by its end). */
   writeSlowdowns: number;
+  /** Times a write found the engine stopped: memtable full while one flushes, or level 0 at its stop trigger. */
   writeStops: number;
   walSyncs: number;
   lastSeq: number;

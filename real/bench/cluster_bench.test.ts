@@ -52,7 +52,7 @@ describe('cluster bench report', () => {
     expect(text).toContain('group commit: fsync per write batch');
     expect(text).toMatch(/QUORUM p99 at half peak < 5 ms: put 3\.00, get 2\.00 -> met/);
     expect(text).toMatch(/QUORUM 50\/50 peak >= 10,000 ops\/s: 12,000 -> met/);
-    expect(text).toContain('ringkv write stalls (writes the engines held back, all nodes): ONE put 12 stops, 0 slowdowns');
+    expect(text).toContain('ringkv write stalls (all nodes; stops: writes that found an engine stopped, slowdowns: 1 ms delays of its write queue): ONE put 12 stops, 0 slowdowns');
   });
 
   it('says when a target is missed, and prints ringkv alone without Redis', () => {

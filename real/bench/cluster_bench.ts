@@ -82,10 +82,10 @@ export interface WorkloadFigures {
   errors: number;
   unsent: number;
   /**
-   * ringkv only (null for the others): writes the storage engines held back
-   * during the workload, summed over the nodes: stopped (memtable or level 0
-   * full) and slowed (level 0 over its slowdown trigger). Either one shows up
-   * in the tail as a stall.
+   * ringkv only (null for the others), during the workload, summed over the
+   * nodes: times a write found an engine stopped (memtable or level 0 full),
+   * and 1 ms slowdown delays of an engine's write queue (level 0 over its
+   * slowdown trigger). Either one shows up in the tail as a stall.
    */
   writeStops: number | null;
   writeSlowdowns: number | null;
@@ -367,7 +367,7 @@ export function renderClusterBench(r: ClusterBenchReport): string {
     lines.push('', `ringkv QUORUM vs the relay (Node's ceiling here: HTTP plus two peer round trips, no storage): ${parts.join('; ')}`);
   }
   const stalled = r.ringkv.flatMap((f) => f.workloads.filter((w) => (w.writeStops ?? 0) + (w.writeSlowdowns ?? 0) > 0).map((w) => `${f.level} ${w.workload} ${w.writeStops} stops, ${w.writeSlowdowns} slowdowns`));
-  lines.push('', `ringkv write stalls (writes the engines held back, all nodes): ${stalled.length === 0 ? 'none' : stalled.join('; ')}`);
+  lines.push('', `ringkv write stalls (all nodes; stops: writes that found an engine stopped, slowdowns: 1 ms delays of its write queue): ${stalled.length === 0 ? 'none' : stalled.join('; ')}`);
   const t = r.targets;
   lines.push('', `targets: QUORUM p99 at half peak < ${t.quorumP99Ms.limit} ms: put ${ms(t.quorumP99Ms.put)}, get ${ms(t.quorumP99Ms.get)} -> ${t.quorumP99Ms.met ? 'met' : 'NOT met'}`);
   lines.push(`         QUORUM 50/50 peak >= ${n(t.quorumMixOpsPerSec.limit)} ops/s: ${n(t.quorumMixOpsPerSec.value)} -> ${t.quorumMixOpsPerSec.met ? 'met' : 'NOT met'}`);
