@@ -16,6 +16,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { assert } from '../io/assert.ts';
+import { SlabMap } from '../io/slab_map.ts';
 import type { TimerId, Timers } from '../io/timers.ts';
 
 export interface NodeTimersOptions {
@@ -31,7 +32,7 @@ export const SLOT_MS = 8;
 export class NodeTimers implements Timers {
   private nextId = 1;
   /** Delays between 0 and COARSE_FROM_MS: Node's own handles, not wrappers. */
-  private readonly timeouts = new Map<TimerId, NodeJS.Timeout>();
+  private readonly timeouts = new SlabMap<TimerId, NodeJS.Timeout>();
   /** Zero-delay timers waiting for the next batch: ids ascending, callbacks (null once cancelled). */
   private queuedIds: TimerId[] = [];
   private queuedCallbacks: Array<(() => void) | null> = [];
@@ -41,9 +42,9 @@ export class NodeTimers implements Timers {
   private batch: NodeJS.Immediate | null = null;
   private immediatesPending = 0;
   /** Pending long timers by id; a cancelled one is simply removed (its slot skips it). */
-  private readonly coarse = new Map<TimerId, () => void>();
+  private readonly coarse = new SlabMap<TimerId, () => void>();
   /** Slot number (end of slot / SLOT_MS) -> the ids due in it and the Node timer that fires it. */
-  private readonly slots = new Map<number, { ids: TimerId[]; timer: NodeJS.Timeout }>();
+  private readonly slots = new SlabMap<number, { ids: TimerId[]; timer: NodeJS.Timeout }>();
   private readonly keepAlive: boolean;
   private readonly fireTimeout = (id: TimerId, callback: () => void): void => {
     this.timeouts.delete(id);
@@ -78,12 +79,10 @@ export class NodeTimers implements Timers {
     }
   };
   private readonly fireSlot = (slot: number): void => {
-    const { ids } = this.slots.get(slot)!;
-    this.slots.delete(slot);
+    const { ids } = this.slots.take(slot)!;
     for (const id of ids) {
-      const callback = this.coarse.get(id);
+      const callback = this.coarse.take(id);
       if (callback === undefined) continue; // cancelled
-      this.coarse.delete(id);
       callback();
     }
   };
@@ -115,9 +114,8 @@ export class NodeTimers implements Timers {
 
   cancelTimer(id: TimerId): void {
     if (this.coarse.delete(id)) return;
-    const timeout = this.timeouts.get(id);
+    const timeout = this.timeouts.take(id);
     if (timeout !== undefined) {
-      this.timeouts.delete(id);
       clearTimeout(timeout);
       return;
     }

@@ -8,6 +8,7 @@
 import { assert } from '../../io/assert.ts';
 import type { Env } from '../../io/env.ts';
 import type { NodeId } from '../../io/network.ts';
+import { SlabMap } from '../../io/slab_map.ts';
 import type { TimerId } from '../../io/timers.ts';
 import type { LivenessSignals } from './liveness.ts';
 import { type Message, WireError, decodeWireMessage, encodeWireMessage, encodeWireRequest } from './messages.ts';
@@ -40,7 +41,8 @@ interface PendingCall {
 
 export class PeerRpc {
   private nextId: number;
-  private readonly calls = new Map<number, PendingCall>();
+  // A SlabMap, not a Map: calls come and go thousands of times a second (io/slab_map.ts says why that matters).
+  private readonly calls = new SlabMap<number, PendingCall>();
   private handler: RequestHandler | null = null;
   private closed = false;
 
@@ -65,9 +67,8 @@ export class PeerRpc {
     const id = this.nextId++;
     const sentAtMs = this.env.clock.monotonicMs();
     const timer = this.env.timers.setTimer(Math.max(0, timeoutMs), () => {
-      const call = this.calls.get(id);
+      const call = this.calls.take(id);
       if (call === undefined) return;
-      this.calls.delete(id);
       if (to !== this.env.nodeId) this.liveness.timedOut(to, sentAtMs);
       call.onReply(null);
     });

@@ -12,6 +12,7 @@
 // nothing a replica reports can vanish in a crash.
 
 import { assert } from '../../io/assert.ts';
+import { SlabMap } from '../../io/slab_map.ts';
 import type { Engine } from '../storage/engine.ts';
 
 interface Pending {
@@ -23,7 +24,8 @@ interface Pending {
 }
 
 export class RecordWriter {
-  private readonly pending = new Map<string, Pending>();
+  // A SlabMap, not a Map: an entry per write in flight (io/slab_map.ts says why that matters).
+  private readonly pending = new SlabMap<string, Pending>();
 
   constructor(private readonly engine: Engine) {}
 
