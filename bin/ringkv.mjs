@@ -1,6 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-old-space-size=256
 // Entry point: runs the TypeScript CLI, compiled as it loads
-// (typescript_hooks.mjs), so no build step is needed.
+// (typescript_hooks.mjs), so no build step is needed. The first line gives
+// node the V8 flags a store node runs with (real/node_v8_flags.ts says why).
 import { register } from 'node:module';
 
 // A reader that stops early (`ringkv check ... | head`) is not an error.

@@ -18,6 +18,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_VNODES } from './node_config.ts';
+import { NODE_PROCESS_V8_FLAGS } from './node_v8_flags.ts';
 import { generateSecretHex } from './peer_auth.ts';
 
 export interface LocalClusterSettings {
@@ -42,7 +43,7 @@ export interface LocalClusterOptions {
   startTimeoutMs: number;
   /** Lines for the operator (stderr of the children, exits). */
   report: (line: string) => void;
-  /** Node.js flags for the node processes (V8 heap sizes, profiling). */
+  /** Node.js flags for the node processes (profiling, tracing), after NODE_PROCESS_V8_FLAGS; default this process's own. */
   execArgv?: string[];
   /** Durability of the nodes (node_config.ts); default group commit, an fsync per write batch. */
   durability?: { mode: 'group-commit' } | { mode: 'periodic'; syncIntervalMs: number };
@@ -133,7 +134,7 @@ export class LocalCluster {
     const children = new Map<string, ChildProcess>();
     const exits = new Map<string, Promise<number | null>>();
     const ready = ids.map((id, i) => {
-      const child = fork(o.binPath, ['start', '--config', files[i]!], { execArgv: o.execArgv ?? process.execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+      const child = fork(o.binPath, ['start', '--config', files[i]!], { execArgv: [...NODE_PROCESS_V8_FLAGS, ...(o.execArgv ?? process.execArgv)], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
       children.set(id, child);
       child.stderr!.setEncoding('utf8');
       child.stderr!.on('data', (text: string) => {

@@ -23,6 +23,7 @@ import { StoreNode } from '../core/node.ts';
 import { EventLoopMonitor } from './event_loop_monitor.ts';
 import { httpRequestHandler } from './http_api.ts';
 import { NodeMetrics } from './metrics.ts';
+import { NODE_PROCESS_V8_FLAGS, missingV8Flags } from './node_v8_flags.ts';
 import type { RealNodeConfig } from './node_config.ts';
 import { nodeStatus } from './node_status.ts';
 import { PeriodicSyncDisk } from './periodic_sync_disk.ts';
@@ -44,6 +45,10 @@ export interface RunningNode {
 }
 
 export async function startNode(config: RealNodeConfig, logger: Logger): Promise<RunningNode> {
+  const missingFlags = missingV8Flags(process.execArgv);
+  if (missingFlags.length > 0) {
+    logger.warn({ missing: missingFlags }, `started without node ${NODE_PROCESS_V8_FLAGS.join(' ')}: expect frequent full GCs and a longer latency tail (run bin/ringkv.mjs directly, or pass them to node)`);
+  }
   fs.mkdirSync(config.dataDir, { recursive: true });
   const releaseDir = lockDataDir(config.dataDir);
   const cleanups: Array<() => Promise<void> | void> = [releaseDir];

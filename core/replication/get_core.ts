@@ -14,7 +14,7 @@ import type { NodeId } from '../../io/network.ts';
 import { ConflictModeMismatchError } from '../versioning/errors.ts';
 import type { VersionedValue } from '../versioning/versioned_value.ts';
 import { type ErrorCode, type ErrorInfo, errorInfo } from './requests.ts';
-import { mergeAll, sameVersion } from './version_set.ts';
+import { VersionComparer, mergeAll } from './version_set.ts';
 import { WAITING, assertDistinctTargets, waitingIndexOf } from './target_answers.ts';
 
 export type GetOutcome = { ok: true; merged: VersionedValue | null; replied: number } | { ok: false; error: ErrorInfo };
@@ -117,10 +117,11 @@ export class GetCore {
     }
     const stale: NodeId[] = [];
     const current: NodeId[] = [];
+    const isMerged = new VersionComparer(merged);
     for (let i = 0; i < this.targets.length; i++) {
       const state = this.state[i]!;
       if (state !== REPLIED && state !== REPLIED_UNCOUNTED) continue;
-      if (!sameVersion(this.values[i]!, merged)) stale.push(this.targets[i]!);
+      if (!isMerged.same(this.values[i]!)) stale.push(this.targets[i]!);
       else if (state === REPLIED) current.push(this.targets[i]!);
     }
     return { merged, stale, current };

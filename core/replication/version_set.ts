@@ -17,11 +17,26 @@ export function mergeAll(versions: Iterable<VersionedValue | null>): VersionedVa
 
 /** Whether two versions are the same (as stored: same writes, same dots, same history). */
 export function sameVersion(a: VersionedValue | null, b: VersionedValue | null): boolean {
-  if (a === b) return true;
-  if (a === null || b === null) return false;
-  const x = encodeVersionedValue(a);
-  const y = encodeVersionedValue(b);
-  if (x.length !== y.length) return false;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
+  return new VersionComparer(b).same(a);
+}
+
+/**
+ * Compares versions with one target, encoding the target once: a read
+ * compares every replica's reply with the merge of them all.
+ */
+export class VersionComparer {
+  private targetBytes: Uint8Array | null = null;
+
+  constructor(private readonly target: VersionedValue | null) {}
+
+  same(v: VersionedValue | null): boolean {
+    if (v === this.target) return true;
+    if (v === null || this.target === null) return false;
+    this.targetBytes ??= encodeVersionedValue(this.target);
+    const x = encodeVersionedValue(v);
+    const y = this.targetBytes;
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+    return true;
+  }
 }

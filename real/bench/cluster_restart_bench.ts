@@ -17,6 +17,7 @@ import { Client } from '../client.ts';
 import type { LocalCluster } from '../local_cluster.ts';
 import { realStorageEnv } from '../storage_env.ts';
 import { isRemovedFileName } from '../fs_disk.ts';
+import { NODE_PROCESS_V8_FLAGS } from '../node_v8_flags.ts';
 
 export interface RestartFigures {
   /** User bytes written before the kill (each node holds all of them: N=3 on 3 nodes). */
@@ -80,7 +81,7 @@ export async function measureRestart(cluster: LocalCluster, binPath: string, byt
 
   const started = performance.now();
   const startedWall = Date.now();
-  const child = spawn(process.execPath, [binPath, 'start', '--config', victim.configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_PROCESS_V8_FLAGS, binPath, 'start', '--config', victim.configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   try {

@@ -12,6 +12,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { assert } from '../../io/assert.ts';
+import { NODE_PROCESS_V8_FLAGS } from '../node_v8_flags.ts';
 import { generateSecretHex } from '../peer_auth.ts';
 import type { ChaosNetwork } from './chaos_network.ts';
 
@@ -95,7 +96,7 @@ export class ChaosCluster {
   /** Starts one node and resolves once it serves (its `ready` message). */
   async start(id: string): Promise<void> {
     assert(!this.procs.has(id), `${id} is already running`);
-    const { file, args } = this.o.network.command(id, [process.execPath, this.o.binPath, 'start', '--config', this.configFile(id)]);
+    const { file, args } = this.o.network.command(id, [process.execPath, ...NODE_PROCESS_V8_FLAGS, this.o.binPath, 'start', '--config', this.configFile(id)]);
     const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     const proc: NodeProcess = { child, exited: new Promise((resolve) => child.once('exit', () => resolve())), expectedExit: false };
     this.procs.set(id, proc);
