@@ -128,6 +128,10 @@ describe('resolveNodeConfig', () => {
     expect(c.node.engine?.syncWrites).toBe(false);
   });
 
+  it('builds Merkle trees in short steps on a real node, not in the simulator default of 256 records', () => {
+    expect(resolveNodeConfig(base, dir).node.antiEntropy?.buildKeysPerStep).toBe(32);
+  });
+
   it('staggers flushes: a memtable jitter by default, salted by the node id so every node differs', () => {
     const c1 = resolveNodeConfig(base, dir);
     const c2 = resolveNodeConfig({ ...base, nodeId: 'n2', http: { host: '127.0.0.1', port: 8002 }, dataDir: 'd2' }, dir);
