@@ -31,6 +31,7 @@ export const SLOT_MS = 8;
 
 export class NodeTimers implements Timers {
   private nextId = 1;
+  // SlabMaps, not Maps: timers come and go thousands of times a second (io/slab_map.ts says why that matters).
   /** Delays between 0 and COARSE_FROM_MS: Node's own handles, not wrappers. */
   private readonly timeouts = new SlabMap<TimerId, NodeJS.Timeout>();
   /** Zero-delay timers waiting for the next batch: ids ascending, callbacks (null once cancelled). */
