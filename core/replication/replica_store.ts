@@ -24,6 +24,7 @@ import {
 } from '../versioning/versioned_value.ts';
 import { CorruptionError } from '../storage/errors.ts';
 import type { RecordWriter } from './record_writer.ts';
+import { VersionComparer } from './version_set.ts';
 import { parseReplicaKey, prefixEnd, replicaKey, replicaPrefix } from './storage_keys.ts';
 
 export interface StoredRecord {
@@ -84,7 +85,7 @@ export class ReplicaStore {
     }
     // The record's bytes are encoded once: the engine and the anti-entropy hook share them.
     const encoded = merged === current ? null : encodeVersionedValue(merged);
-    if (current !== null && (encoded === null || (merged.mode === 'siblings' && sameBytes(encoded, encodeVersionedValue(current))))) {
+    if (current !== null && (encoded === null || (merged.mode === 'siblings' && new VersionComparer(merged, encoded).same(current)))) {
       // Nothing new (a duplicate or an older version): no write, but the
       // answer waits until what it reports is durable.
       this.writer.whenDurable(storageKey, () => cb(null, current));
@@ -178,10 +179,4 @@ export function engineTtlMs(v: VersionedValue, nowMs: number, graceMs: number): 
   }
   const ttl = Math.floor(horizon + graceMs - nowMs);
   return Number.isSafeInteger(ttl) && ttl >= 1 ? ttl : 1;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -22,12 +22,14 @@ export function sameVersion(a: VersionedValue | null, b: VersionedValue | null):
 
 /**
  * Compares versions with one target, encoding the target once: a read
- * compares every replica's reply with the merge of them all.
+ * compares every replica's reply with the merge of them all. A caller that
+ * has the target's encoding already passes it.
  */
 export class VersionComparer {
-  private targetBytes: Uint8Array | null = null;
-
-  constructor(private readonly target: VersionedValue | null) {}
+  constructor(
+    private readonly target: VersionedValue | null,
+    private targetBytes: Uint8Array | null = null,
+  ) {}
 
   same(v: VersionedValue | null): boolean {
     if (v === this.target) return true;
