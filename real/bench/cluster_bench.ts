@@ -17,7 +17,8 @@
 // the hot paths, so no system's ladder starts on interpreted code.
 //
 // Per workload: the peak throughput, found closed-loop by raising the
-// number of connections until throughput stops growing; then latency
+// number of connections until throughput stops growing (connection_ladder.ts);
+// then latency
 // percentiles open-loop at half that peak (load_worker.ts says how latency
 // is counted). Gets read keys written by a fill before the measurements.
 // With --restart, a node holding 1 GiB is killed and restarted
@@ -31,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { integerFlag, parseFlags, UsageError } from '../cli/command.ts';
 import { LocalCluster } from '../local_cluster.ts';
 import { type RestartFigures, measureRestart } from './cluster_restart_bench.ts';
+import { ConnectionLadder } from './connection_ladder.ts';
 import type { LoadTarget } from './load_connection.ts';
 import { LoadPool, type MergedLoadResult } from './load_pool.ts';
 import { REDIS_INSTALL_HINT, RedisServer } from './redis_server.ts';
@@ -203,6 +205,7 @@ async function measureSystem(
     const stalls0 = stalls === null ? null : await stalls();
     const ladder: WorkloadFigures['ladder'] = [];
     let best = { connections: 0, opsPerSec: 0, serverCpuUsPerOp: null as number | null, loadCpuUsPerOp: null as number | null };
+    const search = new ConnectionLadder();
     for (const connections of s.ladder) {
       const cpu0 = cpuMicros(serverPids);
       const gen0 = cpuMicros(pool.pids);
@@ -214,9 +217,8 @@ async function measureSystem(
       const serverCpuUsPerOp = perOp(cpu0, cpu1, ops);
       const loadCpuUsPerOp = perOp(gen0, gen1, ops);
       ladder.push({ connections, opsPerSec: r.opsPerSec, errors: r.errors, serverCpuUsPerOp, loadCpuUsPerOp });
-      const grew = r.opsPerSec > best.opsPerSec * 1.05;
       if (r.opsPerSec > best.opsPerSec) best = { connections, opsPerSec: r.opsPerSec, serverCpuUsPerOp, loadCpuUsPerOp };
-      if (!grew && ladder.length >= 2) break;
+      if (!search.offer(r.opsPerSec)) break;
     }
     const rate = best.opsPerSec / 2;
     const r: MergedLoadResult = await pool.run({ ...base, mode: 'open', connections: Math.max(8, best.connections), ratePerSec: rate, putFraction: w.putFraction, durationMs: s.openMs, warmupMs: s.warmupMs });
