@@ -40,6 +40,7 @@ import type { TimerId } from '../io/timers.ts';
 import type { Ring } from './ring/ring.ts';
 import { Topology } from './ring/topology.ts';
 import { DEFAULT_STREAM_OPTIONS, type StreamProgress } from './ring_change/range_streamer.ts';
+import { RangeCleanup, type RangeCleanupProgress } from './ring_change/range_cleanup.ts';
 import { RingChangeService } from './ring_change/ring_change_service.ts';
 import { RingPhaseDriver, type RingOperationKind } from './ring_change/ring_phase_driver.ts';
 import { OWN_RING_META, type OwnRingRecord, encodeOwnRing } from './ring_change/own_ring_record.ts';
@@ -89,6 +90,7 @@ export { DEFAULT_KEYSPACE, type KeyspaceConfig } from './replication/keyspace.ts
 export type { LivenessView } from './replication/liveness.ts';
 export type { MemberView } from './membership/node_membership.ts';
 export type { RebuildProgress } from './replication/replica_rebuild.ts';
+export type { RangeCleanupProgress } from './ring_change/range_cleanup.ts';
 export type {
   DeleteRequest,
   ErrorCode,
@@ -121,6 +123,7 @@ export class StoreNode {
   private currentTopology: Topology;
   private readonly ringChange: RingChangeService;
   private readonly ringPhases: RingPhaseDriver;
+  private readonly cleanup: RangeCleanup | null;
 
   private constructor(
     private readonly env: Env,
@@ -196,6 +199,16 @@ export class StoreNode {
     };
     this.coordinator = new Coordinator(deps);
     this.scanner = new ScanCoordinator(deps);
+    // A lost stream checkpoint only means streaming that task again, a lost cleanup record walking the data again.
+    const loadMeta = (name: string): Uint8Array | undefined => {
+      try {
+        return engine.get(metaKey(name));
+      } catch (err) {
+        if (!(err instanceof CorruptionError)) throw err;
+        return undefined;
+      }
+    };
+    const saveMeta = (name: string, value: Uint8Array, cb: (err: Error | null) => void): void => writer.put(metaKey(name), value, undefined, cb);
     this.ringChange = new RingChangeService(
       {
         self: env.nodeId,
@@ -205,15 +218,8 @@ export class StoreNode {
         requestPage: (source, request, cb) =>
           this.rpc.call(source, { t: 'stream', ...request }, config.requestTimeoutMs, (reply) => cb(reply?.t === 'stream_ok' ? { items: reply.items, next: reply.next } : null)),
         apply: (ks, key, value, cb) => this.replicas.apply(ks, key, value, (err) => cb(err)),
-        loadMeta: (name) => {
-          try {
-            return engine.get(metaKey(name));
-          } catch (err) {
-            if (!(err instanceof CorruptionError)) throw err;
-            return undefined; // a lost checkpoint only means streaming that task again
-          }
-        },
-        saveMeta: (name, value, cb) => writer.put(metaKey(name), value, undefined, cb),
+        loadMeta,
+        saveMeta,
         mark,
       },
       { ...DEFAULT_STREAM_OPTIONS, ...config.rangeStream },
@@ -314,6 +320,22 @@ export class StoreNode {
       caughtUp: () => this.ringChange.caughtUp(),
       mark,
     });
+    this.cleanup =
+      config.rangeCleanup === false
+        ? null
+        : new RangeCleanup({
+            self: env.nodeId,
+            timers: env.timers,
+            engine,
+            writer,
+            keyspaces: () => keyspaces.all(),
+            topology: () => this.currentTopology,
+            settled: () => this.ringPhases.settled(),
+            allowed: () => !this.guard.needed,
+            loadMeta,
+            saveMeta,
+            mark,
+          });
     this.every(config.probeIntervalMs ?? 200, () => this.background());
     const aliveEvery = config.lastAliveIntervalMs ?? defaultLastAliveIntervalMs(graceMs);
     this.every(aliveEvery, () => this.guard.recordAlive());
@@ -446,6 +468,11 @@ export class StoreNode {
     return this.guard.needed;
   }
 
+  /** What the cleanup of ranges given away has done; null when config.rangeCleanup is false. */
+  rangeCleanupProgress(): RangeCleanupProgress | null {
+    return this.cleanup?.progress ?? null;
+  }
+
   /** The rebuild's progress; null if none is running. */
   rebuildProgress(): RebuildProgress | null {
     return this.guard.progress;
@@ -512,6 +539,7 @@ export class StoreNode {
     this.guard.close();
     this.antiEntropy.close();
     this.ringChange.stop();
+    this.cleanup?.close();
     this.rpc.close();
     this.engine.close(cb);
   }
@@ -559,6 +587,7 @@ export class StoreNode {
   /** Periodic work: probe peers believed down, replay hints, look for ring changes in peers' app states. */
   private background(): void {
     this.membership.refresh();
+    this.cleanup?.tick();
     const probeMs = this.config.probeIntervalMs ?? 200;
     for (const node of this.reachability.downNodes()) this.rpc.tell(node, { t: 'ping' }, probeMs);
     this.hints.replay(

@@ -70,6 +70,13 @@ export interface NodeConfig {
   /** Compact the whole engine this often (purging tombstones past their grace); default never (compaction runs as writes need it). */
   fullCompactionIntervalMs?: number;
   /**
+   * Drop the records of ranges the node no longer replicates once the ring
+   * has settled (ring_change/range_cleanup.ts; default true). false keeps
+   * them, as Cassandra does until `nodetool cleanup`: only for showing the
+   * deleted values such leftovers bring back when a range returns.
+   */
+  rangeCleanup?: boolean;
+  /**
    * Join the running cluster (ring_change/ring_phase_driver.ts): learn the
    * ring from the seeds, pick tokens by balanced allocation, announce
    * 'joining', pull the ranges, announce 'normal'. The node need not be

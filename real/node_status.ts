@@ -57,6 +57,7 @@ export function nodeStatus(s: StatusSources): Record<string, unknown> {
     generation: node.generation,
     needsRebuild: node.needsRebuild,
     rebuild: node.rebuildProgress(),
+    rangeCleanup: node.rangeCleanupProgress(),
     durability: config.durability,
     members,
     ring: { tokens: ring.tokenCount, spread: Object.fromEntries(factors.map((n) => [`rf${n}`, ring.spread(n)])) },

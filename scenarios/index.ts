@@ -19,6 +19,7 @@ import { rollingRestart } from './rolling_restart.ts';
 import { siblingsConcurrentWriters } from './siblings_concurrent_writers.ts';
 import { smoke } from './smoke.ts';
 import { strongUnderChaos } from './strong_under_chaos.ts';
+import { rangeRegained, rangeRegainedNoCleanup } from './range_regained.ts';
 import { zombieTombstone, zombieTombstoneUnguarded } from './zombie_tombstone.ts';
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -42,6 +43,8 @@ export const SCENARIOS: readonly Scenario[] = [
   zombieTombstone,
   zombieTombstoneUnguarded,
   rollingRestart,
+  rangeRegained,
+  rangeRegainedNoCleanup,
 ];
 
 assert(new Set(SCENARIOS.map((s) => s.name)).size === SCENARIOS.length, 'scenario names must be unique');

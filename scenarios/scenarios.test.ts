@@ -52,6 +52,8 @@ describe('scenarios', () => {
       'zombie-tombstone',
       'zombie-tombstone-unguarded',
       'rolling-restart',
+      'range-regained',
+      'range-regained-no-cleanup',
     ]);
   });
 

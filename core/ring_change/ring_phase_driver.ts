@@ -231,8 +231,8 @@ export class RingPhaseDriver {
     return this.d.topology().phaseOf(id) === phase;
   }
 
-  /** The settle rule (top of file). */
-  private settled(): boolean {
+  /** The settle rule (top of file) holds for the current topology. */
+  settled(): boolean {
     const t = this.d.topology();
     const agree = this.d.livePeers().every((id) => this.d.progressOf(id)?.topologyVersion === t.version);
     if (!agree) {

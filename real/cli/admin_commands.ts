@@ -3,6 +3,7 @@
 
 import * as fs from 'node:fs';
 import type { RepairProgress } from '../../core/antientropy/anti_entropy_service.ts';
+import type { RangeCleanupProgress } from '../../core/ring_change/range_cleanup.ts';
 import { type Command, UsageError, parseFlags } from './command.ts';
 import { NODE_FLAGS_HELP, NODE_FLAG_NAMES, clientFrom, countFlag, reportingErrors } from './node_client_flags.ts';
 
@@ -27,6 +28,7 @@ interface NodeStatus {
   ring: { tokens: number; spread: Record<string, { primary: number; replica: number }> };
   hints: { total: number };
   storage: { tablesPerLevel: number[]; compactionBacklogBytes: number; diskBytes: number } | null;
+  rangeCleanup: RangeCleanupProgress | null;
   events: Record<string, number>;
 }
 
@@ -43,8 +45,9 @@ export const statusCommand: Command = {
   help: `usage: ringkv status [--json] [--node URL]
 
 Prints the node's view of every member (up, suspect or down; peer link;
-heartbeat phi; hints waiting for it) and its storage (SSTables per level,
-compaction backlog).
+heartbeat phi; hints waiting for it), its storage (SSTables per level,
+compaction backlog) and, while one runs, the pass that drops the records of
+ranges the node gave away in a ring change.
 
 options:
   --json    print /admin/status as it is
@@ -71,6 +74,10 @@ ${NODE_FLAGS_HELP}`,
           console.log(`storage: tables per level [${s.storage.tablesPerLevel.join(', ')}], compaction backlog ${s.storage.compactionBacklogBytes} B, ${s.storage.diskBytes} B on disk`);
         }
         console.log(`hints pending: ${s.hints.total}`);
+        const running = s.rangeCleanup?.running;
+        if (running !== undefined && running !== null) {
+          console.log(`dropping ranges given away: ${running.recordsScanned} records scanned, ${running.recordsDropped} dropped`);
+        }
         return s.members.every((m) => m.state === 'up') ? 0 : 1;
       });
     } finally {
