@@ -10,6 +10,8 @@ function workload(name: string, peak: number, p99Ms: number, cpu: number, stops 
     serverCpuUsPerOp: cpu,
     loadCpuUsPerOp: 40,
     rate: peak / 2,
+    settledMs: 250,
+    settledQuiet: true,
     achievedOpsPerSec: peak / 2,
     p50Ms: p99Ms / 4,
     p99Ms,

@@ -18,7 +18,7 @@
 //
 // Per workload: the peak throughput, found closed-loop by raising the
 // number of connections until throughput stops growing (connection_ladder.ts);
-// then latency
+// then, once the servers have gone quiet again (process_cpu.ts), latency
 // percentiles open-loop at half that peak (load_worker.ts says how latency
 // is counted). Gets read keys written by a fill before the measurements.
 // With --restart, a node holding 1 GiB is killed and restarted
@@ -35,6 +35,7 @@ import { type RestartFigures, measureRestart } from './cluster_restart_bench.ts'
 import { ConnectionLadder } from './connection_ladder.ts';
 import type { LoadTarget } from './load_connection.ts';
 import { LoadPool, type MergedLoadResult } from './load_pool.ts';
+import { cpuMicros, perOp, waitUntilQuiet } from './process_cpu.ts';
 import { REDIS_INSTALL_HINT, RedisServer } from './redis_server.ts';
 import { RelayCeiling } from './relay_ceiling.ts';
 
@@ -45,6 +46,8 @@ const WORKLOADS = [
   { name: 'mix', putFraction: 0.5 },
 ] as const;
 const VALUE_BYTES = 1024;
+/** Before each open loop, the servers are let work off what the ladder's peak left them (waitUntilQuiet). */
+const QUIET = { windowMs: 250, maxCores: 0.2, maxWaitMs: 15_000 };
 const TARGET_P99_MS = 5;
 const TARGET_MIX_OPS = 10_000;
 
@@ -77,6 +80,9 @@ export interface WorkloadFigures {
   loadCpuUsPerOp: number | null;
   /** Open loop at half the peak: */
   rate: number;
+  /** How long the servers took to go quiet after the ladder (process_cpu.ts), and whether they did before QUIET.maxWaitMs. */
+  settledMs: number;
+  settledQuiet: boolean;
   achievedOpsPerSec: number;
   p50Ms: number;
   p99Ms: number;
@@ -144,29 +150,6 @@ async function waitForLinks(cluster: LocalCluster, timeoutMs: number): Promise<v
   }
 }
 
-/** Every workload against one set of targets: fill, then peak and half-peak latency per workload. */
-/** CPU time (user + system) of processes in microseconds, from /proc; null where /proc is not there. */
-function cpuMicros(pids: number[]): number | null {
-  let total = 0;
-  try {
-    for (const pid of pids) {
-      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      total += Number(fields[11]) + Number(fields[12]);
-    }
-  } catch {
-    return null;
-  }
-  return (total * 1e6) / CLOCK_TICKS_PER_SECOND;
-}
-
-/** Linux's USER_HZ, the unit of /proc/PID/stat times, is 100 on every architecture Node runs on. */
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/** CPU microseconds per operation between two cpuMicros readings; null when either is missing. */
-function perOp(before: number | null, after: number | null, ops: number): number | null {
-  return before === null || after === null || ops === 0 ? null : (after - before) / ops;
-}
-
 /** Write stops and slowdowns so far, summed over the nodes (admin status). */
 type StallCounter = () => Promise<{ stops: number; slowdowns: number }>;
 
@@ -183,6 +166,7 @@ function clusterStalls(cluster: LocalCluster): StallCounter {
   };
 }
 
+/** Every workload against one set of targets: fill, then peak and half-peak latency per workload. */
 async function measureSystem(
   pool: LoadPool,
   targets: LoadTarget[],
@@ -221,6 +205,7 @@ async function measureSystem(
       if (!search.offer(r.opsPerSec)) break;
     }
     const rate = best.opsPerSec / 2;
+    const settled = await waitUntilQuiet(serverPids, QUIET);
     const r: MergedLoadResult = await pool.run({ ...base, mode: 'open', connections: Math.max(8, best.connections), ratePerSec: rate, putFraction: w.putFraction, durationMs: s.openMs, warmupMs: s.warmupMs });
     const stalls1 = stalls === null ? null : await stalls();
     const pct = (p: number) => (r.latency.count > 0 ? r.latency.percentile(p) / 1000 : Number.NaN);
@@ -232,6 +217,8 @@ async function measureSystem(
       serverCpuUsPerOp: best.serverCpuUsPerOp,
       loadCpuUsPerOp: best.loadCpuUsPerOp,
       rate,
+      settledMs: settled.waitedMs,
+      settledQuiet: settled.quiet,
       achievedOpsPerSec: r.opsPerSec,
       p50Ms: pct(50),
       p99Ms: pct(99),
@@ -241,7 +228,7 @@ async function measureSystem(
       writeStops: stalls0 === null || stalls1 === null ? null : stalls1.stops - stalls0.stops,
       writeSlowdowns: stalls0 === null || stalls1 === null ? null : stalls1.slowdowns - stalls0.slowdowns,
     };
-    log(`  ${label} ${w.name}: peak ${Math.round(best.opsPerSec)} ops/s at ${best.connections} connections, ${best.serverCpuUsPerOp?.toFixed(0) ?? '?'} us server CPU/op, ${best.loadCpuUsPerOp?.toFixed(0) ?? '?'} us generator CPU/op; at ${Math.round(rate)}/s p50 ${figures.p50Ms.toFixed(2)} ms p99 ${figures.p99Ms.toFixed(2)} ms p999 ${figures.p999Ms.toFixed(2)} ms${figures.writeStops === null ? '' : `; write stops ${figures.writeStops}, slowdowns ${figures.writeSlowdowns}`}`);
+    log(`  ${label} ${w.name}: peak ${Math.round(best.opsPerSec)} ops/s at ${best.connections} connections, ${best.serverCpuUsPerOp?.toFixed(0) ?? '?'} us server CPU/op, ${best.loadCpuUsPerOp?.toFixed(0) ?? '?'} us generator CPU/op; at ${Math.round(rate)}/s (after ${figures.settledQuiet ? '' : 'no quiet in '}${(figures.settledMs / 1000).toFixed(1)} s to settle) p50 ${figures.p50Ms.toFixed(2)} ms p99 ${figures.p99Ms.toFixed(2)} ms p999 ${figures.p999Ms.toFixed(2)} ms${figures.writeStops === null ? '' : `; write stops ${figures.writeStops}, slowdowns ${figures.writeSlowdowns}`}`);
     out.push(figures);
   }
   return out;
