@@ -59,6 +59,18 @@ describe('FsDisk', () => {
     f.close();
   });
 
+  it('hands appended bytes to the kernel by the end of the tick, so a killed process keeps them', async () => {
+    const dir = tempDir();
+    const disk = new FsDisk(dir);
+    const f = disk.create('wal');
+    f.append(bytes(1, 2, 3));
+    f.append(bytes(4));
+    expect(fs.readFileSync(path.join(dir, 'wal')).length).toBe(0); // still gathered: one write(2) per tick
+    await new Promise((r) => setImmediate(r));
+    expect([...fs.readFileSync(path.join(dir, 'wal'))]).toEqual([1, 2, 3, 4]);
+    f.close();
+  });
+
   it('lets every handle of a file see bytes another handle has not flushed yet', () => {
     const disk = new FsDisk(tempDir());
     const w = disk.create('t');

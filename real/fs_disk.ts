@@ -9,6 +9,16 @@
 // after `sync`. Every handle opened on the same name shares the inode, so a
 // reader opened while a writer still holds buffered bytes sees them.
 //
+// The buffer is handed to the kernel at the end of the current tick
+// (process.nextTick), not only when it fills or at a sync. With periodic
+// durability the engine acknowledges a write once appended; its
+// acknowledgement leaves the process later (peer replies on setImmediate,
+// HTTP responses uncorked on a nextTick queued after the append), so an
+// acknowledged write is in the kernel first, and a killed process (kill -9,
+// the OOM killer, a crash) loses none of them: only a crash of the machine
+// loses the last sync interval, as with Redis's appendfsync everysec. All the
+// appends of one tick still make one write(2).
+//
 // Errors map to the model: ENOSPC -> DiskFullError (the failed append leaves
 // nothing behind: a partial write(2) is truncated away), EIO on read ->
 // DiskReadError, ENOENT -> FileNotFoundError.
@@ -79,6 +89,7 @@ class Inode {
   private written: number;
   private buffer: Uint8Array | null = null;
   private buffered = 0;
+  private flushQueued = false;
   /** Open handles; the fd closes when the last one closes and no sync is pending. */
   handles = 0;
   private pendingSyncs = 0;
@@ -102,6 +113,7 @@ class Inode {
       this.buffer ??= new Uint8Array(WRITE_BUFFER_BYTES);
       this.buffer.set(data, this.buffered);
       this.buffered += data.length;
+      this.flushAtTickEnd();
       return;
     }
     // Flushing first keeps file order; if it fails the buffered bytes stay
@@ -113,7 +125,22 @@ class Inode {
       this.buffer ??= new Uint8Array(WRITE_BUFFER_BYTES);
       this.buffer.set(data, 0);
       this.buffered = data.length;
+      this.flushAtTickEnd();
     }
+  }
+
+  private flushAtTickEnd(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    process.nextTick(() => {
+      this.flushQueued = false;
+      if (this.fdClosed) return;
+      try {
+        this.flush();
+      } catch {
+        // Still buffered and readable; the next append or sync that writes reports the error.
+      }
+    });
   }
 
   /** Hands the buffered bytes to the kernel. Throws DiskFullError, keeping them buffered. */
