@@ -11,13 +11,13 @@
 //
 // The buffer is handed to the kernel at the end of the current tick
 // (process.nextTick), not only when it fills or at a sync. With periodic
-// durability the engine acknowledges a write once appended; its
-// acknowledgement leaves the process later (peer replies on setImmediate,
-// HTTP responses uncorked on a nextTick queued after the append), so an
-// acknowledged write is in the kernel first, and a killed process (kill -9,
-// the OOM killer, a crash) loses none of them: only a crash of the machine
-// loses the last sync interval, as with Redis's appendfsync everysec. All the
-// appends of one tick still make one write(2).
+// durability the engine acknowledges a write once appended, through a timer
+// (never inside the write), so the acknowledgement runs after this tick and
+// an acknowledged write is in the kernel first: a killed process (kill -9,
+// the OOM killer, a crash) loses none of them, only a crash of the machine
+// loses the last sync interval, as with Redis's appendfsync everysec.
+// (Engine.tryWriteNow, which only the engine bench uses, acknowledges within
+// the tick.) All the appends of one tick still make one write(2).
 //
 // Errors map to the model: ENOSPC -> DiskFullError (the failed append leaves
 // nothing behind: a partial write(2) is truncated away), EIO on read ->
