@@ -1,8 +1,10 @@
 // The "periodic" durability mode: the engine acknowledges writes once they
 // are in the page cache (syncWrites off), and this Disk wrapper fsyncs every
 // file written since the last round on a fixed interval, like Cassandra's
-// commitlog_sync: periodic. A crash loses at most the last interval of
-// acknowledged writes; in exchange no write waits for an fsync. A file
+// commitlog_sync: periodic. A crash of the machine loses at most the last
+// interval of acknowledged writes, a crash of the process none (FsDisk hands
+// a tick's appends to the kernel before they are acknowledged); in exchange
+// no write waits for an fsync. A file
 // closed between rounds is synced as it closes, and flushAll() syncs
 // everything still dirty (used on shutdown).
 
