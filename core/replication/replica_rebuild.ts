@@ -103,7 +103,7 @@ export class ReplicaRebuild {
   private wipeStep(done: (err: Error | null) => void): void {
     if (this.stopped) return;
     const prefix = Uint8Array.of(REPLICA_TAG);
-    const cursor = this.d.engine.iterator({ start: prefix, end: prefixEnd(prefix)!, limit: WIPE_STEP });
+    const cursor = this.d.engine.iterator({ start: prefix, end: prefixEnd(prefix)!, limit: WIPE_STEP, fillCache: false });
     const keys: Uint8Array[] = [];
     try {
       for (let kv = cursor.next(); kv !== undefined; kv = cursor.next()) keys.push(kv.key);

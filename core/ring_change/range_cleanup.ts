@@ -14,9 +14,10 @@
 //   settled (ring_phase_driver.ts's rule: every live member reports the same
 //   version and settleMs have passed, so no request placed by an older
 //   topology is still landing here).
-// - It walks the replica records a step of STEP_KEYS at a time and removes
-//   every record whose key the node is not a home replica of under that
-//   topology; a step's removals are durable before the next step starts.
+// - It walks the replica records a step of STEP_KEYS at a time, reading
+//   around the block cache (the walk must not push out hot blocks), and
+//   removes every record whose key the node is not a home replica of under
+//   that topology; a step's removals are durable before the next starts.
 //   Records of keyspaces the node does not know are kept.
 // - A new topology version stops a pass; the next starts over once that
 //   version settles. Corrupt data stops a pass too (the engine reports the
@@ -145,7 +146,7 @@ export class RangeCleanup {
     const drop: Uint8Array[] = [];
     let last: Uint8Array | null = null;
     try {
-      const cursor = this.d.engine.iterator({ start: p.from, end, limit: STEP_KEYS });
+      const cursor = this.d.engine.iterator({ start: p.from, end, limit: STEP_KEYS, fillCache: false });
       try {
         for (let kv = cursor.next(); kv !== undefined; kv = cursor.next()) {
           last = kv.key;

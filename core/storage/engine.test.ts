@@ -42,6 +42,27 @@ function setup(seed: string, options: Partial<EngineOptions> = small) {
 }
 
 describe('engine basics', () => {
+  it('a scan with fillCache false leaves the block cache as it found it; a default scan fills it', () => {
+    const { sim, engine } = setup('fill-cache');
+    for (let i = 0; i < 400; i++) wait(sim, (cb) => engine.put(key(i), enc(`value-${i}`.padEnd(60, 'z')), undefined, cb));
+    wait(sim, (cb) => engine.flush(cb));
+    wait(sim, (cb) => engine.compactAll(cb));
+    const misses = () => engine.stats().blockCache.misses;
+    const walk = (fillCache?: boolean) => engine.scan(fillCache === undefined ? {} : { fillCache }).length;
+    const m0 = misses();
+    expect(walk(false)).toBe(400);
+    const m1 = misses();
+    expect(m1).toBeGreaterThan(m0); // read from the tables
+    expect(walk(false)).toBe(400);
+    expect(misses() - m1).toBe(m1 - m0); // nothing was kept: the same blocks missed again
+    const m2 = misses();
+    expect(walk()).toBe(400);
+    const m3 = misses();
+    expect(walk()).toBe(400);
+    expect(misses()).toBe(m3); // kept by the first default walk
+    expect(m3 - m2).toBe(m1 - m0);
+  });
+
   it('getView hands out views that keep their bytes through later writes, memtable growth, flush and compaction', () => {
     const { sim, engine } = setup('views');
     const views = new Map<number, Uint8Array>();

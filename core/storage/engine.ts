@@ -182,7 +182,7 @@ export class Engine extends EngineWrites {
     if (this.closed) throw new EngineClosedError('engine is closed');
     const version = this.versions.ref(this.versions.current);
     return new LiveCursor(
-      mergedView(this.readView(version)),
+      mergedView(this.readView(version), options.fillCache ?? true),
       this.acks.visibleSeq,
       this.env.clock.wallMs(),
       options,

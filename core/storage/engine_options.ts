@@ -116,6 +116,12 @@ export interface ScanOptions {
   /** Exclusive. */
   end?: Uint8Array;
   limit?: number;
+  /**
+   * false: blocks this scan reads from tables are not added to the block
+   * cache (cached ones still serve it). For walks over the whole store, which
+   * would otherwise push out the blocks point reads keep hot. Default true.
+   */
+  fillCache?: boolean;
 }
 
 export interface EngineStats {

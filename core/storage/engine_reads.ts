@@ -45,8 +45,8 @@ export function findNewest(view: ReadView, key: Uint8Array, seq: number): Entry 
 }
 
 /** Every entry of the view, merged into internal order; tables are opened only when the cursor reaches them. */
-export function mergedView(view: ReadView): EntryIterator {
-  const open = (t: TableMeta): EntryIterator => view.tableCache.get(t).iterator();
+export function mergedView(view: ReadView, fillCache = true): EntryIterator {
+  const open = (t: TableMeta): EntryIterator => view.tableCache.get(t).iterator({ fillCache });
   const sources: EntryIterator[] = view.memtables.map((m) => m.iterator());
   for (const t of view.version.levels[0]!) sources.push(new LevelIterator([t], open));
   for (let level = 1; level < NUM_LEVELS; level++) {
