@@ -272,7 +272,7 @@ export class AntiEntropyService {
   private buildStep(): void {
     let more: boolean;
     try {
-      more = this.trees.buildStep((ks, start, limit) => this.d.replicas.scan(ks, start, undefined, limit), this.d.options.buildKeysPerStep, this.d.env.clock.wallMs());
+      more = this.trees.buildStep((ks, start, limit) => this.d.replicas.scan(ks, start, undefined, limit, false), this.d.options.buildKeysPerStep, this.d.env.clock.wallMs());
     } catch (err) {
       if (!(err instanceof CorruptionError)) throw err;
       // Exchanges find what the build could not read; the peers' copies fill it in.

@@ -70,7 +70,7 @@ export class ReplicaService {
       case 'stream': {
         if (this.d.keyspaces.get(request.ks) === undefined) return fail(reply, request.id, 'not_found_keyspace', `keyspace ${request.ks} unknown at ${this.d.self}`, true);
         try {
-          const page = readRangePage((ks, start, end, limit) => this.d.replicas.scan(ks, start, end, limit), request.ks, decodeRanges(request.ranges)!, request.after, request.maxBytes);
+          const page = readRangePage((ks, start, end, limit) => this.d.replicas.scan(ks, start, end, limit, false), request.ks, decodeRanges(request.ranges)!, request.after, request.maxBytes);
           this.d.mark('range stream page served');
           return reply({ t: 'stream_ok', id: request.id, items: page.items, next: page.next });
         } catch (err) {

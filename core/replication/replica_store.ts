@@ -100,14 +100,15 @@ export class ReplicaStore {
 
   /**
    * Up to `limit` records of `ks` with start <= key < end, acknowledged ones,
-   * in key order; `more` when the limit cut the range short.
+   * in key order; `more` when the limit cut the range short. `fillCache`
+   * false for background walks over the whole store (engine ScanOptions).
    */
-  scan(ks: string, start: Uint8Array | undefined, end: Uint8Array | undefined, limit: number): { records: StoredRecord[]; more: boolean } {
+  scan(ks: string, start: Uint8Array | undefined, end: Uint8Array | undefined, limit: number, fillCache = true): { records: StoredRecord[]; more: boolean } {
     assert(Number.isInteger(limit) && limit >= 1, `scan limit ${limit}`);
     const prefix = replicaPrefix(ks);
     const from = start === undefined ? prefix : replicaKey(ks, start);
     const to = end === undefined ? prefixEnd(prefix) : replicaKey(ks, end);
-    const cursor = this.engine.iterator({ start: from, ...(to !== undefined ? { end: to } : {}), limit: limit + 1 });
+    const cursor = this.engine.iterator({ start: from, ...(to !== undefined ? { end: to } : {}), limit: limit + 1, fillCache });
     const records: StoredRecord[] = [];
     let more = false;
     try {
