@@ -70,6 +70,19 @@ export class RecordWriter {
     this.engine.delete(storageKey, (err) => this.settle(k, err, cb));
   }
 
+  /** Removes every key (at least one); calls back once all are acknowledged, with the first error (null if none). */
+  removeAll(storageKeys: readonly Uint8Array[], cb: (err: Error | null) => void): void {
+    assert(storageKeys.length > 0, 'removeAll of no keys');
+    let left = storageKeys.length;
+    let failed: Error | null = null;
+    for (const key of storageKeys) {
+      this.remove(key, (err) => {
+        failed ??= err;
+        if (--left === 0) cb(failed);
+      });
+    }
+  }
+
   private track(k: string, value: Uint8Array | null): void {
     const p = this.pending.get(k);
     if (p === undefined) this.pending.set(k, { value, inflight: 1, waiters: [] });

@@ -111,17 +111,11 @@ export class ReplicaRebuild {
       cursor.close();
     }
     if (keys.length === 0) return done(null);
-    let left = keys.length;
-    let failed: Error | null = null;
-    for (const key of keys) {
-      this.d.writer.remove(key, (err) => {
-        failed ??= err;
-        if (--left > 0) return;
-        if (failed !== null) return done(failed);
-        this.progressNow.recordsWiped += keys.length;
-        this.wipeStep(done);
-      });
-    }
+    this.d.writer.removeAll(keys, (err) => {
+      if (err !== null) return done(err);
+      this.progressNow.recordsWiped += keys.length;
+      this.wipeStep(done);
+    });
   }
 
   private streamAll(scans: readonly { ks: KeyspaceConfig; peer: NodeId }[], i: number, done: (err: Error | null) => void): void {

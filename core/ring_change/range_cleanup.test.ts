@@ -5,8 +5,9 @@ import { Simulator } from '../../sim/simulator.ts';
 import { keyToken } from '../ring/key_hash.ts';
 import { Topology, type TopologyMember } from '../ring/topology.ts';
 import { RecordWriter } from '../replication/record_writer.ts';
-import { metaKey, parseReplicaKey, replicaKey } from '../replication/storage_keys.ts';
+import { REPLICA_TAG, metaKey, parseReplicaKey, prefixEnd, replicaKey } from '../replication/storage_keys.ts';
 import { Engine } from '../storage/engine.ts';
+import type { EngineOptions } from '../storage/engine_options.ts';
 import { parseFileName } from '../storage/manifest.ts';
 import { RANGE_CLEANUP_META, RangeCleanup } from './range_cleanup.ts';
 
@@ -23,10 +24,10 @@ interface World {
   writer: RecordWriter;
 }
 
-function openWorld(sim: Simulator): World {
+function openWorld(sim: Simulator, options: Partial<EngineOptions> = {}): World {
   const env = () => sim.node('n1').env;
   let engine: Engine | undefined;
-  Engine.open(env(), {}, (err, e) => {
+  Engine.open(env(), options, (err, e) => {
     if (err) throw err;
     engine = e;
   });
@@ -34,10 +35,10 @@ function openWorld(sim: Simulator): World {
   return { sim, env, engine: engine!, writer: new RecordWriter(engine!) };
 }
 
-function newWorld(seed: string): World {
+function newWorld(seed: string, options: Partial<EngineOptions> = {}): World {
   const sim = new Simulator({ seed });
   sim.addNode('n1', { disk: { syncLatencyMs: [0.5, 2] } });
-  return openWorld(sim);
+  return openWorld(sim, options);
 }
 
 function put(w: World, storageKey: Uint8Array): void {
@@ -52,7 +53,7 @@ function put(w: World, storageKey: Uint8Array): void {
 /** Replica record keys (as "ks/key") the engine holds. */
 function heldKeys(w: World): string[] {
   const out: string[] = [];
-  const cursor = w.engine.iterator({ start: Uint8Array.of(0x01), end: Uint8Array.of(0x02) });
+  const cursor = w.engine.iterator({ start: Uint8Array.of(REPLICA_TAG), end: prefixEnd(Uint8Array.of(REPLICA_TAG))! });
   for (let kv = cursor.next(); kv !== undefined; kv = cursor.next()) {
     const p = parseReplicaKey(kv.key)!;
     out.push(`${p.ks}/${new TextDecoder().decode(p.key)}`);
@@ -185,15 +186,8 @@ describe('RangeCleanup', () => {
   });
 
   it('stops at a corrupt table without throwing, and tries again later', () => {
-    const sim = new Simulator({ seed: 'cleanup-corrupt' });
-    sim.addNode('n1', { disk: { syncLatencyMs: [0.5, 2] } });
-    let engine: Engine | undefined;
-    Engine.open(sim.node('n1').env, { compression: false }, (err, e) => {
-      if (err) throw err;
-      engine = e;
-    });
-    sim.runUntil(() => engine !== undefined);
-    const w: World = { sim, env: () => sim.node('n1').env, engine: engine!, writer: new RecordWriter(engine!) };
+    const w = newWorld('cleanup-corrupt', { compression: false });
+    const sim = w.sim;
     for (let i = 0; i < 400; i++) put(w, replicaKey('one', enc(`k${i}`)));
     let flushed = false;
     w.engine.flush((err) => {

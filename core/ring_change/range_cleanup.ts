@@ -73,14 +73,18 @@ export interface RangeCleanupProgress {
   droppedSinceOpen: number;
 }
 
+/** A pass is stopped once it is no longer RangeCleanup.pass. */
 interface Pass {
   readonly topology: Topology;
+  /** Replication factor of each keyspace the node knows, when the pass started. */
+  readonly factors: ReadonlyMap<string, number>;
   /** Where the next step resumes; null once the walk is done. */
   from: Uint8Array | null;
   scanned: number;
   dropped: number;
-  stopped: boolean;
 }
+
+const REPLICA_RECORDS_END = prefixEnd(Uint8Array.of(REPLICA_TAG))!;
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
@@ -118,7 +122,8 @@ export class RangeCleanup {
       this.stopPass('range cleanup: pass stopped');
     }
     if (this.retryBlocked || t.moving || t.version === this.cleanedVersion || !this.d.allowed() || !this.d.settled()) return;
-    this.pass = { topology: t, from: Uint8Array.of(REPLICA_TAG), scanned: 0, dropped: 0, stopped: false };
+    const factors = new Map(this.d.keyspaces().map((k) => [k.name, k.replicationFactor]));
+    this.pass = { topology: t, factors, from: Uint8Array.of(REPLICA_TAG), scanned: 0, dropped: 0 };
     this.d.mark('range cleanup: pass started');
     this.step(this.pass);
   }
@@ -131,8 +136,6 @@ export class RangeCleanup {
   }
 
   private stopPass(mark: string | null): void {
-    const p = this.pass!;
-    p.stopped = true;
     this.pass = null;
     if (this.timer !== null) this.d.timers.cancelTimer(this.timer);
     this.timer = null;
@@ -140,18 +143,17 @@ export class RangeCleanup {
   }
 
   private step(p: Pass): void {
-    if (p.stopped) return;
+    if (this.pass !== p) return;
     if (p.from === null) return this.finish(p);
-    const end = prefixEnd(Uint8Array.of(REPLICA_TAG))!;
     const drop: Uint8Array[] = [];
     let last: Uint8Array | null = null;
     try {
-      const cursor = this.d.engine.iterator({ start: p.from, end, limit: STEP_KEYS, fillCache: false });
+      const cursor = this.d.engine.iterator({ start: p.from, end: REPLICA_RECORDS_END, limit: STEP_KEYS, fillCache: false });
       try {
         for (let kv = cursor.next(); kv !== undefined; kv = cursor.next()) {
           last = kv.key;
           p.scanned++;
-          if (!this.replicates(p.topology, kv.key)) drop.push(kv.key);
+          if (!this.replicates(p, kv.key)) drop.push(kv.key);
         }
       } finally {
         cursor.close();
@@ -169,23 +171,14 @@ export class RangeCleanup {
     }
     p.from = last === null ? null : keySuccessor(last);
     if (drop.length === 0) return this.next(p);
-    let left = drop.length;
-    let failed = false;
-    for (const key of drop) {
-      this.d.writer.remove(key, (err) => {
-        failed ||= err !== null;
-        if (--left > 0) return;
-        if (p.stopped) return;
-        if (failed) {
-          // The engine refused (closing, or a write error it reports elsewhere): a later tick starts over.
-          this.stopPass('range cleanup: removal failed');
-          return;
-        }
-        p.dropped += drop.length;
-        this.droppedSinceOpen += drop.length;
-        this.next(p);
-      });
-    }
+    this.d.writer.removeAll(drop, (err) => {
+      if (this.pass !== p) return;
+      // The engine refused (closing, or a write error it reports elsewhere): a later tick starts over.
+      if (err !== null) return this.stopPass('range cleanup: removal failed');
+      p.dropped += drop.length;
+      this.droppedSinceOpen += drop.length;
+      this.next(p);
+    });
   }
 
   private next(p: Pass): void {
@@ -195,19 +188,19 @@ export class RangeCleanup {
     });
   }
 
-  /** Whether the node is a home replica of the record's key under `t`; records it cannot place are kept. */
-  private replicates(t: Topology, storageKey: Uint8Array): boolean {
+  /** Whether the node is a home replica of the record's key under the pass's topology; records it cannot place are kept. */
+  private replicates(p: Pass, storageKey: Uint8Array): boolean {
     const parsed = parseReplicaKey(storageKey);
     if (parsed === null) return true;
-    const ks = this.d.keyspaces().find((k) => k.name === parsed.ks);
-    if (ks === undefined) return true;
-    return t.readReplicas(keyToken(parsed.key), ks.replicationFactor).includes(this.d.self);
+    const n = p.factors.get(parsed.ks);
+    if (n === undefined) return true;
+    return p.topology.readReplicas(keyToken(parsed.key), n).includes(this.d.self);
   }
 
   private finish(p: Pass): void {
     const version = p.topology.version;
     this.d.saveMeta(RANGE_CLEANUP_META, utf8.encode(String(version)), (err) => {
-      if (p.stopped) return;
+      if (this.pass !== p) return;
       this.pass = null;
       if (err !== null) return this.d.mark('range cleanup: not persisted');
       assert(Number.isSafeInteger(version), `topology version ${version}`);
