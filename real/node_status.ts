@@ -75,6 +75,8 @@ export function nodeStatus(s: StatusSources): Record<string, unknown> {
             walSyncs: stats.walSyncs,
             writeSlowdowns: stats.writeSlowdowns,
             writeStops: stats.writeStops,
+            blockCache: stats.blockCache,
+            bloom: stats.bloom,
             backgroundErrors: stats.backgroundErrors,
             corruptTables: stats.corruptTables,
             activity: engineActivity(node),

@@ -43,10 +43,13 @@ function setup(seed: string, options: Partial<EngineOptions> = small) {
 
 describe('engine basics', () => {
   it('a scan with fillCache false leaves the block cache as it found it; a default scan fills it', () => {
-    const { sim, engine } = setup('fill-cache');
-    for (let i = 0; i < 400; i++) wait(sim, (cb) => engine.put(key(i), enc(`value-${i}`.padEnd(60, 'z')), undefined, cb));
-    wait(sim, (cb) => engine.flush(cb));
-    wait(sim, (cb) => engine.compactAll(cb));
+    const { sim, node, engine: writer } = setup('fill-cache');
+    for (let i = 0; i < 400; i++) wait(sim, (cb) => writer.put(key(i), enc(`value-${i}`.padEnd(60, 'z')), undefined, cb));
+    wait(sim, (cb) => writer.flush(cb));
+    wait(sim, (cb) => writer.compactAll(cb));
+    // Reopened, so the cache starts empty (flushes and compactions leave their output blocks in it).
+    wait(sim, (cb) => writer.close(cb));
+    const engine = openEngine(sim, node, small);
     const misses = () => engine.stats().blockCache.misses;
     const walk = (fillCache?: boolean) => engine.scan(fillCache === undefined ? {} : { fillCache }).length;
     const m0 = misses();
@@ -61,6 +64,23 @@ describe('engine basics', () => {
     expect(walk()).toBe(400);
     expect(misses()).toBe(m3); // kept by the first default walk
     expect(m3 - m2).toBe(m1 - m0);
+  });
+
+  it('a flush leaves the blocks it wrote in the block cache, within a quarter of it', () => {
+    const run = (blockCacheBytes: number) => {
+      const { sim, engine } = setup(`flush-warm-${blockCacheBytes}`, { ...small, memtableBytes: 1 << 20, blockCacheBytes });
+      for (let i = 0; i < 400; i++) wait(sim, (cb) => engine.put(key(i), enc(`value-${i}`.padEnd(60, 'z')), undefined, cb));
+      wait(sim, (cb) => engine.flush(cb));
+      expect(engine.stats().tablesPerLevel[0]).toBe(1);
+      for (let i = 0; i < 400; i++) expect(dec(engine.get(key(i)))).toBe(`value-${i}`.padEnd(60, 'z'));
+      return engine.stats().blockCache;
+    };
+    const warm = run(1 << 20); // budget 256 KiB: the whole table (about 30 KiB)
+    expect(warm.misses).toBe(0);
+    expect(warm.hits).toBeGreaterThan(0);
+    const tight = run(32 * 1024); // budget 8 KiB: a part of it
+    expect(tight.misses).toBeGreaterThan(0);
+    expect(tight.hits).toBeGreaterThan(0);
   });
 
   it('getView hands out views that keep their bytes through later writes, memtable growth, flush and compaction', () => {
@@ -239,7 +259,7 @@ describe('engine basics', () => {
   });
 
   it('reports a corrupt block to the read that finds it, quarantines the table and keeps serving the rest', () => {
-    const { sim, node, engine } = setup('corrupt', { ...small, compression: false });
+    const { sim, node, engine } = setup('corrupt', { ...small, compression: false, blockCacheBytes: 0 }); // no cache: every read meets the disk
     const v = (i: number) => `value-${i}-${'y'.repeat(40)}`;
     for (let i = 0; i < 400; i++) wait(sim, (cb) => engine.put(key(i), enc(v(i)), undefined, cb));
     wait(sim, (cb) => engine.flush(cb));
@@ -300,7 +320,7 @@ describe('engine basics', () => {
   });
 
   it('quarantines a table that a compaction finds corrupt; other data survives', () => {
-    const { sim, node, engine } = setup('corrupt-compaction', { ...small, compression: false });
+    const { sim, node, engine } = setup('corrupt-compaction', { ...small, compression: false, blockCacheBytes: 0 }); // no cache: every read meets the disk
     for (let i = 0; i < 400; i++) wait(sim, (cb) => engine.put(key(i), enc(`value-${i}-${'y'.repeat(40)}`), undefined, cb));
     wait(sim, (cb) => engine.flush(cb));
     const table = node.disk.list().filter((n) => parseFileName(n)?.kind === 'table').sort()[0]!;

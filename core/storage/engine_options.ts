@@ -22,6 +22,13 @@ export interface EngineOptions {
   jitterSalt: number;
   blockBytes: number;
   bloomBitsPerKey: number;
+  /**
+   * Parsed data blocks kept in memory (LRU, outside the JS heap). Under
+   * overwrites the hot blocks are those of the newest level-0 tables and the
+   * levels below together, more than the data they hold: a node with 20 MiB
+   * of data (cluster bench, 20,000 keys) missed on 11% of its table reads with
+   * 32 MiB, and on none with 128 MiB.
+   */
   blockCacheBytes: number;
   /** LZ4 for table blocks. */
   compression: boolean;
@@ -64,7 +71,7 @@ export const DEFAULT_ENGINE_OPTIONS: Readonly<EngineOptions> = Object.freeze({
   jitterSalt: 0,
   blockBytes: 4096,
   bloomBitsPerKey: 10,
-  blockCacheBytes: 32 * 1024 * 1024,
+  blockCacheBytes: 128 * 1024 * 1024,
   compression: true,
   compressFlushes: false,
   tombstoneGraceMs: 10 * 24 * 3600 * 1000,

@@ -266,7 +266,8 @@ export abstract class EngineWrites extends EngineBase {
   protected startFlush(): void {
     const frozen = this.frozen;
     if (frozen === null || this.refusal() !== null) return;
-    frozen.job = new FlushJob({ ...this.jobEnv, scale: () => this.flushStepScale() }, this.outputDeps(this.options.compression && this.options.compressFlushes), frozen.memtable, this.acks.visibleSeq, (err, tables) => {
+    const cache = this.tableCache.blockCache;
+    const job = new FlushJob({ ...this.jobEnv, scale: () => this.flushStepScale() }, this.outputDeps(this.options.compression && this.options.compressFlushes), frozen.memtable, this.acks.visibleSeq, (err, tables) => {
       if (this.refusal() !== null) return;
       // The job (and so its output's file number) stays in place until the
       // table is installed, so the obsolete-file sweep spares it.
@@ -288,11 +289,13 @@ export abstract class EngineWrites extends EngineBase {
         this.counters.flushesRun++;
         this.counters.flushBytesWritten += table.fileBytes;
         this.frozen = null;
+        for (const b of job.sink.blocks) cache.insert(b.fileNumber, b.offset, b.block);
         this.deleteObsoleteFiles();
         this.onFlushInstalled();
       });
-    });
-    frozen.job.start();
+    }, Math.floor(cache.capacityBytes / 4));
+    frozen.job = job;
+    job.start();
   }
 
   protected onFlushInstalled(): void {

@@ -2,6 +2,11 @@
 // (incremental_merge.ts). The memtable stays readable until the engine
 // installs the table; shadowed versions are dropped on the way, tombstones
 // never (older versions may live in any table).
+//
+// With a block budget the sink keeps the data blocks it writes, parsed
+// (table_sink.ts), for the engine to put in the block cache when the table is
+// installed: the keys just flushed are the most recently written, and without
+// this every first read of each of their blocks would miss.
 
 import type { Disk } from '../../io/disk.ts';
 import { CompactionMerge, keepTombstones } from './compaction_merge.ts';
@@ -20,8 +25,8 @@ export class FlushJob {
   readonly sink: TableSink;
   private readonly job: IncrementalMerge;
 
-  constructor(env: JobEnv, deps: TableOutputDeps, memtable: Memtable, snapshotSeq: number, cb: JobCallback) {
-    this.sink = new TableSink(deps.disk, deps.newFileNumber, deps.writerOptions, Infinity);
+  constructor(env: JobEnv, deps: TableOutputDeps, memtable: Memtable, snapshotSeq: number, cb: JobCallback, blockBudgetBytes = 0) {
+    this.sink = new TableSink(deps.disk, deps.newFileNumber, deps.writerOptions, Infinity, blockBudgetBytes);
     this.job = new IncrementalMerge(
       env,
       () => {
