@@ -42,6 +42,26 @@ export function compareKeys(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
+/** Internal order of (aKey, aSeq) and (bKey, bSeq): key ascending, then sequence descending (newest first). */
+export function compareInternal(aKey: Uint8Array, aSeq: number, bKey: Uint8Array, bSeq: number): number {
+  const c = compareKeys(aKey, bKey);
+  return c !== 0 ? c : bSeq - aSeq;
+}
+
+/**
+ * Bytes [at, at + 4) of key as a big-endian u32, zero past the key's end.
+ * For keys equal before `at`, unequal words order the keys as compareKeys
+ * does; equal words only say the keys may be equal (a zero byte and the end
+ * of a key look alike).
+ */
+export function prefixWord(key: Uint8Array, at: number): number {
+  const n = key.length;
+  if (n >= at + 4) return ((key[at]! << 24) | (key[at + 1]! << 16) | (key[at + 2]! << 8) | key[at + 3]!) >>> 0;
+  let word = 0;
+  for (let i = 0; i < 4; i++) word = word * 256 + (at + i < n ? key[at + i]! : 0);
+  return word;
+}
+
 /** Internal order: key ascending, then sequence descending (newest first). */
 export function compareEntries(a: Pick<Entry, 'key' | 'seq'>, b: Pick<Entry, 'key' | 'seq'>): number {
   const c = compareKeys(a.key, b.key);

@@ -40,7 +40,7 @@
 import { AssertionError, assert } from '../../io/assert.ts';
 import type { Rng } from '../../io/rng.ts';
 import { bloomHash, probeDelta } from './bloom_filter.ts';
-import { checkEntry, EntryKind, MAX_SEQ, type Entry } from './entry.ts';
+import { checkEntry, EntryKind, MAX_SEQ, prefixWord, type Entry } from './entry.ts';
 import type { EntryIterator } from './entry_iterator.ts';
 
 const MAX_HEIGHT = 12;
@@ -394,15 +394,6 @@ function copyBytes(to: Uint8Array, at: number, from: Uint8Array): void {
 function grow<T extends Uint8Array | Int32Array | Uint32Array | Float64Array>(from: T, to: T): T {
   to.set(from as never);
   return to;
-}
-
-/** Bytes [at, at + 4) of key as a big-endian u32, zero-padded past the key's end. */
-function prefixWord(key: Uint8Array, at: number): number {
-  const n = key.length;
-  if (n >= at + 4) return ((key[at]! << 24) | (key[at + 1]! << 16) | (key[at + 2]! << 8) | key[at + 3]!) >>> 0;
-  let word = 0;
-  for (let i = 0; i < 4; i++) word = word * 256 + (at + i < n ? key[at + i]! : 0);
-  return word;
 }
 
 /** Starts unpositioned (not valid) until seekToFirst or seek. */

@@ -12,7 +12,7 @@ import { DiskError, type File } from '../../io/disk.ts';
 import { Block, BlockIterator } from './block_reader.ts';
 import type { BlockCache } from './block_cache.ts';
 import { BloomFilter } from './bloom_filter.ts';
-import { type Entry, MAX_SEQ } from './entry.ts';
+import { compareInternal, type Entry, MAX_SEQ } from './entry.ts';
 import type { EntryIterator } from './entry_iterator.ts';
 import { CorruptionError } from './errors.ts';
 import {
@@ -26,6 +26,7 @@ import {
   TRAILER_BYTES,
 } from './sstable_format.ts';
 import type { SstableInfo } from './sstable_writer.ts';
+import { SeparatorIndex } from './separator_index.ts';
 import { ByteReader } from './varint.ts';
 
 export interface SstableReadStats {
@@ -66,17 +67,6 @@ function asCorruption(e: unknown, fileName: string): Error {
   return new CorruptionError(`${err.name}: ${err.message}`, fileName);
 }
 
-/** Internal-order comparison of (aKey, aSeq) with (bKey, bSeq). */
-function compareInternal(aKey: Uint8Array, aSeq: number, bKey: Uint8Array, bSeq: number): number {
-  const n = aKey.length < bKey.length ? aKey.length : bKey.length;
-  for (let i = 0; i < n; i++) {
-    const d = aKey[i]! - bKey[i]!;
-    if (d !== 0) return d;
-  }
-  if (aKey.length !== bKey.length) return aKey.length - bKey.length;
-  return bSeq - aSeq;
-}
-
 export class SstableReader {
   readonly stats: SstableReadStats = { bloomChecks: 0, bloomNegatives: 0, bloomFalsePositives: 0, blocksRead: 0, cacheHits: 0 };
   private readonly getIterator = new BlockIterator();
@@ -87,8 +77,7 @@ export class SstableReader {
     readonly info: SstableInfo,
     private readonly filter: BloomFilter,
     /** Index separators and data block handles, decoded once. */
-    private readonly indexKeys: Uint8Array[],
-    private readonly indexSeqs: number[],
+    private readonly index: SeparatorIndex,
     private readonly blockOffsets: number[],
     private readonly blockSizes: number[],
     private readonly cache: BlockCache | undefined,
@@ -149,7 +138,7 @@ export class SstableReader {
       smallestSeq: props.smallestSeq,
       largestSeq: props.largestSeq,
     };
-    return new SstableReader(file, info, filter, keys, seqs, offsets, sizes, cache, fileId);
+    return new SstableReader(file, info, filter, new SeparatorIndex(keys, seqs), offsets, sizes, cache, fileId);
   }
 
   get name(): string {
@@ -220,16 +209,7 @@ export class SstableReader {
 
   /** First data block whose separator is >= (key, seq), or dataBlockCount() when none. */
   findBlock(key: Uint8Array, seq: number): number {
-    const keys = this.indexKeys;
-    const seqs = this.indexSeqs;
-    let lo = 0;
-    let hi = keys.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareInternal(keys[mid]!, seqs[mid]!, key, seq) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return this.index.find(key, seq);
   }
 
   /** A verified, parsed data block; throws CorruptionError (without the file name) or DiskError. */
