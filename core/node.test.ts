@@ -4,7 +4,8 @@ import type { Env } from '../io/env.ts';
 import type { Network, NodeId } from '../io/network.ts';
 import { Simulator } from '../sim/simulator.ts';
 import { type NodeConfig, StoreNode, defaultNodeConfig } from './node.ts';
-import { encodeWireMessage } from './replication/messages.ts';
+import { decodeWireMessage, encodeWireMessage } from './replication/messages.ts';
+import type { Engine } from './storage/engine.ts';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -20,19 +21,29 @@ class HandNetwork implements Network {
   }
 }
 
+const members = [
+  { id: 'n1', tokens: [1n, 1n << 62n] },
+  { id: 'n2', tokens: [1n << 61n, 3n << 62n] },
+];
+
+function openOn(sim: Simulator, env: Env, overrides: Partial<NodeConfig>) {
+  let opened: { err: Error | null; node?: StoreNode } | undefined;
+  StoreNode.open(env, defaultNodeConfig('n1', members, overrides), (err, node) => (opened = { err, node }));
+  sim.runUntil(() => opened !== undefined);
+  return opened!;
+}
+
 function single(overrides: Partial<NodeConfig> = {}) {
   const sim = new Simulator({ seed: 'node' });
   const simNode = sim.addNode('n1');
   const net = new HandNetwork();
   const env: Env = { ...simNode.env, net };
-  const members = [
-    { id: 'n1', tokens: [1n, 1n << 62n] },
-    { id: 'n2', tokens: [1n << 61n, 3n << 62n] },
-  ];
-  let opened: { err: Error | null; node?: StoreNode } | undefined;
-  StoreNode.open(env, defaultNodeConfig('n1', members, overrides), (err, node) => (opened = { err, node }));
-  sim.runUntil(() => opened !== undefined);
-  return { sim, net, opened: opened! };
+  return { sim, net, env, opened: openOn(sim, env, overrides) };
+}
+
+/** The node's engine counters (a test looks inside; the node keeps its engine private). */
+function blockCacheMisses(node: StoreNode): number {
+  return (node as unknown as { engine: Engine }).engine.stats().blockCache.misses;
 }
 
 describe('StoreNode', () => {
@@ -58,6 +69,39 @@ describe('StoreNode', () => {
     node.get({ keyspace: 'default', key: enc('k'), consistency: { level: 'ONE' } }, (r) => (res = r));
     sim.runUntil(() => res !== undefined);
     expect(res).toEqual({ ok: true, found: false, values: [], context: null });
+  });
+
+  it('serves a bulk peer scan (a rebuild walking everything) around its block cache, an ordinary one through it', () => {
+    const overrides: Partial<NodeConfig> = { engine: { memtableBytes: 64 * 1024, blockBytes: 1024 } };
+    const { sim, net, env, opened } = single(overrides);
+    const writer = opened.node!;
+    for (let i = 0; i < 200; i++) {
+      let done = false;
+      writer.put({ keyspace: 'default', key: enc(`key-${i}`), value: enc('v'.repeat(100)), consistency: { level: 'ONE' } }, () => (done = true));
+      sim.runUntil(() => done);
+    }
+    let closed = false;
+    writer.close(() => (closed = true));
+    sim.runUntil(() => closed);
+    // Reopened: the records are in tables, the cache is empty.
+    const node = openOn(sim, env, overrides).node!;
+    let id = 100;
+    const scan = (bulk: boolean): number => {
+      const before = blockCacheMisses(node);
+      const requestId = id++;
+      net.sent.length = 0;
+      net.handler!('n2', encodeWireMessage({ t: 'scan', id: requestId, ks: 'default', start: null, end: null, limit: 1000, bulk }));
+      sim.run({ untilMs: sim.nowMs() + 10 });
+      const reply = net.sent.map((s) => decodeWireMessage(s.frame)).find((m) => m.id === requestId);
+      expect(reply).toMatchObject({ t: 'scan_ok', more: false });
+      expect((reply as { items: unknown[] }).items).toHaveLength(200);
+      return blockCacheMisses(node) - before;
+    };
+    const bulkMisses = scan(true);
+    expect(bulkMisses).toBeGreaterThan(0);
+    expect(scan(true)).toBe(bulkMisses); // nothing was kept
+    expect(scan(false)).toBe(bulkMisses);
+    expect(scan(false)).toBe(0); // kept by the ordinary scan
   });
 
   it('refuses a configuration it cannot serve', () => {

@@ -604,7 +604,7 @@ export class StoreNode {
 
   private serveScan(request: Extract<Message, { t: 'scan' }>, reply: ReplyTo): void {
     try {
-      const page = this.replicas.scan(request.ks, request.start ?? undefined, request.end ?? undefined, request.limit);
+      const page = this.replicas.scan(request.ks, request.start ?? undefined, request.end ?? undefined, request.limit, !request.bulk);
       reply({ t: 'scan_ok', id: request.id, items: page.records.map((r) => ({ key: r.key, value: r.value })), more: page.more });
     } catch (err) {
       if (!(err instanceof CorruptionError)) throw err;

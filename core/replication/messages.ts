@@ -20,7 +20,10 @@
 //    3   write          ks key value origin hintFor?             write_ok | fail
 //    4   write_ok
 //    5   fail           code message definite
-//    6   scan           ks start? end? limit                     scan_ok | fail
+//    6   scan           ks start? end? limit bulk                scan_ok | fail
+//                       (bulk: part of a walk of everything, a rebuild's: the replica
+//                       reads around its block cache, so the walk does not push out
+//                       the blocks its own reads keep hot)
 //    7   scan_ok        items:[[key value]...] more
 //    8   forward        op ks key value? level? w? ttlMs? context? budgetMs
 //                       (a siblings-mode write relayed to a home replica, which
@@ -82,7 +85,7 @@ export type Message =
   | { t: 'write'; id: number; ks: string; key: Uint8Array; value: VersionedValue; origin: WriteOrigin; hintFor: string | null }
   | { t: 'write_ok'; id: number }
   | { t: 'fail'; id: number; code: ErrorCode; message: string; definite: boolean }
-  | { t: 'scan'; id: number; ks: string; start: Uint8Array | null; end: Uint8Array | null; limit: number }
+  | { t: 'scan'; id: number; ks: string; start: Uint8Array | null; end: Uint8Array | null; limit: number; bulk: boolean }
   | { t: 'scan_ok'; id: number; items: { key: Uint8Array; value: VersionedValue }[]; more: boolean }
   | ({ t: 'forward'; id: number } & ForwardedWrite)
   | { t: 'forward_reply'; id: number; ok: true }
@@ -112,7 +115,7 @@ export const WIRE_FIELDS: Readonly<Record<MessageType, readonly string[]>> = {
   write: ['ks', 'key', 'value', 'origin', 'hintFor'],
   write_ok: [],
   fail: ['code', 'message', 'definite'],
-  scan: ['ks', 'start', 'end', 'limit'],
+  scan: ['ks', 'start', 'end', 'limit', 'bulk'],
   scan_ok: ['items', 'more'],
   forward: ['op', 'ks', 'key', 'value', 'level', 'w', 'ttlMs', 'context', 'budgetMs'],
   forward_reply: ['ok', 'code', 'message', 'definite', 'replied', 'required'],
@@ -187,7 +190,8 @@ function writeMessage(out: MsgpackFrameWriter, m: Message, id: number): void {
       out.string(m.ks);
       out.value(m.start);
       out.value(m.end);
-      return out.number(m.limit);
+      out.number(m.limit);
+      return out.value(m.bulk);
     case 'scan_ok':
       writeItems(out, m.items);
       return out.value(m.more);
@@ -304,7 +308,7 @@ function parseFields(r: WireReader, t: MessageType, id: number): Message {
       const end = optionalKey(r);
       const limit = r.number('scan limit');
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SCAN_LIMIT) throw new WireError(`scan limit ${showValue(limit)} out of range`);
-      return { t, id, ks, start, end, limit };
+      return { t, id, ks, start, end, limit, bulk: r.bool('bulk') };
     }
     case 'scan_ok':
       return { t, id, items: recordItems(r), more: r.bool('more') };

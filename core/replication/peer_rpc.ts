@@ -150,7 +150,7 @@ export function requestWithId(r: OutgoingRequest, id: number): RequestMessage {
     case 'write':
       return { t: r.t, ks: r.ks, key: r.key, value: r.value, origin: r.origin, hintFor: r.hintFor, id };
     case 'scan':
-      return { t: r.t, ks: r.ks, start: r.start, end: r.end, limit: r.limit, id };
+      return { t: r.t, ks: r.ks, start: r.start, end: r.end, limit: r.limit, bulk: r.bulk, id };
     case 'forward':
       return { t: r.t, op: r.op, ks: r.ks, key: r.key, value: r.value, level: r.level, w: r.w, ttlMs: r.ttlMs, context: r.context, budgetMs: r.budgetMs, id };
     case 'ping':

@@ -8,8 +8,9 @@
 //   1. wipe: every replica record this node holds is removed (in steps of
 //      bounded size, each durable before the next);
 //   2. stream: every other member is scanned, keyspace by keyspace, page by
-//      page (the ordinary 'scan' request, which answers with acknowledged
-//      records, tombstones included), and every record whose key this node
+//      page (the ordinary 'scan' request, marked bulk so the peers read around
+//      their block caches; it answers with acknowledged records, tombstones
+//      included), and every record whose key this node
 //      is a home replica of is merged in through the replica's normal merge.
 //      A page that fails (peer down, timeout) is asked again after a pause:
 //      the rebuild finishes only once every member has been scanned whole.
@@ -131,7 +132,7 @@ export class ReplicaRebuild {
 
   private streamPages(ks: KeyspaceConfig, peer: NodeId, start: Uint8Array | null, done: (err: Error | null) => void): void {
     if (this.stopped) return;
-    this.d.rpc.call(peer, { t: 'scan', ks: ks.name, start, end: null, limit: PAGE }, this.d.requestTimeoutMs, (reply) => {
+    this.d.rpc.call(peer, { t: 'scan', ks: ks.name, start, end: null, limit: PAGE, bulk: true }, this.d.requestTimeoutMs, (reply) => {
       if (this.stopped) return;
       if (reply?.t !== 'scan_ok') {
         this.d.mark('rebuild page retried');

@@ -89,7 +89,7 @@ class ScanRun {
     let waiting = nodes.length;
     this.run.whenDeadline(() => this.finishRound(pages, nodes.length, from, items, rounds, true) ?? { ok: false, error: errorInfo('timeout', 'scan timed out', false) });
     for (const node of nodes) {
-      const request = { t: 'scan', ks: this.ks.name, start: from ?? null, end: this.end ?? null, limit: this.limit } as const;
+      const request = { t: 'scan', ks: this.ks.name, start: from ?? null, end: this.end ?? null, limit: this.limit, bulk: false } as const;
       this.d.rpc.call(node, request, this.run.deadline.remainingMs(), (reply) => {
         if (reply === null || this.run.finished) return;
         waiting--;
