@@ -169,6 +169,7 @@ export class StoreNode {
         removing: life.ownRing?.phase === 'joining' ? life.ownRing.replaces : null,
         removed: life.ownRing?.phase === 'normal' && life.ownRing.replaces !== null ? [life.ownRing.replaces] : [],
         needsRebuild: life.needsRebuild,
+        ...(config.peerAddress !== undefined ? { address: config.peerAddress } : {}),
         gossip: { ...(config.gossipIntervalMs !== undefined ? { intervalMs: config.gossipIntervalMs } : {}), ...(config.phiThreshold !== undefined ? { phiThreshold: config.phiThreshold } : {}) },
       },
       {

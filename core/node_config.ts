@@ -55,6 +55,11 @@ export interface NodeConfig {
   seeds?: string[];
   /** Gossip round (and heartbeat) period; default 1000 ms. */
   gossipIntervalMs?: number;
+  /**
+   * Where the other nodes reach this one (host:port in the real runtime),
+   * gossiped for them to connect to; the core only passes it on.
+   */
+  peerAddress?: string;
   /** φ at which gossip suspects a member; default 8. */
   phiThreshold?: number;
   /** How often the node records that it is alive (tombstone safety); default a tenth of the grace period, at most 60 s. */

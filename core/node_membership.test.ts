@@ -33,6 +33,18 @@ describe('gossip in the store node', () => {
     expect(c.node('n2').generation).toBe(3);
   });
 
+  it('spreads each node\'s peer address: every node learns those of the others', () => {
+    const c = new ClusterFixture('membership-addr', { nodes: 3, config: { gossipIntervalMs: 200 }, configOf: (id) => (id === 'n3' ? {} : { peerAddress: `10.0.0.${id.slice(1)}:9001` }) });
+    c.advance(3000);
+    for (const id of c.ids) {
+      expect(c.node(id).memberStates().map((v) => [v.id, v.address])).toEqual([
+        ['n1', '10.0.0.1:9001'],
+        ['n2', '10.0.0.2:9001'],
+        ['n3', null],
+      ]);
+    }
+  });
+
   it('garbage frames of either protocol are counted and dropped; the nodes keep serving', () => {
     const c = new ClusterFixture('membership-2', { nodes: 3, config: { gossipIntervalMs: 200 } });
     c.advance(1000);

@@ -28,8 +28,10 @@
 //     "shutdownTimeoutMs": 10000
 //   }
 //
-// Membership is static: `members` lists every node (this one included) with
-// its peer address. A member's tokens are given, or derived from its id and
+// `members` lists the nodes this one starts from (itself included), with
+// their peer addresses. Nodes not listed are reached all the same once they
+// prove the cluster secret: a node's handshake names its own address, and
+// gossip spreads every member's (real/tcp_network.ts). A member's tokens are given, or derived from its id and
 // vnode count (token i = keyToken("<id>#<i>")), so every node builds the same
 // ring from the same list, and adding a member leaves the others' tokens as
 // they were. The API token is required when HTTP listens on a non-loopback
@@ -39,9 +41,11 @@
 // "join": true learns the ring from its seeds, picks `vnodes` tokens by
 // balanced allocation (or, with "replaces", the dead member's tokens),
 // announces 'joining', pulls its ranges and announces 'normal', all by
-// gossip; a restart resumes the join. Its own member entry, and its entry in
-// the other nodes' lists, is marked "joining": true (an address, no tokens:
-// it is placed by what it gossips, not by the list). `ringkv decommission`
+// gossip; a restart resumes the join. Its own member entry is marked
+// "joining": true (an address, no tokens: it is placed by what it gossips, not
+// by the list); its list needs the seeds' entries, and the running nodes need
+// no change to their lists (an entry there must be marked "joining" as well).
+// `ringkv decommission`
 // and `ringkv removenode` start the other changes.
 
 import * as fs from 'node:fs';

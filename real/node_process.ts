@@ -76,8 +76,16 @@ export async function startNode(config: RealNodeConfig, logger: Logger): Promise
     cleanups.push(() => network.close());
     const env: Env = { ...storage, disk: periodic ?? storage.disk, nodeId: config.nodeId, net: network };
     const openStarted = performance.now();
-    const node = await new Promise<StoreNode>((resolve, reject) => StoreNode.open(env, config.node, (err, n) => (err !== null ? reject(err) : resolve(n!))));
+    const nodeConfig = { ...config.node, peerAddress: network.advertisedAddress };
+    const node = await new Promise<StoreNode>((resolve, reject) => StoreNode.open(env, nodeConfig, (err, n) => (err !== null ? reject(err) : resolve(n!))));
     cleanups.push(() => new Promise<void>((resolve) => node.close(() => resolve())));
+    // Members this node was not configured with (a node that joined later) are
+    // reached at the address they gossip.
+    const learnAddresses = setInterval(() => {
+      for (const m of node.memberStates()) if (m.address !== null) network.learnAddress(m.id, m.address);
+    }, 1000);
+    learnAddresses.unref();
+    cleanups.push(() => clearInterval(learnAddresses));
     const stats = engineStats(node);
     // How long recovery took, and how long the process had run before it: a restart's time splits into the two.
     const openMs = Math.round(performance.now() - openStarted);
@@ -128,6 +136,7 @@ export async function startNode(config: RealNodeConfig, logger: Logger): Promise
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
         logger.info('node stopping');
+        clearInterval(learnAddresses);
         await closeHttp(server, config.shutdownTimeoutMs);
         if (periodic !== null) await new Promise<void>((resolve) => periodic.flushAll(() => resolve()));
         const hints = node.pendingHints();

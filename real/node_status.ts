@@ -27,14 +27,20 @@ export function nodeStatus(s: StatusSources): Record<string, unknown> {
   const factors = [...new Set(config.node.keyspaces.map((k) => k.replicationFactor))].sort((a, b) => a - b);
   const ownership = new Map(factors.map((n) => [n, ring.ownership(n)]));
   const gossip = new Map(node.memberStates().map((v) => [v.id, v]));
-  const members = config.members.map((m) => {
+  // The configured members, then any other gossip has told of (a node that joined later).
+  const configured = new Set(config.members.map((m) => m.id));
+  const listed = [
+    ...config.members.map((m) => ({ id: m.id, address: `${m.host}:${m.port}`, tokens: m.tokens.length })),
+    ...[...gossip.values()].filter((g) => !configured.has(g.id)).map((g) => ({ id: g.id, address: peers.get(g.id)?.address ?? g.address ?? '', tokens: g.tokens })),
+  ];
+  const members = listed.map((m) => {
     const self = m.id === config.nodeId;
     const g = gossip.get(m.id);
     const peer = peers.get(m.id);
     const up = self || node.believesUp(m.id);
     return {
       id: m.id,
-      address: `${m.host}:${m.port}`,
+      address: m.address,
       self,
       state: self ? 'up' : !up ? 'down' : peer?.suspected ? 'suspect' : 'up',
       link: self ? null : (peer?.link ?? null),
@@ -42,7 +48,7 @@ export function nodeStatus(s: StatusSources): Record<string, unknown> {
       gossip: g === undefined ? null : { state: g.state, generation: g.generation, heartbeat: g.heartbeat, phi: round(g.phi), needsRebuild: g.needsRebuild },
       queuedFrames: peer?.queuedFrames ?? 0,
       framesDropped: peer?.framesDropped ?? 0,
-      tokens: m.tokens.length,
+      tokens: m.tokens,
       ownership: Object.fromEntries(factors.map((n) => [`rf${n}`, { primary: round(ownership.get(n)!.get(m.id)?.primary ?? 0), replica: round(ownership.get(n)!.get(m.id)?.replica ?? 0) }])),
       hintsPending: pending.get(m.id) ?? 0,
     };

@@ -20,6 +20,7 @@ const transcriptArb = fc.record({
   cluster: fc.string({ minLength: 1, maxLength: 8 }),
   clientId: fc.string({ minLength: 1, maxLength: 8 }),
   serverId: fc.string({ minLength: 1, maxLength: 8 }),
+  clientAddress: fc.string({ maxLength: 8 }),
   clientNonce: bytes(NONCE_BYTES),
   serverNonce: bytes(NONCE_BYTES),
 });
@@ -29,7 +30,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 describe('handshake proofs', () => {
   it('differ between client, server and session, and depend on every transcript field and the secret', () => {
     fc.assert(
-      fc.property(transcriptArb, fc.constantFrom('cluster', 'clientId', 'serverId', 'clientNonce', 'serverNonce'), (t, field) => {
+      fc.property(transcriptArb, fc.constantFrom('cluster', 'clientId', 'serverId', 'clientAddress', 'clientNonce', 'serverNonce'), (t, field) => {
         const proofs = [clientProof(secret, t), serverProof(secret, t), sessionKey(secret, t)].map(hex);
         expect(new Set(proofs).size).toBe(3);
         const changed: HandshakeTranscript = { ...t };
@@ -51,8 +52,8 @@ describe('handshake proofs', () => {
 
   it('keeps field boundaries: moving a character between ids changes the proof', () => {
     const n = new Uint8Array(NONCE_BYTES);
-    const a = { cluster: 'c', clientId: 'ab', serverId: 'c', clientNonce: n, serverNonce: n };
-    const b = { cluster: 'c', clientId: 'a', serverId: 'bc', clientNonce: n, serverNonce: n };
+    const a = { cluster: 'c', clientId: 'ab', serverId: 'c', clientAddress: '', clientNonce: n, serverNonce: n };
+    const b = { cluster: 'c', clientId: 'a', serverId: 'bc', clientAddress: '', clientNonce: n, serverNonce: n };
     expect(hex(clientProof(secret, a))).not.toBe(hex(clientProof(secret, b)));
   });
 });
@@ -61,7 +62,7 @@ describe('frame MACs', () => {
   it('open in order and fail on any reorder, replay, alteration or wrong key', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { minLength: 2, maxLength: 10 }), fc.nat(), (frames, pick) => {
-        const key = sessionKey(secret, { cluster: 'c', clientId: 'a', serverId: 'b', clientNonce: new Uint8Array(16), serverNonce: new Uint8Array(16) });
+        const key = sessionKey(secret, { cluster: 'c', clientId: 'a', serverId: 'b', clientAddress: '', clientNonce: new Uint8Array(16), serverNonce: new Uint8Array(16) });
         const sealer = new FrameSealer(key);
         const macs = frames.map((f) => sealer.seal(f));
         const opener = new FrameOpener(key);

@@ -6,7 +6,7 @@
 // one way, client to server. The handshake is a challenge-response over
 // fresh nonces from both sides, so a recorded connection cannot be replayed:
 //
-//   transcript    = "ringkv-peer-v1" | cluster | client id | server id | client nonce | server nonce
+//   transcript    = "ringkv-peer-v2" | cluster | client id | server id | client address | client nonce | server nonce
 //   server proof  = HMAC-SHA256(secret, "server" | transcript)   (client checks it: the server knows the secret)
 //   client proof  = HMAC-SHA256(secret, "client" | transcript)   (server checks it before accepting any frame)
 //   session key   = HMAC-SHA256(secret, "session" | transcript)
@@ -35,12 +35,14 @@ export const FRAME_MAC_BYTES = 16;
 /** Shortest cluster secret accepted. */
 export const MIN_SECRET_BYTES = 16;
 
-const PROTOCOL_LABEL = 'ringkv-peer-v1';
+const PROTOCOL_LABEL = 'ringkv-peer-v2';
 
 export interface HandshakeTranscript {
   cluster: string;
   clientId: string;
   serverId: string;
+  /** The peer address the client listens on, as it announced it in its hello ('' for none). */
+  clientAddress: string;
   clientNonce: Uint8Array;
   serverNonce: Uint8Array;
 }
@@ -64,7 +66,7 @@ export function parseSecretHex(hex: string): Uint8Array {
 
 function encodeTranscript(t: HandshakeTranscript): Buffer {
   assert(t.clientNonce.length === NONCE_BYTES && t.serverNonce.length === NONCE_BYTES, 'nonce length');
-  const parts = [PROTOCOL_LABEL, t.cluster, t.clientId, t.serverId].map((s) => Buffer.from(s, 'utf8'));
+  const parts = [PROTOCOL_LABEL, t.cluster, t.clientId, t.serverId, t.clientAddress].map((s) => Buffer.from(s, 'utf8'));
   parts.push(Buffer.from(t.clientNonce), Buffer.from(t.serverNonce));
   const out: Buffer[] = [];
   for (const p of parts) {

@@ -2,14 +2,15 @@
 //
 // The connecting side must complete the handshake of peer_auth.ts within
 // `handshakeTimeoutMs`, with frames no larger than HANDSHAKE_MAX_FRAME_BYTES,
-// naming this cluster, this node and a known member. After that every frame
+// naming this cluster and this node. After that every frame
 // must carry the right MAC for its position in the stream. Anything else
 // (random bytes, a bad checksum, a wrong proof or MAC, an oversized length
-// prefix, an unknown member) closes the connection and is logged; no frame
+// prefix) closes the connection and is logged; no frame
 // of an unauthenticated or failed connection reaches the node.
 
 import type * as net from 'node:net';
 import type { Logger } from 'pino';
+import { isValidNodeId } from '../core/membership/member_state.ts';
 import { FrameOpener, clientProof, newNonce, sameBytes, serverProof, sessionKey, type HandshakeTranscript } from './peer_auth.ts';
 import { MAC_PREFIX_BYTES } from './peer_auth.ts';
 import { HANDSHAKE_MAX_FRAME_BYTES, PeerFrameReader, type PeerMessage, RECORD_BATCH, RECORD_BEAT, type ReceivedRecord, decodeBatchBody, encodePeerMessage } from './peer_wire.ts';
@@ -18,10 +19,11 @@ export interface InboundOptions {
   cluster: string;
   self: string;
   secret: Uint8Array;
-  isMember: (id: string) => boolean;
   maxFrameBytes: number;
   handshakeTimeoutMs: number;
   logger: Logger;
+  /** The peer proved the secret: it is `from`, and listens on `address` (as it says; '' for unknown). */
+  authenticated: (from: string, address: string) => void;
   /** An authenticated core frame from `from`. */
   deliver: (from: string, frame: Uint8Array) => void;
   /** A heartbeat from `from`. */
@@ -32,7 +34,7 @@ export interface InboundOptions {
 
 type InboundState =
   | { s: 'hello' }
-  | { s: 'auth'; from: string; transcript: HandshakeTranscript }
+  | { s: 'auth'; from: string; address: string; transcript: HandshakeTranscript }
   | { s: 'open'; from: string; opener: FrameOpener }
   | { s: 'closed' };
 
@@ -94,9 +96,9 @@ export class InboundConnection {
         if (m.t !== 'hello') return this.reject(`expected hello, got ${m.t}`);
         if (m.cluster !== this.o.cluster) return this.reject(`hello for cluster ${JSON.stringify(m.cluster)}, this is ${JSON.stringify(this.o.cluster)}`);
         if (m.to !== this.o.self) return this.reject(`hello for node ${JSON.stringify(m.to)}, this is ${this.o.self}`);
-        if (m.from === this.o.self || !this.o.isMember(m.from)) return this.reject(`hello from ${JSON.stringify(m.from)}, not a peer member`);
-        const transcript: HandshakeTranscript = { cluster: this.o.cluster, clientId: m.from, serverId: this.o.self, clientNonce: m.nonce, serverNonce: newNonce() };
-        this.state = { s: 'auth', from: m.from, transcript };
+        if (m.from === this.o.self || !isValidNodeId(m.from)) return this.reject(`hello from ${JSON.stringify(m.from)}, not a peer`);
+        const transcript: HandshakeTranscript = { cluster: this.o.cluster, clientId: m.from, serverId: this.o.self, clientAddress: m.addr, clientNonce: m.nonce, serverNonce: newNonce() };
+        this.state = { s: 'auth', from: m.from, address: m.addr, transcript };
         this.socket.write(encodePeerMessage({ t: 'challenge', nonce: transcript.serverNonce, proof: serverProof(this.o.secret, transcript) }));
         return;
       }
@@ -107,7 +109,8 @@ export class InboundConnection {
         this.timer = null;
         this.state = { s: 'open', from: st.from, opener: new FrameOpener(sessionKey(this.o.secret, st.transcript)) };
         this.reader.maxFrameBytes = this.o.maxFrameBytes;
-        this.o.logger.debug({ peer: st.from, remote: this.remote }, 'peer connection authenticated');
+        this.o.logger.debug({ peer: st.from, remote: this.remote, address: st.address }, 'peer connection authenticated');
+        this.o.authenticated(st.from, st.address);
         return;
       }
       case 'open':

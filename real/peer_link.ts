@@ -26,6 +26,8 @@ export interface PeerLinkOptions {
   cluster: string;
   self: string;
   peer: string;
+  /** This node's own peer address, announced in the hello (tcp_network.ts). */
+  advertise: string;
   host: string;
   port: number;
   secret: Uint8Array;
@@ -136,7 +138,7 @@ export class PeerLink {
     socket.on('connect', () => {
       if (this.socket !== socket) return;
       this.state = 'handshaking';
-      socket.write(encodePeerMessage({ t: 'hello', v: PEER_WIRE_VERSION, cluster: this.o.cluster, from: this.o.self, to: this.o.peer, nonce: clientNonce }));
+      socket.write(encodePeerMessage({ t: 'hello', v: PEER_WIRE_VERSION, cluster: this.o.cluster, from: this.o.self, to: this.o.peer, nonce: clientNonce, addr: this.o.advertise }));
     });
     socket.on('data', (chunk: Buffer) => {
       if (this.socket !== socket) return;
@@ -146,7 +148,7 @@ export class PeerLink {
         const m = reader.next();
         if (m === null) return;
         if (m.t !== 'challenge') throw new Error(`expected a challenge, got ${m.t}`);
-        transcript = { cluster: this.o.cluster, clientId: this.o.self, serverId: this.o.peer, clientNonce, serverNonce: m.nonce };
+        transcript = { cluster: this.o.cluster, clientId: this.o.self, serverId: this.o.peer, clientAddress: this.o.advertise, clientNonce, serverNonce: m.nonce };
         if (!sameBytes(m.proof, serverProof(this.o.secret, transcript))) throw new Error('peer failed to prove the cluster secret');
         if (reader.pendingBytes > 0) throw new Error('peer sent bytes after its challenge');
       } catch (err) {

@@ -20,7 +20,7 @@ const bytes16 = fc.uint8Array({ minLength: 16, maxLength: 16 });
 const messageArb: fc.Arbitrary<PeerMessage> = fc.oneof(
   fc.record({ t: fc.constant('auth' as const), proof: fc.uint8Array({ minLength: 32, maxLength: 32 }) }),
   fc.record({ t: fc.constant('challenge' as const), nonce: bytes16, proof: fc.uint8Array({ minLength: 32, maxLength: 32 }) }),
-  fc.record({ t: fc.constant('hello' as const), v: fc.constant(2), cluster: fc.constant('c'), from: fc.constant('a'), to: fc.constant('b'), nonce: bytes16 }),
+  fc.record({ t: fc.constant('hello' as const), v: fc.constant(3), cluster: fc.constant('c'), from: fc.constant('a'), to: fc.constant('b'), nonce: bytes16, addr: fc.constantFrom('', '127.0.0.1:9001') }),
 );
 /** A record as sent: a batch of frames or a heartbeat, with some MAC. */
 const recordArb = fc.record({ frames: fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 5 }), mac });

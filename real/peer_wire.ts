@@ -4,9 +4,14 @@
 // The handshake is io/frame_codec.ts frames (length:u32le, masked crc32c,
 // msgpack payload), each holding one map:
 //
-//   client -> server  { t: 'hello', v: 2, cluster, from, to, nonce }
+//   client -> server  { t: 'hello', v: 3, cluster, from, to, nonce, addr }
 //   server -> client  { t: 'challenge', nonce, proof }        (server proof, peer_auth.ts)
 //   client -> server  { t: 'auth', proof }                    (client proof)
+//
+// `addr` is the peer address the client listens on (host:port; '' when it
+// has none to give). The proofs cover it, and once the client has proved the
+// secret the server dials it back: a node that joins needs only the seeds'
+// addresses, and the others need not have been told about it.
 //
 // After `auth` the client sends only sealed records, any number:
 //
@@ -31,11 +36,11 @@ import { readUint32Le } from '../io/byte_order.ts';
 import { FRAME_HEADER_BYTES, FrameError, decodeFrame, encodeFrame } from '../io/frame_codec.ts';
 import { FRAME_MAC_BYTES, MAC_PREFIX_BYTES, NONCE_BYTES, PROOF_BYTES } from './peer_auth.ts';
 
-export const PEER_WIRE_VERSION = 2;
+export const PEER_WIRE_VERSION = 3;
 export const HANDSHAKE_MAX_FRAME_BYTES = 1024;
 
 export type PeerMessage =
-  | { t: 'hello'; v: number; cluster: string; from: string; to: string; nonce: Uint8Array }
+  | { t: 'hello'; v: number; cluster: string; from: string; to: string; nonce: Uint8Array; addr: string }
   | { t: 'challenge'; nonce: Uint8Array; proof: Uint8Array }
   | { t: 'auth'; proof: Uint8Array };
 
@@ -66,6 +71,10 @@ function isBytes(x: unknown, length?: number): x is Uint8Array {
   return x instanceof Uint8Array && (length === undefined || x.length === length);
 }
 
+function isAddress(x: unknown): x is string {
+  return typeof x === 'string' && x.length <= 256;
+}
+
 function isShortString(x: unknown): x is string {
   return typeof x === 'string' && x.length > 0 && x.length <= 256;
 }
@@ -77,10 +86,10 @@ export function checkPeerMessage(raw: unknown): PeerMessage {
   switch (m.t) {
     case 'hello':
       if (m.v !== PEER_WIRE_VERSION) throw new PeerProtocolError(`peer wire version ${String(m.v)} unsupported`);
-      if (!isShortString(m.cluster) || !isShortString(m.from) || !isShortString(m.to) || !isBytes(m.nonce, NONCE_BYTES)) {
+      if (!isShortString(m.cluster) || !isShortString(m.from) || !isShortString(m.to) || !isBytes(m.nonce, NONCE_BYTES) || !isAddress(m.addr)) {
         throw new PeerProtocolError('malformed hello');
       }
-      return { t: 'hello', v: m.v, cluster: m.cluster, from: m.from, to: m.to, nonce: m.nonce };
+      return { t: 'hello', v: m.v, cluster: m.cluster, from: m.from, to: m.to, nonce: m.nonce, addr: m.addr };
     case 'challenge':
       if (!isBytes(m.nonce, NONCE_BYTES) || !isBytes(m.proof, PROOF_BYTES)) throw new PeerProtocolError('malformed challenge');
       return { t: 'challenge', nonce: m.nonce, proof: m.proof };

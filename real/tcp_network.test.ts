@@ -152,21 +152,24 @@ describe('TcpNetwork', () => {
     expect(a.network.counters.connectionsRejected).toBe(3);
   });
 
-  it('rejects a hello from an unknown member and a frame with a wrong MAC after a valid handshake', async () => {
+  it('rejects a stranger that cannot prove the secret, and a frame with a wrong MAC after a valid handshake', async () => {
     const [pa, pb] = await freePorts(2);
     const a = await start('a', { a: pa!, b: pb! });
 
     const stranger = await rawConnect(pa!);
-    stranger.write(encodePeerMessage({ t: 'hello', v: PEER_WIRE_VERSION, cluster: 'test', from: 'mallory', to: 'a', nonce: newNonce() }));
+    stranger.write(encodePeerMessage({ t: 'hello', v: PEER_WIRE_VERSION, cluster: 'test', from: 'mallory', to: 'a', nonce: newNonce(), addr: '127.0.0.1:1' }));
+    await new Promise((resolve) => stranger.once('data', resolve)); // the challenge
+    stranger.write(encodePeerMessage({ t: 'auth', proof: new Uint8Array(32) }));
     await closedSoon(stranger);
+    expect(a.network.peerStatus().map((p) => p.id)).toEqual(['b']); // nothing learned from it
 
     // A client that knows the secret authenticates, sends one good frame, then one with a forged MAC.
     const socket = await rawConnect(pa!);
     const clientNonce = newNonce();
-    socket.write(encodePeerMessage({ t: 'hello', v: PEER_WIRE_VERSION, cluster: 'test', from: 'b', to: 'a', nonce: clientNonce }));
+    socket.write(encodePeerMessage({ t: 'hello', v: PEER_WIRE_VERSION, cluster: 'test', from: 'b', to: 'a', nonce: clientNonce, addr: `127.0.0.1:${pb}` }));
     const challenge = await new Promise<Uint8Array>((resolve) => socket.once('data', (d: Buffer) => resolve(new Uint8Array(d))));
     const { nonce } = decodeFrame(challenge)!.message as { nonce: Uint8Array };
-    const t = { cluster: 'test', clientId: 'b', serverId: 'a', clientNonce, serverNonce: new Uint8Array(nonce) };
+    const t = { cluster: 'test', clientId: 'b', serverId: 'a', clientAddress: `127.0.0.1:${pb}`, clientNonce, serverNonce: new Uint8Array(nonce) };
     socket.write(encodePeerMessage({ t: 'auth', proof: clientProof(secret, t) }));
     const sealer = new FrameSealer(sessionKey(secret, t));
     const send = (frame: Uint8Array, forged: boolean) => {
@@ -180,7 +183,41 @@ describe('TcpNetwork', () => {
 
     expect(a.received.map((r) => [r.from, idOf(r.frame)])).toEqual([['b', 1]]);
     const reasons = a.log.lines.filter((l) => l.msg === 'peer connection rejected').map((l) => String(l.reason));
-    expect(reasons).toEqual(['hello from "mallory", not a peer member', 'record from b failed its MAC']);
+    expect(reasons).toEqual(['mallory failed to prove the cluster secret', 'record from b failed its MAC']);
+  });
+
+  it('links to a node it was not configured with once that node proves the secret, at the address its hello names', async () => {
+    const [pa, pc] = await freePorts(2);
+    const a = await start('a', { a: pa! }); // knows only itself
+    const c = await start('c', { a: pa!, c: pc! });
+    c.network.send('a', frameOf(1));
+    await waitFor('a hears c', () => a.received.length === 1);
+    await waitFor('a links to c', () => a.network.peerStatus().some((p) => p.id === 'c' && p.link === 'ready'));
+    expect(a.network.peerStatus().find((p) => p.id === 'c')!.address).toBe(`127.0.0.1:${pc}`);
+    a.network.send('c', frameOf(2));
+    await waitFor('c hears a', () => c.received.length === 1);
+    expect(c.received.map((r) => [r.from, idOf(r.frame)])).toEqual([['a', 2]]);
+    expect(a.log.messages()).toContain('peer learned');
+  });
+
+  it('learnAddress: links to an address gossip reports, moves a link whose peer moved, ignores what does not parse', async () => {
+    const [pa, pb, pb2] = await freePorts(3);
+    const a = await start('a', { a: pa! });
+    a.network.learnAddress('b', 'not an address');
+    a.network.learnAddress('b', '127.0.0.1:0');
+    a.network.learnAddress('a', `127.0.0.1:${pb}`); // itself
+    expect(a.network.peerStatus()).toEqual([]);
+    a.network.learnAddress('b', `127.0.0.1:${pb}`);
+    const b = await start('b', { a: pa!, b: pb! });
+    a.network.send('b', frameOf(1));
+    await waitFor('b hears a', () => b.received.length === 1);
+    await b.network.close();
+    const moved = await start('b', { a: pa!, b: pb2! });
+    a.network.learnAddress('b', `127.0.0.1:${pb2}`);
+    expect(a.network.peerStatus().map((p) => [p.id, p.address])).toEqual([['b', `127.0.0.1:${pb2}`]]);
+    a.network.send('b', frameOf(2));
+    await waitFor('moved b hears a', () => moved.received.length === 1);
+    expect(a.log.messages()).toContain('peer moved to a new address');
   });
 
   it('refuses inbound connections over the limit', async () => {

@@ -4,8 +4,13 @@
 // per other member (peer_link.ts); a connection carries frames one way, so
 // node A's frames to B travel on A's connection to B and B's replies on B's
 // connection to A. Inbound connections (peer_inbound.ts) are authenticated
-// with the shared cluster secret before any frame is delivered. Membership
-// is static: the peers are the configured members.
+// with the shared cluster secret before any frame is delivered.
+//
+// The peers are the configured members, and any node that proves the secret:
+// its hello names the address it listens on, and this node dials that back
+// (learnAddress). Gossip spreads each member's address too (the node process
+// hands what it learns to learnAddress), so a node that joins needs only its
+// seeds' addresses, and no running node has to be told about it.
 //
 // Heartbeats arriving on inbound connections feed a phi-accrual failure
 // detector per peer (core/membership/phi_accrual.ts), reported by
@@ -39,6 +44,11 @@ export interface TcpNetworkOptions {
   listenPort: number;
   /** Every member, this node included or not; each other one gets an outbound link. */
   members: PeerAddress[];
+  /**
+   * The address other nodes reach this one at, host:port: by default this
+   * node's entry in `members`, else the address it listens on.
+   */
+  advertise?: string;
   clock: Clock;
   rng: Rng;
   logger: Logger;
@@ -83,6 +93,7 @@ export class TcpNetwork implements Network {
   private readonly links = new Map<NodeId, PeerLink>();
   private readonly addresses = new Map<NodeId, string>();
   private readonly inbound = new Set<InboundConnection>();
+  private readonly advertised: string;
   private readonly phi = new PhiAccrualDetector();
   private closed = false;
   readonly counters: TcpNetworkCounters = {
@@ -98,29 +109,14 @@ export class TcpNetwork implements Network {
     private readonly o: TcpNetworkOptions,
     private readonly server: net.Server,
   ) {
+    const self = o.members.find((m) => m.id === o.nodeId);
+    const bound = server.address() as net.AddressInfo;
+    this.advertised = o.advertise ?? (self !== undefined ? `${self.host}:${self.port}` : `${bound.address}:${bound.port}`);
+    const seen = new Set<NodeId>();
     for (const m of o.members) {
-      assert(!this.addresses.has(m.id), `member ${m.id} listed twice`);
-      this.addresses.set(m.id, `${m.host}:${m.port}`);
-      if (m.id === o.nodeId) continue;
-      this.links.set(
-        m.id,
-        new PeerLink({
-          cluster: o.cluster,
-          self: o.nodeId,
-          peer: m.id,
-          host: m.host,
-          port: m.port,
-          secret: o.secret,
-          maxQueueFrames: o.maxQueueFrames ?? 10_000,
-          maxQueueBytes: o.maxQueueBytes ?? 64 * 1024 * 1024,
-          heartbeatIntervalMs: o.heartbeatIntervalMs ?? 1000,
-          handshakeTimeoutMs: o.handshakeTimeoutMs ?? 5000,
-          backoffMinMs: o.backoffMinMs ?? 50,
-          backoffMaxMs: o.backoffMaxMs ?? 5000,
-          rng: o.rng,
-          logger: o.logger,
-        }),
-      );
+      assert(!seen.has(m.id), `member ${m.id} listed twice`);
+      seen.add(m.id);
+      if (m.id !== o.nodeId) this.addLink(m.id, m.host, m.port);
     }
     server.on('connection', (socket) => this.accept(socket));
   }
@@ -144,6 +140,31 @@ export class TcpNetwork implements Network {
   get address(): { host: string; port: number } {
     const a = this.server.address() as net.AddressInfo;
     return { host: a.address, port: a.port };
+  }
+
+  /** The address this node announces to the nodes it connects to. */
+  get advertisedAddress(): string {
+    return this.advertised;
+  }
+
+  /**
+   * Where `id` listens, as it said in a handshake or as gossip reports: a
+   * node not linked yet gets a link (started at once when the network is
+   * up), a linked one that moved gets a new link to its new address. An
+   * address that does not parse is ignored.
+   */
+  learnAddress(id: NodeId, address: string): void {
+    if (this.closed || id === this.o.nodeId || this.addresses.get(id) === address) return;
+    const parsed = parseAddress(address);
+    if (parsed === null) return;
+    const old = this.links.get(id);
+    if (old !== undefined) {
+      this.o.logger.info({ peer: id, from: this.addresses.get(id), to: address }, 'peer moved to a new address');
+      old.close();
+    } else {
+      this.o.logger.info({ peer: id, address }, 'peer learned');
+    }
+    this.addLink(id, parsed.host, parsed.port).start();
   }
 
   send(to: NodeId, frame: Uint8Array): void {
@@ -195,6 +216,30 @@ export class TcpNetwork implements Network {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
+  private addLink(id: NodeId, host: string, port: number): PeerLink {
+    const o = this.o;
+    const link = new PeerLink({
+      cluster: o.cluster,
+      self: o.nodeId,
+      peer: id,
+      advertise: this.advertised,
+      host,
+      port,
+      secret: o.secret,
+      maxQueueFrames: o.maxQueueFrames ?? 10_000,
+      maxQueueBytes: o.maxQueueBytes ?? 64 * 1024 * 1024,
+      heartbeatIntervalMs: o.heartbeatIntervalMs ?? 1000,
+      handshakeTimeoutMs: o.handshakeTimeoutMs ?? 5000,
+      backoffMinMs: o.backoffMinMs ?? 50,
+      backoffMaxMs: o.backoffMaxMs ?? 5000,
+      rng: o.rng,
+      logger: o.logger,
+    });
+    this.links.set(id, link);
+    this.addresses.set(id, `${host}:${port}`);
+    return link;
+  }
+
   private accept(socket: net.Socket): void {
     const limit = this.o.maxInboundConnections ?? 16 + 4 * this.links.size;
     if (this.closed || this.inbound.size >= limit) {
@@ -208,7 +253,7 @@ export class TcpNetwork implements Network {
       cluster: this.o.cluster,
       self: this.o.nodeId,
       secret: this.o.secret,
-      isMember: (id) => this.links.has(id),
+      authenticated: (id, address) => this.learnAddress(id, address),
       maxFrameBytes: this.o.maxFrameBytes ?? FRAME_MAX_PAYLOAD_BYTES,
       handshakeTimeoutMs: this.o.handshakeTimeoutMs ?? 5000,
       logger: this.o.logger,
@@ -234,4 +279,12 @@ export class TcpNetwork implements Network {
     }
     this.handler(from, frame);
   }
+}
+
+/** host:port (an IPv6 host in brackets), or null. */
+function parseAddress(address: string): { host: string; port: number } | null {
+  const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(address);
+  if (m === null) return null;
+  const port = Number(m[3]);
+  return port >= 1 && port <= 65535 ? { host: (m[1] ?? m[2])!, port } : null;
 }

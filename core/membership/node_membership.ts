@@ -33,6 +33,8 @@ import { REMOVED_KEY, REMOVING_KEY, RING_PROGRESS_KEY, type RingProgress, decode
 
 /** Application state a node gossips while it refuses to serve until rebuilt ('1'), '' otherwise. */
 export const REBUILD_APP_KEY = 'rebuild';
+/** App state holding a member's peer address (MembershipConfig.address). */
+export const PEER_ADDRESS_APP_KEY = 'peer';
 
 export interface MembershipConfig {
   /** Members from the node's configuration (every node starts from the same list). */
@@ -47,6 +49,8 @@ export interface MembershipConfig {
   /** Dead members this node removed before (it keeps gossiping them removed). */
   removed?: readonly NodeId[];
   needsRebuild: boolean;
+  /** This node's peer address, gossiped so that nodes not configured with it can reach it. */
+  address?: string;
   gossip?: Partial<Pick<GossiperOptions, 'intervalMs' | 'fanout' | 'phiThreshold' | 'detector' | 'clusterName' | 'evictAfterMs'>>;
 }
 
@@ -61,6 +65,8 @@ export interface MemberView {
   /** It gossips that it refuses to serve until rebuilt. */
   needsRebuild: boolean;
   tokens: number;
+  /** The peer address it gossips; null when none is known. */
+  address: string | null;
 }
 
 export class NodeMembership implements MembershipOpinion {
@@ -98,6 +104,7 @@ export class NodeMembership implements MembershipOpinion {
         [REBUILD_APP_KEY, config.needsRebuild ? '1' : ''],
         [REMOVING_KEY, config.removing ?? ''],
         [REMOVED_KEY, (config.removed ?? []).join(',')],
+        ...(config.address !== undefined ? ([[PEER_ADDRESS_APP_KEY, config.address]] as const) : []),
       ]),
       send: (to, frame) => env.net.send(to, frame),
     });
@@ -219,6 +226,7 @@ export class NodeMembership implements MembershipOpinion {
         phi: this.phi(id),
         needsRebuild: m?.appState(REBUILD_APP_KEY) === '1',
         tokens: m?.tokens.length ?? this.config.members.find((c) => c.id === id)?.tokens.length ?? 0,
+        address: m?.appState(PEER_ADDRESS_APP_KEY) || null,
       };
     });
   }

@@ -18,6 +18,8 @@ export interface FixtureOptions {
   vnodes?: number;
   keyspaces?: KeyspaceConfig[];
   config?: Partial<NodeConfig>;
+  /** Settings of one node, over `config`. */
+  configOf?: (id: string) => Partial<NodeConfig>;
   clockSkewMs?: (index: number) => number;
 }
 
@@ -47,7 +49,7 @@ export class ClusterFixture {
   }
 
   config(id: string): NodeConfig {
-    return defaultNodeConfig(id, this.members, { keyspaces: this.options.keyspaces ?? [], ...this.options.config });
+    return defaultNodeConfig(id, this.members, { keyspaces: this.options.keyspaces ?? [], ...this.options.config, ...this.options.configOf?.(id) });
   }
 
   node(id: string): StoreNode {
