@@ -115,7 +115,8 @@ export const DEFAULT_MEMTABLE_JITTER = 0.25;
 export const DEFAULT_MERKLE_BUILD_KEYS_PER_STEP = 32;
 export const DEFAULT_HTTP_PORT = 8001;
 export const DEFAULT_PEER_PORT = 9001;
-const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** What a node id may be (checked in configurations, and of peers that connect). */
+export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 const ENGINE_KEYS: ReadonlySet<string> = new Set([
   'compaction', 'memtableBytes', 'memtableJitter', 'blockBytes', 'bloomBitsPerKey', 'blockCacheBytes', 'compression',

@@ -10,7 +10,7 @@
 
 import type * as net from 'node:net';
 import type { Logger } from 'pino';
-import { isValidNodeId } from '../core/membership/member_state.ts';
+import { NODE_ID_PATTERN } from './node_config.ts';
 import { FrameOpener, clientProof, newNonce, sameBytes, serverProof, sessionKey, type HandshakeTranscript } from './peer_auth.ts';
 import { MAC_PREFIX_BYTES } from './peer_auth.ts';
 import { HANDSHAKE_MAX_FRAME_BYTES, PeerFrameReader, type PeerMessage, RECORD_BATCH, RECORD_BEAT, type ReceivedRecord, decodeBatchBody, encodePeerMessage } from './peer_wire.ts';
@@ -96,7 +96,7 @@ export class InboundConnection {
         if (m.t !== 'hello') return this.reject(`expected hello, got ${m.t}`);
         if (m.cluster !== this.o.cluster) return this.reject(`hello for cluster ${JSON.stringify(m.cluster)}, this is ${JSON.stringify(this.o.cluster)}`);
         if (m.to !== this.o.self) return this.reject(`hello for node ${JSON.stringify(m.to)}, this is ${this.o.self}`);
-        if (m.from === this.o.self || !isValidNodeId(m.from)) return this.reject(`hello from ${JSON.stringify(m.from)}, not a peer`);
+        if (m.from === this.o.self || !NODE_ID_PATTERN.test(m.from)) return this.reject(`hello from ${JSON.stringify(m.from)}, not a peer`);
         const transcript: HandshakeTranscript = { cluster: this.o.cluster, clientId: m.from, serverId: this.o.self, clientAddress: m.addr, clientNonce: m.nonce, serverNonce: newNonce() };
         this.state = { s: 'auth', from: m.from, address: m.addr, transcript };
         this.socket.write(encodePeerMessage({ t: 'challenge', nonce: transcript.serverNonce, proof: serverProof(this.o.secret, transcript) }));

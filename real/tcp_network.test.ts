@@ -206,6 +206,7 @@ describe('TcpNetwork', () => {
     a.network.learnAddress('b', 'not an address');
     a.network.learnAddress('b', '127.0.0.1:0');
     a.network.learnAddress('a', `127.0.0.1:${pb}`); // itself
+    a.network.learnAddress('../b', `127.0.0.1:${pb}`); // not a node id
     expect(a.network.peerStatus()).toEqual([]);
     a.network.learnAddress('b', `127.0.0.1:${pb}`);
     const b = await start('b', { a: pa!, b: pb! });

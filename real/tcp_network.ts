@@ -25,6 +25,7 @@ import { FRAME_MAX_PAYLOAD_BYTES } from '../io/frame_codec.ts';
 import type { Network, NodeId } from '../io/network.ts';
 import type { Rng } from '../io/rng.ts';
 import { PhiAccrualDetector } from '../core/membership/phi_accrual.ts';
+import { NODE_ID_PATTERN } from './node_config.ts';
 import { InboundConnection } from './peer_inbound.ts';
 import { PeerLink, type PeerLinkState } from './peer_link.ts';
 
@@ -151,10 +152,10 @@ export class TcpNetwork implements Network {
    * Where `id` listens, as it said in a handshake or as gossip reports: a
    * node not linked yet gets a link (started at once when the network is
    * up), a linked one that moved gets a new link to its new address. An
-   * address that does not parse is ignored.
+   * address that does not parse, or an id no configuration could hold, is ignored.
    */
   learnAddress(id: NodeId, address: string): void {
-    if (this.closed || id === this.o.nodeId || this.addresses.get(id) === address) return;
+    if (this.closed || id === this.o.nodeId || !NODE_ID_PATTERN.test(id) || this.addresses.get(id) === address) return;
     const parsed = parseAddress(address);
     if (parsed === null) return;
     const old = this.links.get(id);
