@@ -208,6 +208,10 @@ describe('TcpNetwork', () => {
     a.network.learnAddress('a', `127.0.0.1:${pb}`); // itself
     a.network.learnAddress('../b', `127.0.0.1:${pb}`); // not a node id
     expect(a.network.peerStatus()).toEqual([]);
+    a.network.learnAddress('v6', '[::1]:1');
+    expect(a.network.peerStatus().map((p) => p.address)).toEqual(['[::1]:1']);
+    a.network.learnAddress('v6', '[::1]:1'); // known: nothing changes
+    expect(a.log.messages().filter((m) => m === 'peer moved to a new address')).toEqual([]);
     a.network.learnAddress('b', `127.0.0.1:${pb}`);
     const b = await start('b', { a: pa!, b: pb! });
     a.network.send('b', frameOf(1));
@@ -215,7 +219,7 @@ describe('TcpNetwork', () => {
     await b.network.close();
     const moved = await start('b', { a: pa!, b: pb2! });
     a.network.learnAddress('b', `127.0.0.1:${pb2}`);
-    expect(a.network.peerStatus().map((p) => [p.id, p.address])).toEqual([['b', `127.0.0.1:${pb2}`]]);
+    expect(a.network.peerStatus().map((p) => [p.id, p.address])).toEqual([['b', `127.0.0.1:${pb2}`], ['v6', '[::1]:1']]);
     a.network.send('b', frameOf(2));
     await waitFor('moved b hears a', () => moved.received.length === 1);
     expect(a.log.messages()).toContain('peer moved to a new address');

@@ -112,7 +112,7 @@ export class TcpNetwork implements Network {
   ) {
     const self = o.members.find((m) => m.id === o.nodeId);
     const bound = server.address() as net.AddressInfo;
-    this.advertised = o.advertise ?? (self !== undefined ? `${self.host}:${self.port}` : `${bound.address}:${bound.port}`);
+    this.advertised = o.advertise ?? (self !== undefined ? formatAddress(self.host, self.port) : formatAddress(bound.address, bound.port));
     const seen = new Set<NodeId>();
     for (const m of o.members) {
       assert(!seen.has(m.id), `member ${m.id} listed twice`);
@@ -237,7 +237,7 @@ export class TcpNetwork implements Network {
       logger: o.logger,
     });
     this.links.set(id, link);
-    this.addresses.set(id, `${host}:${port}`);
+    this.addresses.set(id, formatAddress(host, port));
     return link;
   }
 
@@ -280,6 +280,11 @@ export class TcpNetwork implements Network {
     }
     this.handler(from, frame);
   }
+}
+
+/** host:port, an IPv6 host in brackets (what parseAddress reads). */
+function formatAddress(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** host:port (an IPv6 host in brackets), or null. */
