@@ -28,6 +28,7 @@ import { CorruptionError } from './errors.ts';
 import type { TableOutputDeps } from './flush_job.ts';
 import type { JobEnv } from './incremental_merge.ts';
 import { parseFileName, tableFileName, type ManifestLog } from './manifest.ts';
+import { outputBlockBudget } from './table_sink.ts';
 import type { TableCache } from './table_cache.ts';
 import type { TableMeta, VersionEdit } from './version_edit.ts';
 import type { VersionSet } from './version_set.ts';
@@ -200,7 +201,7 @@ export class CompactionScheduler {
     const { host } = this;
     current.job = new CompactionJob(
       host.jobEnv,
-      { ...host.outputDeps(), tableCache: host.tableCache, outputBlockBudgetBytes: Math.floor(host.tableCache.blockCache.capacityBytes / 4) },
+      { ...host.outputDeps(), tableCache: host.tableCache, outputBlockBudgetBytes: outputBlockBudget(host.tableCache.blockCache) },
       plan,
       { snapshotSeq: host.snapshotSeq(), nowMs: host.wallMs(), graceMs: host.graceMs },
       (err, tables) => {
@@ -259,12 +260,11 @@ export class CompactionScheduler {
       if (!host.running()) return;
       if (err !== null) return host.fail(err);
       count();
-      const warm = this.current?.job?.sink.blocks ?? [];
+      const sink = this.current?.job?.sink;
       this.current = null;
       host.onInstalled();
       // The inputs' blocks left the cache with their files: the outputs' take their place.
-      const cache = host.tableCache.blockCache;
-      for (const b of warm) cache.insert(b.fileNumber, b.offset, b.block);
+      sink?.warm(host.tableCache.blockCache);
       this.pumpQuarantine();
       this.maybeSchedule();
     });

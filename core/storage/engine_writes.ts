@@ -9,6 +9,7 @@ import { RETRY_MS } from './compaction_scheduler.ts';
 import { EntryKind } from './entry.ts';
 import { type Callback, EngineBase, type PendingWrite } from './engine_base.ts';
 import { FlushJob } from './flush_job.ts';
+import { outputBlockBudget } from './table_sink.ts';
 import { fmix32 } from './hash32.ts';
 import { walFileName } from './manifest.ts';
 import { Memtable } from './memtable.ts';
@@ -289,11 +290,11 @@ export abstract class EngineWrites extends EngineBase {
         this.counters.flushesRun++;
         this.counters.flushBytesWritten += table.fileBytes;
         this.frozen = null;
-        for (const b of job.sink.blocks) cache.insert(b.fileNumber, b.offset, b.block);
+        job.sink.warm(cache);
         this.deleteObsoleteFiles();
         this.onFlushInstalled();
       });
-    }, Math.floor(cache.capacityBytes / 4));
+    }, outputBlockBudget(cache));
     frozen.job = job;
     job.start();
   }

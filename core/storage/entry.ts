@@ -64,9 +64,7 @@ export function prefixWord(key: Uint8Array, at: number): number {
 
 /** Internal order: key ascending, then sequence descending (newest first). */
 export function compareEntries(a: Pick<Entry, 'key' | 'seq'>, b: Pick<Entry, 'key' | 'seq'>): number {
-  const c = compareKeys(a.key, b.key);
-  if (c !== 0) return c;
-  return b.seq - a.seq;
+  return compareInternal(a.key, a.seq, b.key, b.seq);
 }
 
 /** True when a Put has passed its expiry time at `nowMs`. */

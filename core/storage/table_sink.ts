@@ -13,10 +13,16 @@
 import { AssertionError, assert } from '../../io/assert.ts';
 import type { Disk, File } from '../../io/disk.ts';
 import { Block } from './block_reader.ts';
+import type { BlockCache } from './block_cache.ts';
 import type { Entry } from './entry.ts';
 import { tableFileName } from './manifest.ts';
 import { SstableWriter, type SstableWriterOptions } from './sstable_writer.ts';
 import type { TableMeta } from './version_edit.ts';
+
+/** Output blocks one flush or compaction keeps for the cache: a quarter of it, so one job cannot push out all the rest. */
+export function outputBlockBudget(cache: BlockCache): number {
+  return Math.floor(cache.capacityBytes / 4);
+}
 
 export class TableSink {
   private current: { writer: SstableWriter; number: number } | null = null;
@@ -107,6 +113,11 @@ export class TableSink {
       const name = tableFileName(n);
       if (this.disk.exists(name)) this.disk.remove(name);
     }
+  }
+
+  /** Puts the kept blocks in `cache`: call once the tables are installed. */
+  warm(cache: BlockCache): void {
+    for (const b of this.blocks) cache.insert(b.fileNumber, b.offset, b.block);
   }
 
   private keepBlock(fileNumber: number, offset: number, raw: Uint8Array): void {
