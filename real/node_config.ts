@@ -132,6 +132,11 @@ export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
+/** host and port as "host:port", an IPv6 host in brackets ("[::1]:9001"): what parseHostPort reads. */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 /** "host:port" (IPv6 as "[::1]:9001") into its parts; null when malformed. */
 export function parseHostPort(text: string): { host: string; port: number } | null {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
@@ -307,7 +312,7 @@ function seedList(raw: unknown, members: readonly MemberAddress[], bad: (m: stri
 
 function resolveMembers(raw: unknown, nodeId: string, peerHost: string, peerPort: number, vnodes: number, bad: (m: string) => undefined): MemberAddress[] {
   // Without a member list the node is a cluster of one.
-  const list = raw === undefined ? [{ id: nodeId, address: `${peerHost.includes(':') ? `[${peerHost}]` : peerHost}:${peerPort}` }] : raw;
+  const list = raw === undefined ? [{ id: nodeId, address: formatHostPort(peerHost, peerPort) }] : raw;
   if (!Array.isArray(list) || list.length === 0) return bad('members must be a non-empty list of {id, address}') ?? [];
   const members: MemberAddress[] = [];
   const seen = new Set<string>();

@@ -25,7 +25,7 @@ import { FRAME_MAX_PAYLOAD_BYTES } from '../io/frame_codec.ts';
 import type { Network, NodeId } from '../io/network.ts';
 import type { Rng } from '../io/rng.ts';
 import { PhiAccrualDetector } from '../core/membership/phi_accrual.ts';
-import { NODE_ID_PATTERN } from './node_config.ts';
+import { NODE_ID_PATTERN, formatHostPort, parseHostPort } from './node_config.ts';
 import { InboundConnection } from './peer_inbound.ts';
 import { PeerLink, type PeerLinkState } from './peer_link.ts';
 
@@ -112,7 +112,7 @@ export class TcpNetwork implements Network {
   ) {
     const self = o.members.find((m) => m.id === o.nodeId);
     const bound = server.address() as net.AddressInfo;
-    this.advertised = o.advertise ?? (self !== undefined ? formatAddress(self.host, self.port) : formatAddress(bound.address, bound.port));
+    this.advertised = o.advertise ?? (self !== undefined ? formatHostPort(self.host, self.port) : formatHostPort(bound.address, bound.port));
     const seen = new Set<NodeId>();
     for (const m of o.members) {
       assert(!seen.has(m.id), `member ${m.id} listed twice`);
@@ -156,8 +156,8 @@ export class TcpNetwork implements Network {
    */
   learnAddress(id: NodeId, address: string): void {
     if (this.closed || id === this.o.nodeId || !NODE_ID_PATTERN.test(id) || this.addresses.get(id) === address) return;
-    const parsed = parseAddress(address);
-    if (parsed === null) return;
+    const parsed = parseHostPort(address);
+    if (parsed === null || parsed.port === 0) return; // port 0 is not one to dial
     const old = this.links.get(id);
     if (old !== undefined) {
       this.o.logger.info({ peer: id, from: this.addresses.get(id), to: address }, 'peer moved to a new address');
@@ -237,7 +237,7 @@ export class TcpNetwork implements Network {
       logger: o.logger,
     });
     this.links.set(id, link);
-    this.addresses.set(id, formatAddress(host, port));
+    this.addresses.set(id, formatHostPort(host, port));
     return link;
   }
 
@@ -280,17 +280,4 @@ export class TcpNetwork implements Network {
     }
     this.handler(from, frame);
   }
-}
-
-/** host:port, an IPv6 host in brackets (what parseAddress reads). */
-function formatAddress(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-/** host:port (an IPv6 host in brackets), or null. */
-function parseAddress(address: string): { host: string; port: number } | null {
-  const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(address);
-  if (m === null) return null;
-  const port = Number(m[3]);
-  return port >= 1 && port <= 65535 ? { host: (m[1] ?? m[2])!, port } : null;
 }
